@@ -1,0 +1,243 @@
+"""costledger.toml: price overrides, aliases, fixed costs, plans, session types, alerts.
+
+Every section is optional. Errors name the file, the line and the key, because a
+price typo found at 3 a.m. should take one look to fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .pricing.entries import EntryError, PriceEntry, money, parse_entry
+
+ENV_VAR = "COSTLEDGER_CONFIG"
+
+
+@dataclass(frozen=True)
+class FixedCost:
+    name: str
+    monthly_usd: Decimal
+    since: dt.date
+    vendor: str = ""
+    until: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    price_usd: Decimal
+    period: str = "month"  # month | call | session
+    included_sessions: int | None = None
+    tier: str = ""  # the tier label events carry; defaults to the plan's name
+    modes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SessionType:
+    mode: str
+    estimate_usd: tuple[Decimal, Decimal]
+    agents: int | None = None
+    extra_cost_usd: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None = None
+    prices: tuple[PriceEntry, ...] = ()
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    fixed_costs: tuple[FixedCost, ...] = ()
+    plans: tuple[Plan, ...] = ()
+    session_types: tuple[SessionType, ...] = ()
+    # Sections other capabilities read (alerts, channels, budgets): kept as validated TOML.
+    alerts: tuple[Mapping[str, Any], ...] = ()
+    channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    budgets: tuple[Mapping[str, Any], ...] = ()
+
+
+_SECTIONS = {"prices", "aliases", "fixed_costs", "plans", "session_types", "alerts", "channels", "budgets"}
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Load `path`, else $COSTLEDGER_CONFIG, else ./costledger.toml if present, else defaults."""
+    if path is None:
+        path = os.environ.get(ENV_VAR) or None
+        if path is None and Path("costledger.toml").is_file():
+            path = "costledger.toml"
+        if path is None:
+            return Config()
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read ({exc.strerror})") from None
+    return parse_config(text, file)
+
+
+def parse_config(text: str, file: Path | None = None) -> Config:
+    name = str(file) if file else "costledger.toml"
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+
+    def fail(section: str, index: int | None, key: str, message: str) -> ConfigError:
+        line = _line_of(text, section, index, key.split(".")[0])
+        where = f"{section}[{index}].{key}" if index is not None else f"{section}.{key}" if key else section
+        return ConfigError(f"{name}:{line}: {where}: {message}")
+
+    unknown = set(data) - _SECTIONS
+    if unknown:
+        section = sorted(unknown)[0]
+        raise fail(section, None, "", f"unknown section; expected one of {', '.join(sorted(_SECTIONS))}")
+
+    prices = []
+    for i, raw in enumerate(_tables(data, "prices", fail)):
+        try:
+            prices.append(parse_entry(raw, kind="override"))
+        except EntryError as exc:
+            raise fail("prices", i, exc.key, str(exc).split(": ", 1)[1]) from None
+
+    aliases = data.get("aliases", {})
+    if not isinstance(aliases, dict) or not all(isinstance(v, str) for v in aliases.values()):
+        raise fail("aliases", None, "", 'expected "name" = "service:model" pairs')
+
+    def read(section: str, builder: Any) -> tuple[Any, ...]:
+        out = []
+        for i, raw in enumerate(_tables(data, section, fail)):
+            try:
+                out.append(builder(raw))
+            except EntryError as exc:
+                raise fail(section, i, exc.key, str(exc).split(": ", 1)[1]) from None
+        return tuple(out)
+
+    channels = data.get("channels", {})
+    if not isinstance(channels, dict) or not all(isinstance(v, dict) for v in channels.values()):
+        raise fail("channels", None, "", "expected [channels.NAME] tables")
+    return Config(
+        path=file,
+        prices=tuple(prices),
+        aliases=dict(aliases),
+        fixed_costs=read("fixed_costs", _fixed_cost),
+        plans=read("plans", _plan),
+        session_types=read("session_types", _session_type),
+        alerts=tuple(_tables(data, "alerts", fail)),
+        channels=channels,
+        budgets=tuple(_tables(data, "budgets", fail)),
+    )
+
+
+def _tables(data: Mapping[str, Any], section: str, fail: Any) -> list[Mapping[str, Any]]:
+    value = data.get(section, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise fail(section, None, "", f"expected [[{section}]] tables")
+    return value
+
+
+def _required(raw: Mapping[str, Any], key: str) -> Any:
+    if raw.get(key) in (None, ""):
+        raise EntryError(key, "is required")
+    return raw[key]
+
+
+def _date(raw: Mapping[str, Any], key: str) -> dt.date:
+    value = _required(raw, key)
+    if isinstance(value, dt.date):
+        return value if not isinstance(value, dt.datetime) else value.date()
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise EntryError(key, f"expected a date such as 2026-02-01, got {value!r}") from None
+
+
+def _only(raw: Mapping[str, Any], allowed: set[str]) -> None:
+    extra = set(raw) - allowed
+    if extra:
+        raise EntryError(sorted(extra)[0], f"unknown key; expected one of {', '.join(sorted(allowed))}")
+
+
+def _fixed_cost(raw: Mapping[str, Any]) -> FixedCost:
+    _only(raw, {"name", "vendor", "monthly_usd", "since", "until"})
+    return FixedCost(
+        name=str(_required(raw, "name")),
+        vendor=str(raw.get("vendor", "")),
+        monthly_usd=money(_required(raw, "monthly_usd"), "monthly_usd"),
+        since=_date(raw, "since"),
+        until=_date(raw, "until") if raw.get("until") else None,
+    )
+
+
+def _plan(raw: Mapping[str, Any]) -> Plan:
+    _only(raw, {"name", "price_usd", "period", "included_sessions", "tier", "modes"})
+    period = raw.get("period", "month")
+    if period not in ("month", "call", "session"):
+        raise EntryError("period", f"expected month, call or session, got {period!r}")
+    included = raw.get("included_sessions")
+    if included is not None and (isinstance(included, bool) or not isinstance(included, int) or included < 0):
+        raise EntryError("included_sessions", f"expected a whole number, got {included!r}")
+    name = str(_required(raw, "name"))
+    return Plan(
+        name=name,
+        price_usd=money(_required(raw, "price_usd"), "price_usd"),
+        period=period,
+        included_sessions=included,
+        tier=str(raw.get("tier") or name),
+        modes=tuple(raw.get("modes", ())),
+    )
+
+
+def _session_type(raw: Mapping[str, Any]) -> SessionType:
+    _only(raw, {"mode", "agents", "estimate_usd", "extra_cost_usd"})
+    estimate = _required(raw, "estimate_usd")
+    if not isinstance(estimate, list) or len(estimate) != 2:
+        raise EntryError("estimate_usd", 'expected ["low", "high"]')
+    low, high = money(estimate[0], "estimate_usd"), money(estimate[1], "estimate_usd")
+    if low > high:
+        raise EntryError("estimate_usd", "low is above high")
+    return SessionType(
+        mode=str(_required(raw, "mode")),
+        agents=raw.get("agents"),
+        estimate_usd=(low, high),
+        extra_cost_usd=money(raw.get("extra_cost_usd", "0"), "extra_cost_usd"),
+    )
+
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\"-]+)\s*\]\]?")
+_KEY = re.compile(r"^\s*\"?([A-Za-z0-9_-]+)\"?\s*=")
+
+
+def _line_of(text: str, section: str, index: int | None, key: str) -> int:
+    """The line of `key` in the index-th [[section]] (or of the section), 1-based; 1 if not found."""
+    seen = -1
+    in_target = False
+    section_line = 1
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            name = header.group(1).split(".")[0]
+            if name == section:
+                seen += 1 if line.lstrip().startswith("[[") else 0
+                in_target = index is None or seen == index
+                if in_target and not key:
+                    return number
+                if in_target:
+                    section_line = number
+            else:
+                in_target = False
+            continue
+        if in_target and key:
+            match = _KEY.match(line)
+            if match and match.group(1) == key:
+                return number
+            # A one-line `a = 1; b = 2` table (as DESIGN writes it) still names its key.
+            if re.search(rf"(^|[;\s{{,]){re.escape(key)}\s*=", line):
+                return number
+    return section_line

@@ -1,0 +1,45 @@
+"""The errors costledger raises. Each carries a message a person can act on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class CostledgerError(Exception):
+    """Base of every error costledger raises on purpose."""
+
+
+class InvalidEvent(CostledgerError, ValueError):
+    """A usage event (or a batch) was refused; nothing of it was stored.
+
+    `errors` lists one entry per problem: the event's index in the batch (None for
+    a single event), the field path and the message.
+    """
+
+    def __init__(self, errors: Sequence[tuple[int | None, str, str]]) -> None:
+        self.errors = list(errors)
+        super().__init__("; ".join(_describe(i, field, msg) for i, field, msg in self.errors))
+
+    def as_dicts(self) -> list[dict[str, object]]:
+        return [{"index": i, "field": field, "message": msg} for i, field, msg in self.errors]
+
+
+def _describe(index: int | None, field: str, message: str) -> str:
+    where = f"event {index}: " if index is not None else ""
+    return f"{where}{field}: {message}" if field else f"{where}{message}"
+
+
+class UnknownPrice(CostledgerError, LookupError):
+    """No price is known for this service/model at that time. costledger never guesses one."""
+
+    def __init__(self, service: str, model: str | None, suggestions: Sequence[str] = ()) -> None:
+        self.service = service
+        self.model = model
+        self.suggestions = list(suggestions)
+        what = f"{service}:{model}" if model else f"service {service!r} (no model given)"
+        hint = f" (did you mean {', '.join(self.suggestions)}?)" if self.suggestions else ""
+        super().__init__(f"no price known for {what}{hint}")
+
+
+class ConfigError(CostledgerError, ValueError):
+    """costledger.toml could not be used; the message names the file, line and key."""

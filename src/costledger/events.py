@@ -1,0 +1,202 @@
+"""The usage event: the one input. Validation and normalisation (DESIGN section 1)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from .errors import InvalidEvent
+from .pricing.meters import INPUT_PARTS, STANDARD_METERS, Quantity, quantity
+
+MAX_TAGS = 64
+MAX_ID_LENGTH = 256
+MAX_EVENT_ID_LENGTH = 128
+MAX_METADATA_BYTES = 64 * 1024
+
+# The fields an event has besides its meters; used to split `record(**kwargs)`.
+DIMENSIONS = ("session_id", "user_id", "tier", "agent", "mode", "endpoint")
+
+
+def _new_event_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class UsageEvent(BaseModel):
+    """One priced-or-to-be-priced thing that happened: tokens, audio, a payment…"""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_default=False)
+
+    event_id: str = Field(default_factory=_new_event_id, min_length=1, max_length=MAX_EVENT_ID_LENGTH)
+    ts: AwareDatetime = Field(default_factory=_now)
+    service: str = Field(min_length=1, max_length=64)
+    model: str | None = Field(default=None, max_length=MAX_ID_LENGTH)
+    operation: str | None = Field(default=None, max_length=64)
+    usage: dict[str, Quantity] = Field(default_factory=dict)
+    cost_usd: Decimal | None = None
+    # The cost a previous tracker recorded (imports): kept for comparison, never summed.
+    recorded_cost_usd: Decimal | None = None
+    session_id: str | None = Field(default=None, max_length=MAX_ID_LENGTH)
+    user_id: str | None = Field(default=None, max_length=MAX_ID_LENGTH)
+    tier: str | None = Field(default=None, max_length=MAX_ID_LENGTH)
+    agent: str | None = Field(default=None, max_length=MAX_ID_LENGTH)
+    mode: str | None = Field(default=None, max_length=MAX_ID_LENGTH)
+    endpoint: str | None = Field(default=None, max_length=MAX_ID_LENGTH)
+    tags: dict[str, str] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("service", mode="after")
+    @classmethod
+    def _service_lower(cls, value: str) -> str:
+        return value.lower()
+
+    @field_validator("ts", mode="after")
+    @classmethod
+    def _ts_utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+    @field_validator("usage", mode="before")
+    @classmethod
+    def _usage(cls, value: object, info: ValidationInfo) -> dict[str, Quantity]:
+        if not isinstance(value, Mapping):
+            raise ValueError("usage must be an object of meter → number")
+        custom: frozenset[str] = (info.context or {}).get("custom_meters", frozenset())
+        out: dict[str, Quantity] = {}
+        for meter, reading in value.items():
+            if meter not in STANDARD_METERS and meter not in custom:
+                raise ValueError(
+                    f"unknown meter {meter!r}; standard meters are {', '.join(STANDARD_METERS)}"
+                    " (a custom meter must be priced in costledger.toml)"
+                )
+            out[meter] = quantity(reading, f"usage.{meter}")
+        return out
+
+    @field_validator("cost_usd", "recorded_cost_usd", mode="before")
+    @classmethod
+    def _money(cls, value: object, info: ValidationInfo) -> Quantity | None:
+        if value is None:
+            return None
+        return Decimal(quantity(value, str(info.field_name)))
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, value: object) -> object:
+        if isinstance(value, Mapping):
+            if len(value) > MAX_TAGS:
+                raise ValueError(f"at most {MAX_TAGS} tags ({len(value)} given)")
+            for key, tag in value.items():
+                if not isinstance(tag, str):
+                    raise ValueError(f"tag {key!r} must be a string, not {type(tag).__name__}")
+                if len(str(key)) > MAX_ID_LENGTH or len(tag) > MAX_ID_LENGTH:
+                    raise ValueError(f"tag {key!r} is longer than {MAX_ID_LENGTH} characters")
+        return value
+
+    @field_validator("metadata", mode="after")
+    @classmethod
+    def _metadata(cls, value: dict[str, Any]) -> dict[str, Any]:
+        try:
+            size = len(json.dumps(value, default=str))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"metadata must be JSON-serialisable ({exc})") from None
+        if size > MAX_METADATA_BYTES:
+            raise ValueError(f"metadata is {size} bytes; at most {MAX_METADATA_BYTES}")
+        return value
+
+    @model_validator(mode="after")
+    def _cache_within_input(self) -> UsageEvent:
+        usage = self.usage
+        if any(part in usage for part in INPUT_PARTS):
+            parts = sum((usage.get(part, 0) for part in INPUT_PARTS), start=0)
+            total = usage.get("input_tokens", 0)
+            if parts > total:
+                raise ValueError(
+                    f"usage.cache_read_tokens + usage.cache_write_tokens ({parts}) exceed usage.input_tokens"
+                    f" ({total}); input_tokens counts all prompt tokens, cached ones included"
+                )
+        return self
+
+
+def _errors(exc: ValidationError, index: int | None) -> list[tuple[int | None, str, str]]:
+    out = []
+    for err in exc.errors(include_url=False):
+        field = ".".join(str(part) for part in err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
+        out.append((index, field, message))
+    return out
+
+
+def parse_event(data: UsageEvent | Mapping[str, Any], *, custom_meters: frozenset[str] = frozenset()) -> UsageEvent:
+    """Validate one event; raise InvalidEvent naming each bad field."""
+    return parse_events([data], custom_meters=custom_meters, single=True)[0]
+
+
+def parse_events(
+    batch: Iterable[UsageEvent | Mapping[str, Any]],
+    *,
+    custom_meters: frozenset[str] = frozenset(),
+    single: bool = False,
+) -> list[UsageEvent]:
+    """Validate a whole batch before anything is stored: one bad event refuses all of it."""
+    context = {"custom_meters": custom_meters}
+    events: list[UsageEvent] = []
+    errors: list[tuple[int | None, str, str]] = []
+    for index, item in enumerate(batch):
+        where = None if single else index
+        if isinstance(item, UsageEvent):
+            unknown = [m for m in item.usage if m not in STANDARD_METERS and m not in custom_meters]
+            if unknown:
+                errors.append((where, f"usage.{unknown[0]}", f"unknown meter {unknown[0]!r}"))
+            events.append(item)
+            continue
+        if not isinstance(item, Mapping):
+            errors.append((where, "", f"an event must be a JSON object, not {type(item).__name__}"))
+            continue
+        try:
+            events.append(UsageEvent.model_validate(item, context=context))
+        except ValidationError as exc:
+            errors.extend(_errors(exc, where))
+    if errors:
+        raise InvalidEvent(errors)
+    return events
+
+
+def split_fields(fields: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split `record(..., input_tokens=8000, agent="scholar")` keywords into event fields and meters."""
+    event_fields = set(UsageEvent.model_fields)
+    top = {k: v for k, v in fields.items() if k in event_fields}
+    meters = {k: v for k, v in fields.items() if k not in event_fields}
+    return top, meters
+
+
+def dump_event(event: UsageEvent) -> dict[str, Any]:
+    """The event as JSON-ready data (decimals as strings)."""
+    return event.model_dump(mode="json")
+
+
+__all__: Sequence[str] = [
+    "DIMENSIONS",
+    "UsageEvent",
+    "dump_event",
+    "parse_event",
+    "parse_events",
+    "quantity",
+    "split_fields",
+]

@@ -1,0 +1,231 @@
+"""The recording API: Ledger (embedded or PostgreSQL) and its Session."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from types import TracebackType
+from typing import Any
+
+from .config import Config, load_config
+from .errors import UnknownPrice
+from .events import UsageEvent, parse_events, split_fields
+from .money import from_nanos, to_nanos, usd
+from .pricing import Catalog
+from .pricing.catalog import catalog_from_config
+from .store import Filters, SessionSummary, Store, Total
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a record call did: new events stored, duplicates skipped, new events left unpriced."""
+
+    accepted: int
+    duplicates: int
+    unpriced: int
+    cost_usd: Decimal  # of the accepted events that were priced
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "unpriced": self.unpriced,
+            "cost_usd": usd(self.cost_usd),
+        }
+
+    def __add__(self, other: Recorded) -> Recorded:
+        return Recorded(
+            self.accepted + other.accepted,
+            self.duplicates + other.duplicates,
+            self.unpriced + other.unpriced,
+            self.cost_usd + other.cost_usd,
+        )
+
+
+EventLike = UsageEvent | Mapping[str, Any]
+
+
+def build_event(
+    first: EventLike | str, model: str | None, fields: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> EventLike:
+    """`record(event)` or `record("anthropic", "claude-…", input_tokens=…, agent=…)`, with defaults under it."""
+    if isinstance(first, str):
+        top, meters = split_fields(fields)
+        data: dict[str, Any] = {**defaults, **top, "service": first}
+        if model is not None:
+            data["model"] = model
+        data["usage"] = {**top.get("usage", {}), **meters}
+        return data
+    if model is not None or fields:
+        raise TypeError("pass either an event, or service, model and keyword fields")
+    if not defaults:
+        return first
+    if isinstance(first, UsageEvent):
+        given = first.model_dump(exclude_unset=True)
+        return first.model_copy(update={k: v for k, v in defaults.items() if k not in given})
+    return {**defaults, **first}
+
+
+class Ledger:
+    """Records usage events, prices them, and keeps the totals.
+
+    `Ledger()` opens the embedded SQLite file ($COSTLEDGER_DB or the user data dir);
+    `Ledger("postgresql://…")` a shared PostgreSQL; `Ledger("path/to/file.db")` a file.
+    """
+
+    def __init__(
+        self,
+        target: str | os.PathLike[str] | None = None,
+        *,
+        config: Config | str | os.PathLike[str] | None = None,
+        catalog: Catalog | None = None,
+    ) -> None:
+        self.config = config if isinstance(config, Config) else load_config(config)
+        self.catalog = catalog or catalog_from_config(self.config)
+        self.store = Store(None if target is None else str(target))
+
+    # -- recording ------------------------------------------------------------------------------
+
+    def record(self, event: EventLike | str, model: str | None = None, /, **fields: Any) -> Recorded:
+        """Record one event; it is committed before this returns."""
+        return self.record_many([build_event(event, model, fields, {})])
+
+    def record_many(self, events: Iterable[EventLike]) -> Recorded:
+        """Validate the whole batch, price it, store it in one transaction.
+
+        One invalid event refuses the batch (InvalidEvent) and nothing is stored.
+        """
+        parsed = parse_events(events, custom_meters=self.catalog.custom_meters)
+        if not parsed:
+            return Recorded(0, 0, 0, Decimal(0))
+        written = self.store.write([self._row(e) for e in parsed])
+        return Recorded(
+            written.accepted,
+            written.duplicates,
+            written.unpriced,
+            from_nanos(written.cost_nanos) or Decimal(0),
+        )
+
+    def _row(self, event: UsageEvent, now: dt.datetime | None = None) -> dict[str, Any]:
+        cost: int | None
+        reason = ref = source = None
+        if event.cost_usd is not None:
+            cost, source = to_nanos(event.cost_usd), "reported"
+        else:
+            try:
+                priced = self.catalog.price(event.service, event.model, event.usage, event.ts)
+            except UnknownPrice as exc:
+                cost, reason = None, str(exc)
+            else:
+                cost, source, ref = to_nanos(priced.total), "catalog", priced.entry.ref
+        ts = event.ts.replace(tzinfo=None)
+        return {
+            "event_id": event.event_id,
+            "ts": ts,
+            "day": ts.date(),
+            "service": event.service,
+            "model": event.model,
+            "operation": event.operation,
+            "session_id": event.session_id,
+            "user_id": event.user_id,
+            "tier": event.tier,
+            "agent": event.agent,
+            "mode": event.mode,
+            "endpoint": event.endpoint,
+            "usage": json.dumps(event.usage, default=str),
+            "tags": json.dumps(event.tags),
+            "meta": json.dumps(event.metadata, default=str),
+            "cost": cost,
+            "cost_source": source,
+            "price_ref": ref,
+            "unpriced_reason": reason,
+            "recorded_cost": to_nanos(event.recorded_cost_usd) if event.recorded_cost_usd is not None else None,
+            "ingested_at": (now or dt.datetime.now(dt.UTC)).replace(tzinfo=None),
+        }
+
+    def session(self, session_id: str, **fields: Any) -> Session:
+        """A context manager whose record() calls carry the session's id and fields."""
+        return Session(self, session_id, fields)
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def report(
+        self,
+        by: str | Sequence[str] = "service",
+        *,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        tags: Mapping[str, str] | None = None,
+        **dims: str,
+    ) -> list[Total]:
+        """Totals grouped by service, model, agent, user, tier, mode, session, day, week or month."""
+        groups = [by] if isinstance(by, str) else list(by)
+        return self.store.totals(groups, Filters(since=since, until=until, dims=dims, tags=tags or {}))
+
+    def total_usd(self, **filters: Any) -> Decimal:
+        return sum((t.cost_usd for t in self.report([], **filters)), start=Decimal(0))
+
+    def session_summary(self, session_id: str) -> SessionSummary | None:
+        return self.store.session(session_id)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+class Session:
+    """One conversation, call or deliberation. Its events inherit its fields."""
+
+    def __init__(self, ledger: Ledger, session_id: str, fields: Mapping[str, Any]) -> None:
+        self.ledger = ledger
+        self.session_id = session_id
+        self.fields = {**fields, "session_id": session_id}
+        self.recorded = Recorded(0, 0, 0, Decimal(0))
+
+    def __enter__(self) -> Session:
+        self._touch()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._touch()
+
+    def _touch(self) -> None:
+        # Start and end are when the session was open, even if its first event comes later.
+        self.ledger.store.touch_session(
+            self.session_id, dt.datetime.now(dt.UTC).replace(tzinfo=None), dict(self.fields)
+        )
+
+    def record(self, event: EventLike | str, model: str | None = None, /, **fields: Any) -> Recorded:
+        return self.record_many([build_event(event, model, fields, {})])
+
+    def record_many(self, events: Iterable[EventLike]) -> Recorded:
+        batch = [build_event(e, None, {}, self.fields) for e in events]
+        result = self.ledger.record_many(batch)
+        self.recorded += result
+        return result
+
+    @property
+    def summary(self) -> SessionSummary | None:
+        return self.ledger.session_summary(self.session_id)
+
+    @property
+    def total_usd(self) -> Decimal:
+        """The session's total in the ledger (events recorded elsewhere for it included)."""
+        summary = self.summary
+        return summary.cost_usd if summary else Decimal(0)
+
+    @property
+    def by_service(self) -> dict[str, Decimal]:
+        summary = self.summary
+        return dict(summary.by_service) if summary else {}

@@ -1,0 +1,64 @@
+"""Pricing: pure functions from usage and a moment to an exact cost (no I/O after load)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from .catalog import Catalog
+from .cost import Cost, cost_of
+from .entries import PriceEntry, Rate, Tiered, parse_entry
+from .meters import STANDARD_METERS, quantity
+
+_default: Catalog | None = None
+
+
+def default_catalog() -> Catalog:
+    global _default
+    if _default is None:
+        _default = Catalog()
+    return _default
+
+
+def price(
+    service: str,
+    model: str | None = None,
+    *,
+    at: dt.datetime | None = None,
+    catalog: Catalog | None = None,
+    **usage: Any,
+) -> Cost:
+    """Price one usage: `price("anthropic", "claude-sonnet-4-0", input_tokens=8000, output_tokens=350)`.
+
+    Raises UnknownPrice (with close matches) rather than guess, ValueError for bad quantities.
+    """
+    catalog = catalog or default_catalog()
+    when = at or dt.datetime.now(dt.UTC)
+    if when.tzinfo is None:
+        raise ValueError("at must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
+    return catalog.price(service, model, readings(usage, catalog.custom_meters), when)
+
+
+def readings(usage: Mapping[str, Any], custom_meters: frozenset[str] = frozenset()) -> dict[str, Any]:
+    out = {}
+    for meter, value in usage.items():
+        if meter not in STANDARD_METERS and meter not in custom_meters:
+            raise ValueError(f"unknown meter {meter!r}; standard meters are {', '.join(STANDARD_METERS)}")
+        out[meter] = quantity(value, meter)
+    return out
+
+
+__all__ = [
+    "STANDARD_METERS",
+    "Catalog",
+    "Cost",
+    "PriceEntry",
+    "Rate",
+    "Tiered",
+    "cost_of",
+    "default_catalog",
+    "parse_entry",
+    "price",
+    "readings",
+]

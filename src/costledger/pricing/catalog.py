@@ -1,0 +1,191 @@
+"""The catalog: which price is in force for a service/model at a moment.
+
+Layers, highest first: the user's overrides, our corrections, our packaged
+non-LLM prices, genai-prices. Within a layer the latest entry whose `since` has
+come wins; an entry never applies before its date, so history keeps its prices.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import tomllib
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from typing import Any
+
+from ..errors import UnknownPrice
+from .cost import Cost, cost_of
+from .entries import PriceEntry, parse_entry
+from .llm import GenaiPrices
+from .meters import STANDARD_METERS
+
+# genai-prices is shared by every catalog: its data is large and read-only.
+_GENAI = GenaiPrices()
+
+# The providers `costledger prices` lists from genai-prices unless asked for others.
+MAIN_LLM_SERVICES = ("anthropic", "openai", "google")
+
+
+def builtin_entries() -> list[PriceEntry]:
+    """The packaged prices and corrections (pricing/data/services.toml)."""
+    text = resources.files(__package__).joinpath("data/services.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    entries = [parse_entry(raw, kind="builtin") for raw in data.get("prices", [])]
+    entries += [parse_entry(raw, kind="correction") for raw in data.get("corrections", [])]
+    return entries
+
+
+class Catalog:
+    """Prices in force at any moment, from every layer. Pure: no I/O after construction."""
+
+    def __init__(
+        self,
+        overrides: Iterable[PriceEntry] = (),
+        *,
+        aliases: Mapping[str, str] | None = None,
+        builtin: Iterable[PriceEntry] | None = None,
+        genai: GenaiPrices | None = _GENAI,
+    ) -> None:
+        self._genai = genai
+        self.entries: list[PriceEntry] = [*(builtin_entries() if builtin is None else builtin), *overrides]
+        self.aliases = {k.lower(): v.lower() for k, v in (aliases or {}).items()}
+        self._index: dict[tuple[str, str], list[PriceEntry]] | None = None
+        self._cache: dict[tuple[str, str | None, dt.date], PriceEntry | UnknownPrice] = {}
+        self.custom_meters = frozenset(meter for e in self.entries for meter in e.rates if meter not in STANDARD_METERS)
+
+    # -- resolution ---------------------------------------------------------------------------
+
+    def _canonical(self, service: str, model: str) -> tuple[str, str]:
+        """The name genai-prices knows this model by, so every spelling shares one override."""
+        if self._genai is not None and model != "*":
+            found = self._genai.find(service, model)
+            if found is not None:
+                return service, found[1].id
+        return service, model
+
+    @property
+    def index(self) -> dict[tuple[str, str], list[PriceEntry]]:
+        # Built on first use: canonical names need genai-prices loaded.
+        if self._index is None:
+            index: dict[tuple[str, str], list[PriceEntry]] = {}
+            for entry in self.entries:
+                for name in (entry.model, *entry.aliases):
+                    index.setdefault(self._canonical(entry.service, name), []).append(entry)
+                if entry.default:
+                    index.setdefault((entry.service, ""), []).append(entry)
+            self._index = index
+        return self._index
+
+    def _alias(self, service: str, model: str | None) -> tuple[str, str | None]:
+        if model is None:
+            return service, None
+        target = self.aliases.get(f"{service}:{model}") or self.aliases.get(model)
+        if target is None:
+            return service, model
+        if ":" in target:
+            alias_service, alias_model = target.split(":", 1)
+            return alias_service, alias_model
+        return service, target
+
+    def resolve(self, service: str, model: str | None, at: dt.datetime) -> PriceEntry:
+        """The entry that prices service/model at `at` (timezone-aware), or UnknownPrice."""
+        service = service.lower()
+        model = (model or "").strip().lower() or None
+        day = at.astimezone(dt.UTC).date() if at.tzinfo else at.date()
+        key = (service, model, day)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached, cacheable = self._resolve(service, model, at, day)
+            if cacheable:
+                self._cache[key] = cached
+        if isinstance(cached, UnknownPrice):
+            raise cached
+        return cached
+
+    def _resolve(
+        self, service: str, model: str | None, at: dt.datetime, day: dt.date
+    ) -> tuple[PriceEntry | UnknownPrice, bool]:
+        service, model = self._alias(service, model)
+        found = self._genai.find(service, model) if (self._genai is not None and model) else None
+        names = [(service, model or "")]
+        if found is not None:
+            names.append((service, found[1].id))
+        names.append((service, "*"))
+        candidates = [
+            (entry.precedence, entry.model != "*", entry.since or dt.date.min, entry)
+            for name in names
+            for entry in self.index.get(name, ())
+            if entry.since is None or entry.since <= day
+        ]
+        if candidates:
+            return max(candidates, key=lambda c: c[:3])[3], True
+        if found is not None and self._genai is not None:
+            provider, info = found
+            return self._genai.entry(provider, info, at), self._genai.date_dependent_only(info)
+        return UnknownPrice(service, model, self.suggest(service, model)), True
+
+    def price(self, service: str, model: str | None, usage: Mapping[str, int | Any], at: dt.datetime) -> Cost:
+        return cost_of(usage, self.resolve(service, model, at))
+
+    # -- what is known ------------------------------------------------------------------------
+
+    def services(self) -> list[str]:
+        ours = {e.service for e in self.entries}
+        theirs = set(self._genai.services()) if self._genai is not None else set()
+        return sorted(ours | theirs)
+
+    def suggest(self, service: str, model: str | None, limit: int = 3) -> list[str]:
+        """Close names, best first: the longest shared prefix, then overall likeness."""
+        if model is None or service not in self.services():
+            pool = self.services()
+            target = service
+        else:
+            pool = [e.model for e in self.entries if e.service == service and e.model != "*"]
+            pool += [a for e in self.entries if e.service == service for a in e.aliases]
+            if self._genai is not None:
+                pool += self._genai.names(service)
+            target = model
+        close = set(difflib.get_close_matches(target, set(pool), n=12, cutoff=0.5))
+
+        def rank(name: str) -> tuple[int, float]:
+            prefix = len(_common_prefix(name, target))
+            return prefix, difflib.SequenceMatcher(None, name, target).ratio()
+
+        return sorted(close, key=rank, reverse=True)[:limit]
+
+    def in_force(self, at: dt.datetime, services: Iterable[str] | None = None) -> list[PriceEntry]:
+        """Every entry that prices something at `at`: ours, then genai-prices' for `services`."""
+        wanted = set(services) if services is not None else None
+        out: dict[tuple[str, str], PriceEntry] = {}
+        for entry in self.entries:
+            if wanted is not None and entry.service not in wanted:
+                continue
+            try:
+                chosen = self.resolve(entry.service, None if entry.model == "*" else entry.model, at)
+            except UnknownPrice:
+                continue  # all its entries start later
+            out[(chosen.service, chosen.model)] = chosen
+        if self._genai is not None:
+            for service in sorted(wanted if wanted is not None else MAIN_LLM_SERVICES):
+                for provider, info in self._genai.models(service):
+                    key = (provider.id, info.id)
+                    if key not in out:
+                        out[key] = self.resolve(provider.id, info.id, at)
+        return sorted(out.values(), key=lambda e: (e.service, e.model))
+
+
+def _common_prefix(a: str, b: str) -> str:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return a[:n]
+
+
+def catalog_from_config(config: Any) -> Catalog:
+    """A catalog with the overrides and aliases of a loaded costledger.toml."""
+    if config is None:
+        return Catalog()
+    return Catalog(config.prices, aliases=config.aliases)

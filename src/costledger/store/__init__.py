@@ -1,0 +1,74 @@
+"""Storage: SQLAlchemy Core over SQLite (embedded) and PostgreSQL (production)."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from . import migrate, queries
+from .engine import database_url, make_engine, writer_engine
+from .queries import Filters, SessionSummary, Total
+from .writer import Written, touch_session, write_events
+
+T = TypeVar("T")
+
+# PostgreSQL deadlock and serialization failures are safe to retry whole.
+_RETRY_PGCODES = {"40P01", "40001"}
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    if isinstance(exc, OperationalError) and "locked" in str(exc.orig).lower():
+        return True
+    return getattr(exc.orig, "sqlstate", None) in _RETRY_PGCODES
+
+
+class Store:
+    """One database. Opening it brings its schema up to date."""
+
+    def __init__(self, target: str | None = None, *, upgrade: bool = True) -> None:
+        self.url = database_url(target)
+        self.engine = make_engine(self.url)
+        self._writer = writer_engine(self.engine)
+        if upgrade:
+            migrate.ensure_current(self.engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def transaction(self, work: Callable[[Connection], T], attempts: int = 8) -> T:
+        """Run `work` in one transaction, retrying it whole on lock timeouts and deadlocks."""
+        for attempt in range(attempts):
+            try:
+                with self._writer.begin() as connection:
+                    return work(connection)
+            except DBAPIError as exc:
+                if attempt == attempts - 1 or not _retryable(exc):
+                    raise
+                time.sleep(min(2.0, 0.02 * 2**attempt) * (0.5 + random.random()))
+        raise AssertionError("unreachable")
+
+    def write(self, rows: Sequence[dict[str, Any]]) -> Written:
+        return self.transaction(lambda c: write_events(c, rows))
+
+    def touch_session(self, session_id: str, at: Any, fields: dict[str, Any]) -> None:
+        self.transaction(lambda c: touch_session(c, session_id, at, fields))
+
+    def totals(self, by: Sequence[str], filters: Filters = Filters()) -> list[Total]:
+        with self.engine.connect() as connection:
+            return queries.totals(connection, by, filters)
+
+    def session(self, session_id: str) -> SessionSummary | None:
+        with self.engine.connect() as connection:
+            return queries.session_summary(connection, session_id)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+__all__ = ["Filters", "SessionSummary", "Store", "Total", "Written"]
