@@ -34,6 +34,9 @@ class Store:
         self.url = database_url(target)
         self.engine = make_engine(self.url)
         self._writer = writer_engine(self.engine)
+        # Called inside the write transaction with what it inserted (alert evaluation,
+        # budget settlement): they see exactly the events that were counted.
+        self.on_write: list[Callable[[Connection, Written], None]] = []
         if upgrade:
             migrate.ensure_current(self.engine)
 
@@ -54,7 +57,13 @@ class Store:
         raise AssertionError("unreachable")
 
     def write(self, rows: Sequence[dict[str, Any]]) -> Written:
-        return self.transaction(lambda c: write_events(c, rows))
+        def work(connection: Connection) -> Written:
+            written = write_events(connection, rows)
+            for hook in self.on_write:
+                hook(connection, written)
+            return written
+
+        return self.transaction(work)
 
     def touch_session(self, session_id: str, at: Any, fields: dict[str, Any]) -> None:
         self.transaction(lambda c: touch_session(c, session_id, at, fields))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -90,4 +91,36 @@ session_costs = Table(
     Column("events", BigInteger(), nullable=False),
     Column("unpriced", BigInteger(), nullable=False),
     Column("cost", BigInteger(), nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("name", String(128), nullable=False),
+    Column("scope", String(16), nullable=False),  # ingest | admin
+    Column("prefix", String(16), nullable=False),  # shown in `keys list`; the key itself is never stored
+    Column("key_hash", String(128), nullable=False, unique=True),
+    Column("created_at", DateTime(), nullable=False),
+    Column("revoked_at", DateTime()),
+    Column("last_used_at", DateTime()),
+)
+
+reprice_audit = Table(
+    "reprice_audit",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("at", DateTime(), nullable=False),
+    Column("since", DateTime()),
+    Column("until", DateTime()),
+    Column("service", String(64)),
+    Column("model", String(256)),
+    Column("dry_run", Boolean(), nullable=False),
+    Column("events", BigInteger(), nullable=False),
+    Column("changed", BigInteger(), nullable=False),
+    Column("old_cost", BigInteger(), nullable=False),
+    Column("new_cost", BigInteger(), nullable=False),
+    Column("unpriced_before", BigInteger(), nullable=False),
+    Column("unpriced_after", BigInteger(), nullable=False),
+    Column("note", Text()),
 )

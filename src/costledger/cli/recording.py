@@ -1,0 +1,151 @@
+"""`costledger record` and `costledger report`."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from .app import ConfigOption, DbOption, app, console, fail, open_ledger, parse_day
+
+BATCH = 1000
+
+
+def read_json_events(source: str | None, text: str | None) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed JSON) from --json, a file, or stdin: one JSON object, a JSON list, or JSONL."""
+    if text is not None:
+        lines = [text]
+    elif source in (None, "-"):
+        lines = sys.stdin.read().splitlines()
+    else:
+        try:
+            with open(source, encoding="utf-8") as handle:
+                lines = handle.read().splitlines()
+        except OSError as exc:
+            fail(f"{source}: {exc.strerror}", 2)
+    whole = "\n".join(lines).strip()
+    if whole.startswith("["):
+        try:
+            data = json.loads(whole)
+        except json.JSONDecodeError as exc:
+            fail(f"line {exc.lineno}: not valid JSON ({exc.msg})", 2)
+        yield from ((i + 1, item) for i, item in enumerate(data))
+        return
+    if whole.startswith("{") and "\n" in whole:
+        try:  # one pretty-printed object
+            yield 1, json.loads(whole)
+            return
+        except json.JSONDecodeError:
+            pass  # JSONL: parse line by line below
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as exc:
+            fail(f"line {number}: not valid JSON ({exc.msg})", 2)
+
+
+@app.command()
+def record(
+    file: Annotated[str | None, typer.Argument(help="JSON or JSONL file of events ('-' or nothing: stdin)")] = None,
+    event: Annotated[str | None, typer.Option("--json", help="one event as JSON text")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Record usage events; prints {"accepted", "duplicates", "unpriced"}.
+
+    Every event is validated before any is stored: one bad event refuses them all.
+    """
+    from ..errors import InvalidEvent
+    from ..events import parse_events
+    from ..ledger import Ledger, Recorded
+
+    items = list(read_json_events(file, event))
+    ledger: Ledger = open_ledger(db, config)  # type: ignore[assignment]
+    try:
+        parsed = parse_events([item for _, item in items], custom_meters=ledger.catalog.custom_meters)
+    except InvalidEvent as exc:
+        for index, field, message in exc.errors:
+            line = items[index][0] if index is not None else 1
+            print(f"costledger: line {line}: {field}: {message}" if field else f"line {line}: {message}",
+                  file=sys.stderr)  # fmt: skip
+        raise typer.Exit(1) from None
+    total = Recorded(0, 0, 0, Decimal(0))
+    for start in range(0, len(parsed), BATCH):
+        total += ledger.record_many(parsed[start : start + BATCH])
+    ledger.close()
+    print(json.dumps(total.as_dict()))
+
+
+@app.command()
+def report(
+    by: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="group by service, model, agent, user, tier, mode, session, day, week, month "
+            "(repeat or comma-separate for several)"
+        ),
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="first UTC day, e.g. 2026-11-01")] = None,
+    until: Annotated[str | None, typer.Option(help="last UTC day (inclusive)")] = None,
+    service: Annotated[str | None, typer.Option()] = None,
+    model: Annotated[str | None, typer.Option()] = None,
+    agent: Annotated[str | None, typer.Option()] = None,
+    user: Annotated[str | None, typer.Option()] = None,
+    tier: Annotated[str | None, typer.Option()] = None,
+    mode: Annotated[str | None, typer.Option()] = None,
+    session: Annotated[str | None, typer.Option()] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="KEY=VALUE (repeatable)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="print CSV")] = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Totals grouped by any dimension, over a date range."""
+    groups = [g.strip() for item in (by or ["service"]) for g in item.split(",") if g.strip()]
+    tags = {}
+    for item in tag or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            fail(f"--tag: expected KEY=VALUE, got {item!r}", 2)
+        tags[key] = value
+    dims = {
+        k: v
+        for k, v in {"service": service, "model": model, "agent": agent, "user_id": user, "tier": tier,
+                     "mode": mode, "session_id": session}.items()
+        if v is not None
+    }  # fmt: skip
+    ledger = open_ledger(db, config)
+    try:
+        totals = ledger.report(  # type: ignore[attr-defined]
+            groups, since=parse_day(since, "--since"), until=parse_day(until, "--until"), tags=tags, **dims
+        )
+    except ValueError as exc:
+        fail(str(exc), 2)
+    rows = [t.as_dict() for t in totals]
+    print_rows(rows, [*groups, "events", "unpriced", "cost_usd"], as_json, as_csv, title="Cost by " + ", ".join(groups))
+
+
+def print_rows(rows: list[dict[str, Any]], columns: list[str], as_json: bool, as_csv: bool, title: str) -> None:
+    """Rows as JSON, CSV or a Rich table: the three forms every report command offers."""
+    if as_json:
+        print(json.dumps(rows))
+        return
+    if as_csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, justify="right" if column in ("events", "unpriced", "cost_usd") else "left")
+    for row in rows:
+        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+    console.print(table)
