@@ -86,7 +86,7 @@ def price(
     table = Table(title=f"{cost.entry.service}:{cost.entry.model} at {moment:%Y-%m-%d %H:%M} UTC")
     table.add_column("meter")
     table.add_column("cost (USD)", justify="right")
-    for name, amount in data["breakdown"].items():  # type: ignore[attr-defined]
+    for name, amount in data["breakdown"].items():
         table.add_row(name, amount)
     table.add_row("[bold]total[/bold]", f"[bold]{data['cost_usd']}[/bold]")
     console.print(table)
