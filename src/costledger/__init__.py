@@ -12,6 +12,7 @@ from .errors import ConfigError, CostledgerError, InvalidEvent, UnknownPrice
 from .events import UsageEvent
 
 if TYPE_CHECKING:
+    from .client import Client
     from .config import Config, load_config
     from .ledger import Ledger, Recorded, Session
     from .pricing import Catalog, Cost, price
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _LAZY = {
+    "Client": "client",
     "Ledger": "ledger",
     "Session": "ledger",
     "Recorded": "ledger",
@@ -43,6 +45,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Catalog",
+    "Client",
     "Config",
     "ConfigError",
     "Cost",

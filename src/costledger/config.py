@@ -39,6 +39,8 @@ class Plan:
     included_sessions: int | None = None
     tier: str = ""  # the tier label events carry; defaults to the plan's name
     modes: tuple[str, ...] = ()
+    # Flag the plan when its margin at limit falls below this share of its price (0.2 = 20 %).
+    min_margin_share: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,18 @@ class SessionType:
     estimate_usd: tuple[Decimal, Decimal]
     agents: int | None = None
     extra_cost_usd: Decimal = Decimal(0)
+    # Prompt tokens every LLM call of this mode repeats (system prompt, tools): what caching could serve.
+    prefix_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A user on a plan from `since` (inclusive) to `until` (inclusive; open if None)."""
+
+    user_id: str
+    plan: str
+    since: dt.date
+    until: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -57,13 +71,16 @@ class Config:
     fixed_costs: tuple[FixedCost, ...] = ()
     plans: tuple[Plan, ...] = ()
     session_types: tuple[SessionType, ...] = ()
+    subscriptions: tuple[Subscription, ...] = ()
     # Sections other capabilities read (alerts, channels, budgets): kept as validated TOML.
     alerts: tuple[Mapping[str, Any], ...] = ()
     channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     budgets: tuple[Mapping[str, Any], ...] = ()
 
 
-_SECTIONS = {"prices", "aliases", "fixed_costs", "plans", "session_types", "alerts", "channels", "budgets"}
+_SECTIONS = {
+    "prices", "aliases", "fixed_costs", "plans", "session_types", "subscriptions", "alerts", "channels", "budgets",
+}  # fmt: skip
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
@@ -122,13 +139,20 @@ def parse_config(text: str, file: Path | None = None) -> Config:
     channels = data.get("channels", {})
     if not isinstance(channels, dict) or not all(isinstance(v, dict) for v in channels.values()):
         raise fail("channels", None, "", "expected [channels.NAME] tables")
+    plans = read("plans", _plan)
+    subscriptions = read("subscriptions", _subscription)
+    plan_names = {plan.name for plan in plans}
+    for i, subscription in enumerate(subscriptions):
+        if subscription.plan not in plan_names:
+            raise fail("subscriptions", i, "plan", f"no [[plans]] is named {subscription.plan!r}")
     return Config(
         path=file,
         prices=tuple(prices),
         aliases=dict(aliases),
         fixed_costs=read("fixed_costs", _fixed_cost),
-        plans=read("plans", _plan),
+        plans=plans,
         session_types=read("session_types", _session_type),
+        subscriptions=subscriptions,
         alerts=tuple(_tables(data, "alerts", fail)),
         channels=channels,
         budgets=tuple(_tables(data, "budgets", fail)),
@@ -176,7 +200,7 @@ def _fixed_cost(raw: Mapping[str, Any]) -> FixedCost:
 
 
 def _plan(raw: Mapping[str, Any]) -> Plan:
-    _only(raw, {"name", "price_usd", "period", "included_sessions", "tier", "modes"})
+    _only(raw, {"name", "price_usd", "period", "included_sessions", "tier", "modes", "min_margin_share"})
     period = raw.get("period", "month")
     if period not in ("month", "call", "session"):
         raise EntryError("period", f"expected month, call or session, got {period!r}")
@@ -184,6 +208,9 @@ def _plan(raw: Mapping[str, Any]) -> Plan:
     if included is not None and (isinstance(included, bool) or not isinstance(included, int) or included < 0):
         raise EntryError("included_sessions", f"expected a whole number, got {included!r}")
     name = str(_required(raw, "name"))
+    share = money(raw["min_margin_share"], "min_margin_share") if "min_margin_share" in raw else None
+    if share is not None and share > 1:
+        raise EntryError("min_margin_share", f"expected a share of the price between 0 and 1, got {share}")
     return Plan(
         name=name,
         price_usd=money(_required(raw, "price_usd"), "price_usd"),
@@ -191,11 +218,12 @@ def _plan(raw: Mapping[str, Any]) -> Plan:
         included_sessions=included,
         tier=str(raw.get("tier") or name),
         modes=tuple(raw.get("modes", ())),
+        min_margin_share=share,
     )
 
 
 def _session_type(raw: Mapping[str, Any]) -> SessionType:
-    _only(raw, {"mode", "agents", "estimate_usd", "extra_cost_usd"})
+    _only(raw, {"mode", "agents", "estimate_usd", "extra_cost_usd", "prefix_tokens"})
     estimate = _required(raw, "estimate_usd")
     if not isinstance(estimate, list) or len(estimate) != 2:
         raise EntryError("estimate_usd", 'expected ["low", "high"]')
@@ -207,6 +235,25 @@ def _session_type(raw: Mapping[str, Any]) -> SessionType:
         agents=raw.get("agents"),
         estimate_usd=(low, high),
         extra_cost_usd=money(raw.get("extra_cost_usd", "0"), "extra_cost_usd"),
+        prefix_tokens=_whole(raw, "prefix_tokens"),
+    )
+
+
+def _whole(raw: Mapping[str, Any], key: str) -> int | None:
+    value = raw.get(key)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise EntryError(key, f"expected a whole number, got {value!r}")
+    return value
+
+
+def _subscription(raw: Mapping[str, Any]) -> Subscription:
+    _only(raw, {"user_id", "plan", "since", "until"})
+    since = _date(raw, "since")
+    until = _date(raw, "until") if raw.get("until") else None
+    if until is not None and until < since:
+        raise EntryError("until", f"{until} is before since ({since})")
+    return Subscription(
+        user_id=str(_required(raw, "user_id")), plan=str(_required(raw, "plan")), since=since, until=until
     )
 
 

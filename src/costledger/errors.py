@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 
 class CostledgerError(Exception):
@@ -43,3 +44,24 @@ class UnknownPrice(CostledgerError, LookupError):
 
 class ConfigError(CostledgerError, ValueError):
     """costledger.toml could not be used; the message names the file, line and key."""
+
+
+class BudgetExceeded(CostledgerError):
+    """Spending `estimate` more would break a budget. Carries the figures to show the caller:
+    the limit, what was spent, what other callers hold reserved, and what is left."""
+
+    def __init__(self, budget: str, limit: Decimal, spent: Decimal, reserved: Decimal, estimate: Decimal) -> None:
+        self.budget = budget
+        self.limit = limit
+        self.spent = spent
+        self.reserved = reserved
+        self.remaining = max(limit - spent - reserved, Decimal(0))
+        self.estimate = estimate
+        super().__init__(
+            f"budget {budget!r} would be exceeded: limit ${_plain(limit)}, spent ${_plain(spent)}, "
+            f"reserved ${_plain(reserved)}, left ${_plain(self.remaining)}, asked ${_plain(estimate)}"
+        )
+
+
+def _plain(amount: Decimal) -> str:
+    return format(amount.normalize(), "f")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -14,6 +15,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -21,7 +23,7 @@ from pydantic import (
 )
 
 from .errors import InvalidEvent
-from .pricing.meters import INPUT_PARTS, STANDARD_METERS, Quantity, quantity
+from .pricing.meters import STANDARD_METERS, Quantity, quantity
 
 MAX_TAGS = 64
 MAX_ID_LENGTH = 256
@@ -112,6 +114,8 @@ class UsageEvent(BaseModel):
     @field_validator("metadata", mode="after")
     @classmethod
     def _metadata(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if not value:
+            return value
         try:
             size = len(json.dumps(value, default=str))
         except (TypeError, ValueError) as exc:
@@ -123,8 +127,8 @@ class UsageEvent(BaseModel):
     @model_validator(mode="after")
     def _cache_within_input(self) -> UsageEvent:
         usage = self.usage
-        if any(part in usage for part in INPUT_PARTS):
-            parts = sum((usage.get(part, 0) for part in INPUT_PARTS), start=0)
+        if "cache_read_tokens" in usage or "cache_write_tokens" in usage:
+            parts = usage.get("cache_read_tokens", 0) + usage.get("cache_write_tokens", 0)
             total = usage.get("input_tokens", 0)
             if parts > total:
                 raise ValueError(
@@ -143,6 +147,30 @@ def _errors(exc: ValidationError, index: int | None) -> list[tuple[int | None, s
     return out
 
 
+@functools.cache
+def _batch_adapter() -> TypeAdapter[list[UsageEvent]]:
+    # Built on first use: a TypeAdapter costs milliseconds that `import costledger` must not pay.
+    return TypeAdapter(list[UsageEvent])
+
+
+def _batch_errors(exc: ValidationError) -> list[tuple[int | None, str, str]]:
+    """Errors of a batch validation, by event index and field, as one event's validation names them."""
+    out: list[tuple[int | None, str, str]] = []
+    for err in exc.errors(include_url=False):
+        index, *loc = err["loc"]
+        field = ".".join(str(part) for part in loc)
+        out.append((int(index), field, err["msg"].removeprefix("Value error, ")))
+    return out
+
+
+_JSON = json.JSONEncoder(default=str)
+
+
+def to_json(value: Mapping[str, Any]) -> str:
+    """usage, tags or metadata as the store keeps them (decimals as strings)."""
+    return _JSON.encode(value) if value else "{}"
+
+
 def parse_event(data: UsageEvent | Mapping[str, Any], *, custom_meters: frozenset[str] = frozenset()) -> UsageEvent:
     """Validate one event; raise InvalidEvent naming each bad field."""
     return parse_events([data], custom_meters=custom_meters, single=True)[0]
@@ -156,9 +184,16 @@ def parse_events(
 ) -> list[UsageEvent]:
     """Validate a whole batch before anything is stored: one bad event refuses all of it."""
     context = {"custom_meters": custom_meters}
+    items = batch if isinstance(batch, list) else list(batch)
+    if not single and all(type(item) is dict for item in items):
+        # The common case (JSON from a client): one validator call for the whole batch.
+        try:
+            return _batch_adapter().validate_python(items, context=context)
+        except ValidationError as exc:
+            raise InvalidEvent(_batch_errors(exc)) from None
     events: list[UsageEvent] = []
     errors: list[tuple[int | None, str, str]] = []
-    for index, item in enumerate(batch):
+    for index, item in enumerate(items):
         where = None if single else index
         if isinstance(item, UsageEvent):
             unknown = [m for m in item.usage if m not in STANDARD_METERS and m not in custom_meters]
@@ -199,4 +234,5 @@ __all__: Sequence[str] = [
     "parse_events",
     "quantity",
     "split_fields",
+    "to_json",
 ]

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import Connection
 
 from .config import Config, load_config
 from .errors import UnknownPrice
@@ -17,7 +19,10 @@ from .events import UsageEvent, parse_events, split_fields
 from .money import from_nanos, to_nanos, usd
 from .pricing import Catalog
 from .pricing.catalog import catalog_from_config
-from .store import Filters, SessionSummary, Store, Total
+from .store import Filters, SessionSummary, Store, Total, queries
+
+if TYPE_CHECKING:
+    from .budgets import BudgetCheck, Reservation
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,7 @@ class Recorded:
 
 
 EventLike = UsageEvent | Mapping[str, Any]
+T = TypeVar("T")
 
 
 def build_event(
@@ -87,6 +93,12 @@ class Ledger:
         self.config = config if isinstance(config, Config) else load_config(config)
         self.catalog = catalog or catalog_from_config(self.config)
         self.store = Store(None if target is None else str(target))
+        from .alerts import Alerts
+        from .budgets import Budgets, budgets_from_config
+
+        self.budgets = Budgets(self.store, budgets_from_config(self.config))
+        self.alerts = Alerts(self.store, self.config, budgets=self.budgets)
+        self.store.on_write.extend(self.alerts.hooks)
 
     # -- recording ------------------------------------------------------------------------------
 
@@ -151,6 +163,18 @@ class Ledger:
         """A context manager whose record() calls carry the session's id and fields."""
         return Session(self, session_id, fields)
 
+    def record_anthropic(self, response: Any, **fields: Any) -> Recorded:
+        """Record an Anthropic Message (or batch result, `batch=True` for its discount); see integrations."""
+        from .integrations.anthropic import record_anthropic
+
+        return record_anthropic(self, response, **fields)
+
+    def record_openai(self, response: Any, **fields: Any) -> Recorded:
+        """Record an OpenAI ChatCompletion or Response; see integrations."""
+        from .integrations.openai import record_openai
+
+        return record_openai(self, response, **fields)
+
     # -- reading --------------------------------------------------------------------------------
 
     def report(
@@ -172,6 +196,67 @@ class Ledger:
     def session_summary(self, session_id: str) -> SessionSummary | None:
         return self.store.session(session_id)
 
+    def _read(self, work: Callable[[Connection], T]) -> T:
+        with self.store.engine.connect() as connection:
+            return work(connection)
+
+    def daily_trend(
+        self, days: int = 30, *, today: dt.date | None = None, tags: Mapping[str, str] | None = None, **dims: str
+    ) -> list[Total]:
+        """One total per UTC day of the last `days` days (today included), zeros where nothing happened."""
+        filters = Filters(dims=dims, tags=tags or {})
+        return self._read(lambda c: queries.daily_trend(c, days, filters, today))
+
+    def sessions(
+        self,
+        *,
+        sort: str = "started_at",
+        descending: bool = True,
+        limit: int = 50,
+        offset: int = 0,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        min_cost: Decimal | None = None,
+        max_cost: Decimal | None = None,
+        tags: Mapping[str, str] | None = None,
+        **dims: str,
+    ) -> tuple[list[SessionSummary], int]:
+        """A page of sessions (sorted by started_at, ended_at, cost, events or duration) and the count of all."""
+        filters = Filters(since=since, until=until, dims=dims, tags=tags or {}, min_cost=min_cost, max_cost=max_cost)
+        return self._read(lambda c: queries.list_sessions(c, filters, sort, descending, limit, offset))
+
+    def session_events(self, session_id: str) -> list[dict[str, Any]]:
+        """The session's events in time order, cost_usd a Decimal or None when unpriced."""
+        return self._read(lambda c: queries.session_events(c, session_id))
+
+    def top(
+        self,
+        by: str = "user",
+        limit: int = 10,
+        *,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        tags: Mapping[str, str] | None = None,
+        **dims: str,
+    ) -> list[Total]:
+        """The most expensive users, agents, models, services, tiers, modes or sessions."""
+        filters = Filters(since=since, until=until, dims=dims, tags=tags or {})
+        return self._read(lambda c: queries.top(c, by, limit, filters))
+
+    def month_to_date(
+        self, today: dt.date | None = None, *, tags: Mapping[str, str] | None = None, **dims: str
+    ) -> queries.MonthToDate:
+        """This month so far, today, the daily run rate and the month-end forecast."""
+        filters = Filters(dims=dims, tags=tags or {})
+        return self._read(lambda c: queries.month_to_date(c, today, filters))
+
+    def overview(
+        self, today: dt.date | None = None, *, tags: Mapping[str, str] | None = None, **dims: str
+    ) -> queries.Overview:
+        """Everything a dashboard's first page shows, in one call (see store/overview.py)."""
+        filters = Filters(dims=dims, tags=tags or {})
+        return self._read(lambda c: queries.overview(c, today, filters))
+
     def close(self) -> None:
         self.store.close()
 
@@ -180,6 +265,36 @@ class Ledger:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+    def check_budget(
+        self,
+        estimate_usd: Decimal | str | int = 0,
+        *,
+        user_id: str | None = None,
+        tier: str | None = None,
+        session_id: str | None = None,
+    ) -> BudgetCheck:
+        """May `estimate_usd` more be spent? Raises BudgetExceeded (limit, spent, left) if not."""
+        check = self.budgets.check(estimate_usd, user_id=user_id, tier=tier, session_id=session_id)
+        if not check.allowed:
+            raise check.exceeded()
+        return check
+
+    def reserve(
+        self,
+        estimate_usd: Decimal | str | int,
+        *,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        tier: str | None = None,
+        ttl: dt.timedelta | None = None,
+    ) -> Reservation:
+        """Hold `estimate_usd` against the budgets until the session's events settle it; BudgetExceeded if it won't fit."""
+        from .budgets import DEFAULT_TTL
+
+        return self.budgets.reserve(
+            estimate_usd, session_id=session_id, user_id=user_id, tier=tier, ttl=ttl or DEFAULT_TTL
+        )
 
 
 class Session:
@@ -229,3 +344,26 @@ class Session:
     def by_service(self) -> dict[str, Decimal]:
         summary = self.summary
         return dict(summary.by_service) if summary else {}
+
+    def record_anthropic(self, response: Any, **fields: Any) -> Recorded:
+        """Record an Anthropic Message (or batch result, `batch=True` for its discount) in this session."""
+        from .integrations.anthropic import record_anthropic
+
+        return record_anthropic(self, response, **fields)
+
+    def record_openai(self, response: Any, **fields: Any) -> Recorded:
+        """Record an OpenAI ChatCompletion or Response in this session."""
+        from .integrations.openai import record_openai
+
+        return record_openai(self, response, **fields)
+
+    def reserve(self, estimate_usd: Decimal | str | int, *, ttl: dt.timedelta | None = None) -> Reservation:
+        """Hold `estimate_usd` against this session's budgets (user, tier, session, global) before spending it.
+
+        Raises BudgetExceeded with the limit, the spend and what is left. The session's events
+        settle the reservation as they arrive; `with session.reserve(...):` releases what is left.
+        """
+        return self.ledger.reserve(
+            estimate_usd, session_id=self.session_id, user_id=self.fields.get("user_id"),
+            tier=self.fields.get("tier"), ttl=ttl,
+        )  # fmt: skip

@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from . import pricing, recording  # noqa: F401
+from . import alerts, demo, margins, pricing, recording, serve, sessions, storage  # noqa: F401

@@ -105,10 +105,18 @@ def report(
     tag: Annotated[list[str] | None, typer.Option(help="KEY=VALUE (repeatable)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="print CSV")] = False,
+    compare_recorded: Annotated[
+        bool, typer.Option("--compare-recorded", help="imported events: old tracker's cost vs costledger's")
+    ] = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Totals grouped by any dimension, over a date range."""
+    if compare_recorded:
+        from .storage import report_compare_recorded
+
+        report_compare_recorded(db, config, parse_day(since, "--since"), parse_day(until, "--until"), as_json, as_csv)
+        return
     groups = [g.strip() for item in (by or ["service"]) for g in item.split(",") if g.strip()]
     tags = {}
     for item in tag or []:

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Date, Select, and_, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import JSONB
 
-from ..money import from_nanos
+from ..money import from_nanos, usd
 from .schema import events, rollup_daily, session_costs, sessions
 
 # What a report can group by, in the user's words → the column it reads.
@@ -29,6 +29,9 @@ class Filters:
     until: dt.date | None = None  # inclusive, UTC day
     dims: Mapping[str, str] = field(default_factory=dict)  # column → value (FILTERS)
     tags: Mapping[str, str] = field(default_factory=dict)
+    # A session's total, inclusive; only session listings use these (a day total has no session cost).
+    min_cost: Decimal | None = None
+    max_cost: Decimal | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.dims) - set(FILTERS)
@@ -44,8 +47,6 @@ class Total:
     cost_usd: Decimal
 
     def as_dict(self) -> dict[str, Any]:
-        from ..money import usd
-
         return {
             **self.group,
             "events": self.events,
@@ -112,6 +113,50 @@ def totals(connection: Connection, by: Sequence[str], filters: Filters = Filters
     return out
 
 
+def daily_trend(
+    connection: Connection, days: int = 30, filters: Filters = Filters(), today: dt.date | None = None
+) -> list[Total]:
+    """One Total per UTC day of the `days` ending `today`, oldest first, days without events as zeros.
+
+    The window replaces the filters' since/until: a chart's x axis is always the same `days` days.
+    """
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    end = today or dt.datetime.now(dt.UTC).date()
+    start = end - dt.timedelta(days=days - 1)
+    found = days_totals(connection, start, end, filters)
+    out = []
+    for offset in range(days):
+        day = (start + dt.timedelta(days=offset)).isoformat()
+        out.append(found.get(day) or Total(group={"day": day}, events=0, unpriced=0, cost_usd=Decimal(0)))
+    return out
+
+
+def days_totals(connection: Connection, start: dt.date, end: dt.date, filters: Filters) -> dict[str, Total]:
+    """'YYYY-MM-DD' → that day's Total (grouped by "day"), for the days from start to end that have events.
+
+    Read from the per-day period totals when the filters allow (one row a day), else from the rollups.
+    """
+    from .periods import period_figures, period_scope
+
+    scope = period_scope(filters)
+    if scope is None:
+        return {t.group["day"] or "": t for t in totals(connection, ["day"], replace(filters, since=start, until=end))}
+    days = [(start + dt.timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+    return {day: replace(t, group={"day": day}) for day, t in period_figures(connection, days, scope).items()}
+
+
+def top(connection: Connection, dimension: str, limit: int = 10, filters: Filters = Filters()) -> list[Total]:
+    """The `limit` most expensive users, agents, models… (any of GROUPS but the time units).
+
+    Events without that dimension (no user, no agent) are not a "top" anything and are left out.
+    """
+    if dimension in ("day", "week", "month"):
+        raise ValueError(f"top {dimension} is a trend: use daily_trend or totals(by=[{dimension!r}])")
+    ranked = [t for t in totals(connection, [dimension], filters) if t.group[dimension] is not None]
+    return ranked[: max(limit, 0)]
+
+
 def _conditions(connection: Connection, table: Any, filters: Filters) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if filters.since:
@@ -150,6 +195,23 @@ class SessionSummary:
     def duration_seconds(self) -> float:
         return (self.ended_at - self.started_at).total_seconds()
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: times in RFC 3339, money as decimal strings."""
+        return {
+            "session_id": self.session_id,
+            "user_id": self.user_id,
+            "tier": self.tier,
+            "mode": self.mode,
+            "started_at": self.started_at.isoformat().replace("+00:00", "Z"),
+            "ended_at": self.ended_at.isoformat().replace("+00:00", "Z"),
+            "duration_seconds": self.duration_seconds,
+            "events": self.events,
+            "unpriced": self.unpriced,
+            "cost_usd": usd(self.cost_usd),
+            "by_service": {k: usd(v) for k, v in sorted(self.by_service.items())},
+            "by_agent": {k: usd(v) for k, v in sorted(self.by_agent.items())},
+        }
+
 
 def session_summary(connection: Connection, session_id: str) -> SessionSummary | None:
     row = connection.execute(select(sessions).where(sessions.c.session_id == session_id)).first()
@@ -179,3 +241,31 @@ def session_summary(connection: Connection, session_id: str) -> SessionSummary |
         by_service=by_service,
         by_agent=by_agent,
     )
+
+
+# The session listing and the overview live in modules of their own; they are re-exported
+# here so that the query layer is one import.
+from .overview import ModeCost, MonthToDate, Overview, ServiceShare, TierCost, month_to_date, overview  # noqa: E402
+from .sessions_query import SESSION_SORTS, list_sessions, session_events  # noqa: E402
+
+__all__ = [
+    "FILTERS",
+    "GROUPS",
+    "SESSION_SORTS",
+    "Filters",
+    "ModeCost",
+    "MonthToDate",
+    "Overview",
+    "ServiceShare",
+    "SessionSummary",
+    "TierCost",
+    "Total",
+    "daily_trend",
+    "list_sessions",
+    "month_to_date",
+    "overview",
+    "session_events",
+    "session_summary",
+    "top",
+    "totals",
+]

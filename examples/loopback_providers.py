@@ -1,0 +1,168 @@
+"""A loopback HTTP server that speaks Anthropic's and OpenAI's wire formats.
+
+It lets the real SDK clients run without keys or network: point them at
+`server.url` (`anthropic.Anthropic(base_url=server.url, api_key="test")`,
+`openai.OpenAI(base_url=server.url + "/v1", api_key="test")`). Each reply
+carries the usage set in `server.anthropic_usage` / `server.openai_usage`.
+Used by the examples and by costledger's own tests.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class LoopbackProviders:
+    def __init__(self) -> None:
+        self.anthropic_usage: dict[str, Any] = {"input_tokens": 1200, "output_tokens": 80}
+        self.openai_usage: dict[str, Any] = {"input_tokens": 1500, "output_tokens": 90, "cached_tokens": 0}
+        self.openai_web_searches = 0
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        self._ids = itertools.count(1)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def next_id(self, prefix: str) -> str:
+        return f"{prefix}_loop{next(self._ids):04d}"
+
+    def __enter__(self) -> LoopbackProviders:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    # -- Anthropic ---------------------------------------------------------------------------------
+
+    def anthropic(self, body: dict[str, Any]) -> tuple[dict[str, Any] | None, list[tuple[str, dict[str, Any]]]]:
+        usage = {"cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, **self.anthropic_usage}
+        message = {
+            "id": self.next_id("msg"),
+            "type": "message",
+            "role": "assistant",
+            "model": body["model"],
+            "content": [{"type": "text", "text": "Noted."}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": usage,
+        }
+        if not body.get("stream"):
+            return message, []
+        start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
+        final = {k: v for k, v in usage.items() if k in ("output_tokens", "server_tool_use")}
+        return None, [
+            ("message_start", {"type": "message_start", "message": start}),
+            ("content_block_start", {"type": "content_block_start", "index": 0,
+                                     "content_block": {"type": "text", "text": ""}}),
+            ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                     "delta": {"type": "text_delta", "text": "Noted."}}),
+            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                               "usage": final}),
+            ("message_stop", {"type": "message_stop"}),
+        ]  # fmt: skip
+
+    # -- OpenAI ------------------------------------------------------------------------------------
+
+    def chat(self, body: dict[str, Any]) -> tuple[dict[str, Any] | None, list[tuple[str, dict[str, Any]]]]:
+        u = self.openai_usage
+        usage = {
+            "prompt_tokens": u["input_tokens"],
+            "completion_tokens": u["output_tokens"],
+            "total_tokens": u["input_tokens"] + u["output_tokens"],
+            "prompt_tokens_details": {"cached_tokens": u.get("cached_tokens", 0)},
+        }
+        base = {"id": self.next_id("chatcmpl"), "created": 1_790_000_000, "model": body["model"]}
+        if not body.get("stream"):
+            choice = {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "Noted."}}
+            return {**base, "object": "chat.completion", "choices": [choice], "usage": usage}, []
+        chunk = {**base, "object": "chat.completion.chunk"}
+        events = [
+            ("", {**chunk, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Noted."}}]}),
+            ("", {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}),
+        ]
+        if (body.get("stream_options") or {}).get("include_usage"):
+            events.append(("", {**chunk, "choices": [], "usage": usage}))
+        return None, events
+
+    def responses(self, body: dict[str, Any]) -> tuple[dict[str, Any] | None, list[tuple[str, dict[str, Any]]]]:
+        u = self.openai_usage
+        output: list[dict[str, Any]] = [
+            {"type": "web_search_call", "id": self.next_id("ws"), "status": "completed",
+             "action": {"type": "search", "query": "q"}}
+            for _ in range(self.openai_web_searches)
+        ]  # fmt: skip
+        output.append({"type": "message", "id": self.next_id("msg"), "role": "assistant", "status": "completed",
+                       "content": [{"type": "output_text", "text": "Noted.", "annotations": []}]})  # fmt: skip
+        response = {
+            "id": self.next_id("resp"),
+            "object": "response",
+            "created_at": 1_790_000_000,
+            "model": body["model"],
+            "status": "completed",
+            "output": output,
+            "parallel_tool_calls": True,
+            "tool_choice": "auto",
+            "tools": [],
+            "usage": {
+                "input_tokens": u["input_tokens"],
+                "output_tokens": u["output_tokens"],
+                "total_tokens": u["input_tokens"] + u["output_tokens"],
+                "input_tokens_details": {"cached_tokens": u.get("cached_tokens", 0), "cache_write_tokens": 0},
+                "output_tokens_details": {"reasoning_tokens": 0},
+            },
+        }
+        if not body.get("stream"):
+            return response, []
+        pending = {**response, "status": "in_progress", "output": [], "usage": None}
+        return None, [
+            ("response.created", {"type": "response.created", "sequence_number": 0, "response": pending}),
+            ("response.completed", {"type": "response.completed", "sequence_number": 1, "response": response}),
+        ]
+
+
+def _handler(server: LoopbackProviders) -> type[BaseHTTPRequestHandler]:
+    routes = {"/v1/messages": server.anthropic, "/v1/chat/completions": server.chat, "/v1/responses": server.responses}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+            server.requests.append((self.path, body))
+            route = routes.get(self.path.split("?")[0])
+            if route is None:
+                self.send_error(404)
+                return
+            reply, events = route(body)
+            if reply is not None:
+                data = json.dumps(reply).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.end_headers()
+            for name, data in events:
+                prefix = f"event: {name}\n" if name else ""
+                self.wfile.write(f"{prefix}data: {json.dumps(data)}\n\n".encode())
+            if self.path.startswith("/v1/chat"):
+                self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+            self.close_connection = True
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    return Handler

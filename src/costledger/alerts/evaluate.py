@@ -1,0 +1,81 @@
+"""Evaluation on ingest: a Store.on_write hook, inside the write transaction.
+
+It counts the new events into the period totals, asks every rule about the totals
+this batch touched, and stores what fired (with its deliveries, and its bus message
+when the bus is on) in the same transaction: an alert exists if and only if the
+events that fired it were committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import Connection, select
+
+from ..pricing.entries import EntryError
+from ..store import Written
+from ..store.alerts_schema import alert_rules
+from .kinds import KINDS, Context, Firing
+from .queue import insert_alert, utcnow
+from .rules import Rule, parse_rule
+from .totals import add_to_period_totals
+
+log = logging.getLogger("costledger.alerts")
+
+
+def stored_rules(connection: Connection) -> list[Rule]:
+    """Rules added with `costledger alerts add` (read on every write: another process may add one)."""
+    out = []
+    for row in connection.execute(select(alert_rules).order_by(alert_rules.c.id)):
+        try:
+            out.append(parse_rule(json.loads(row.spec), source="cli", rule_id=int(row.id)))
+        except (EntryError, ValueError) as exc:
+            log.error("alert rule %s cannot be read: %s", row.id, exc)
+    return out
+
+
+class Evaluator:
+    def __init__(
+        self,
+        rules: Sequence[Rule],
+        *,
+        bus: bool = False,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.rules = tuple(rules)
+        self.bus = bus
+        self.clock = clock
+
+    def count(self, connection: Connection, written: Written) -> None:
+        """Hook 1: the period totals (budgets read them too)."""
+        if written.inserted:
+            add_to_period_totals(connection, written.inserted)
+
+    def __call__(self, connection: Connection, written: Written) -> None:
+        """Hook 2: evaluate the rules against what this batch touched."""
+        if not written.inserted:
+            return
+        now = self.clock()
+        context = Context(connection, written.inserted, now)
+        rules = {rule.name: rule for rule in (*self.rules, *stored_rules(connection))}
+        for rule in rules.values():
+            for firing in KINDS[rule.kind].check(rule, context):
+                self.fire(connection, firing, now)
+
+    def fire(self, connection: Connection, firing: Firing, now: dt.datetime) -> int | None:
+        alert_id = insert_alert(
+            connection, rule=firing.rule.name, kind=firing.rule.kind, subject=firing.subject, period=firing.period,
+            value=firing.value, threshold=firing.threshold, message=firing.message, details=firing.details,
+            channels=firing.rule.channels, now=now,
+        )  # fmt: skip
+        if alert_id is not None and self.bus:
+            from ..bus import enqueue_alert
+            from .queue import load_alert
+
+            alert = load_alert(connection, alert_id)
+            assert alert is not None
+            enqueue_alert(connection, alert_id, {"type": "costledger.alert", "alert": alert.as_dict()}, now)
+        return alert_id

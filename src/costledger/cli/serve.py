@@ -1,0 +1,138 @@
+"""`costledger serve` (the HTTP service) and `costledger keys` (its API keys)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from .app import ConfigOption, DbOption, app, console, fail
+
+keys_app = typer.Typer(help="API keys for the HTTP service: create, list, revoke.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes (use PostgreSQL for more than one)")] = 1,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    access_log: Annotated[bool, typer.Option(help="log every request")] = False,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+) -> None:
+    """Serve the HTTP API (FastAPI + uvicorn). $COSTLEDGER_ADMIN_KEY, if set, becomes an admin key."""
+    import uvicorn
+
+    from ..errors import ConfigError
+    from ..keys import ensure_admin_key
+    from ..ledger import Ledger
+    from ..server.metrics import MULTIPROC_ENV
+    from ..store.engine import ENV_URL, database_url
+
+    # Workers are separate interpreters: they learn the database and config from the environment.
+    os.environ[ENV_URL] = database_url(db)
+    if config:
+        os.environ["COSTLEDGER_CONFIG"] = config
+    owned_metrics_dir = None
+    if not os.environ.get(MULTIPROC_ENV):
+        owned_metrics_dir = tempfile.mkdtemp(prefix="costledger-metrics-")
+        os.environ[MULTIPROC_ENV] = owned_metrics_dir
+    try:
+        # Migrate and bootstrap once here, so the workers start against a current schema.
+        with Ledger(None, config=config) as ledger:
+            ensure_admin_key(ledger.store)
+    except (ConfigError, ValueError) as exc:
+        fail(str(exc), 2)
+    try:
+        uvicorn.run(
+            "costledger.server.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=access_log,
+            log_level=log_level,
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        if owned_metrics_dir:
+            shutil.rmtree(owned_metrics_dir, ignore_errors=True)
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="who or what uses the key")],
+    scope: Annotated[str, typer.Option(help="ingest (write events) or admin (everything)")] = "ingest",
+    db: DbOption = None,
+) -> None:
+    """Create a key and print it once: only its hash is stored."""
+    from ..keys import SCOPES, create_key
+    from ..store import Store
+
+    if scope not in SCOPES:
+        fail(f"--scope must be one of {', '.join(SCOPES)}, not {scope!r}", 2)
+    store = Store(db)
+    try:
+        key, stored = create_key(store, scope, name)
+    except ValueError as exc:
+        fail(str(exc), 2)
+    finally:
+        store.close()
+    print(key)
+    typer.echo(f"created {stored.scope} key {stored.id} ({stored.prefix}…) named {stored.name!r}; "
+               "it is not shown again", err=True)  # fmt: skip
+
+
+@keys_app.command("list")
+def keys_list(
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Every key: id, name, scope, prefix, created, last used, revoked."""
+    from ..keys import list_keys
+    from ..store import Store
+
+    store = Store(db)
+    try:
+        found = list_keys(store)
+    finally:
+        store.close()
+    if as_json:
+        print(json.dumps([k.as_dict() for k in found]))
+        return
+    table = Table(title="API keys")
+    for column in ("id", "name", "scope", "prefix", "created", "last used", "revoked"):
+        table.add_column(column)
+    for k in found:
+        data = k.as_dict()
+        table.add_row(str(k.id), k.name, k.scope, k.prefix + "…", data["created_at"][:19],
+                      (data["last_used_at"] or "")[:19], (data["revoked_at"] or "")[:19])  # fmt: skip
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key: Annotated[str, typer.Argument(help="the key's id, its prefix, or the key itself")],
+    db: DbOption = None,
+) -> None:
+    """Revoke a key: it stops working at once, on every worker."""
+    from ..keys import revoke_key
+    from ..store import Store
+
+    store = Store(db)
+    try:
+        revoked = revoke_key(store, key)
+    except ValueError as exc:
+        fail(str(exc), 2)
+    finally:
+        store.close()
+    if revoked is None:
+        fail(f"no active key matches {key!r}", 1)
+    print(f"revoked {revoked.scope} key {revoked.id} ({revoked.prefix}…) named {revoked.name!r}")

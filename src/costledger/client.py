@@ -1,0 +1,310 @@
+"""Client: the Ledger's recording API, for agents that send usage to a costledger server.
+
+`record()` validates the event here (a typo fails at the call site), writes it to a
+durable local outbox and returns without touching the network. A background thread
+sends the outbox in batches and retries until the server has acknowledged every
+event: each event keeps its event_id across retries and restarts, and the server
+counts an event_id once, so retrying is always safe.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from .events import parse_events
+from .ledger import EventLike, build_event
+from .outbox import Failed, Outbox, Pending
+
+log = logging.getLogger("costledger.client")
+
+BATCH_EVENTS = 500
+# Well under the server's 5 MB: a batch of 500 events at their 64 KiB metadata limit would not be.
+BATCH_BYTES = 4 * 1024 * 1024
+# Statuses that say "not now" rather than "never": retried like a network error.
+_RETRY_STATUSES = {401, 403, 408, 409, 425, 429}
+
+
+def default_outbox() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("costledger", appauthor=False)) / "outbox.db"
+
+
+@dataclass(frozen=True)
+class Queued:
+    """What a Client record call did: events validated and safely in the outbox."""
+
+    queued: int
+    event_ids: tuple[str, ...]
+
+
+@dataclass
+class ClientStats:
+    sent_batches: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    unpriced: int = 0
+    failed: int = 0
+    retries: int = 0
+    last_error: str | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+class Client:
+    """`Client(url, key, outbox=path)`: record locally now, deliver to the server soon, never lose an event."""
+
+    def __init__(
+        self,
+        url: str,
+        key: str,
+        *,
+        outbox: str | Path | None = None,
+        batch_size: int = BATCH_EVENTS,
+        interval: float = 1.0,
+        timeout: float = 30.0,
+        max_backoff: float = 30.0,
+        custom_meters: Iterable[str] = (),
+        fsync: bool = False,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if not 1 <= batch_size <= 1000:
+            raise ValueError("batch_size must be between 1 and 1000 (the server's limit)")
+        self.url = url.rstrip("/")
+        self.batch_size = batch_size
+        self.interval = interval
+        self.max_backoff = max_backoff
+        self.custom_meters = frozenset(custom_meters)
+        self.stats = ClientStats()
+        self.outbox = Outbox(outbox or default_outbox(), fsync=fsync)
+        self._http = httpx.Client(
+            base_url=self.url,
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+            timeout=timeout,
+            transport=transport,
+        )
+        self._wake = threading.Condition()
+        self._flushing = 0
+        self._flush_calls = 0
+        self._stopping = False
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="costledger-client-sender", daemon=True)
+        self._thread.start()
+        atexit.register(self.close)
+
+    # -- recording (the caller's thread) --------------------------------------------------------
+
+    def record(self, event: EventLike | str, model: str | None = None, /, **fields: Any) -> Queued:
+        """Validate one event and queue it durably; the network is not touched."""
+        return self.record_many([build_event(event, model, fields, {})])
+
+    def record_many(self, events: Iterable[EventLike]) -> Queued:
+        """Validate the whole batch (InvalidEvent: nothing is queued), then queue it in one transaction."""
+        if self._closed:
+            raise RuntimeError("this Client is closed")
+        parsed = parse_events(events, custom_meters=self.custom_meters)
+        rows = [(e.event_id, e.model_dump_json(exclude_defaults=True)) for e in parsed]
+        if not rows:
+            return Queued(0, ())
+        before = self.outbox.pending
+        self.outbox.add(rows)
+        if before < self.batch_size <= self.outbox.pending:
+            with self._wake:  # a full batch is waiting: no need to wait for the interval
+                self._wake.notify_all()
+        return Queued(len(rows), tuple(r[0] for r in rows))
+
+    def session(self, session_id: str, **fields: Any) -> ClientSession:
+        """Like Ledger.session: record() calls inside carry the session's id and fields."""
+        return ClientSession(self, session_id, fields)
+
+    # -- delivery -------------------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """Events in the outbox the server has not acknowledged yet."""
+        return self.outbox.pending
+
+    def failed(self) -> list[Failed]:
+        """Events the server refused as invalid, with its message; they are never resent."""
+        return self.outbox.failed()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Send everything now; True once the outbox is empty, False if `timeout` passed first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._wake:
+            self._flushing += 1
+            self._flush_calls += 1
+            self._wake.notify_all()
+            try:
+                while self.outbox.pending and self._thread.is_alive():
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        break
+                    self._wake.wait(0.05 if left is None else min(left, 0.05))
+            finally:
+                self._flushing -= 1
+        return self.outbox.pending == 0
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Flush for up to `timeout` seconds, then stop; what is left is sent on the next start."""
+        if self._closed:
+            return
+        self._closed = True
+        atexit.unregister(self.close)
+        self.flush(timeout)
+        with self._wake:
+            self._stopping = True
+            self._wake.notify_all()
+        self._thread.join(timeout=max(timeout, 1.0) + 30)
+        self._http.close()
+        self.outbox.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _run(self) -> None:
+        failures = 0
+        last_send = time.monotonic()
+        while True:
+            with self._wake:
+                while not self._stopping:
+                    due = time.monotonic() - last_send >= self.interval
+                    if self.outbox.pending and (self._flushing or due or self.outbox.pending >= self.batch_size):
+                        break
+                    self._wake.wait(max(0.01, self.interval - (time.monotonic() - last_send)))
+                if self._stopping:
+                    return
+            last_send = time.monotonic()
+            batch = self.outbox.peek(self.batch_size, BATCH_BYTES)
+            if not batch:
+                continue
+            if self._send(batch):
+                failures = 0
+                with self._wake:
+                    self._wake.notify_all()  # flush() waiters
+                continue
+            failures += 1
+            with self.stats._lock:
+                self.stats.retries += 1
+            delay = min(self.max_backoff, 0.1 * 2 ** min(failures, 20))
+            # Equal jitter: always some wait, never a herd of clients retrying in step. A flush()
+            # cuts the wait short; new events do not.
+            deadline = time.monotonic() + delay / 2 + random.uniform(0, delay / 2)
+            with self._wake:
+                flushes = self._flush_calls
+                while not self._stopping and self._flush_calls == flushes and time.monotonic() < deadline:
+                    self._wake.wait(deadline - time.monotonic())
+
+    def _send(self, batch: list[Pending]) -> bool:
+        """One POST. True when the batch left the outbox (sent or dead-lettered), False to retry later."""
+        body = '{"events":[' + ",".join(p.body for p in batch) + "]}"
+        try:
+            response = self._http.post("/v1/events", content=body.encode())
+        except httpx.HTTPError as exc:
+            self._note_error(f"{exc.__class__.__name__}: {exc}")
+            return False
+        status = response.status_code
+        if status == 200:
+            self.outbox.remove([p.seq for p in batch])
+            try:
+                counts = response.json()
+            except ValueError:
+                counts = {}
+            with self.stats._lock:
+                self.stats.sent_batches += 1
+                self.stats.accepted += int(counts.get("accepted", 0))
+                self.stats.duplicates += int(counts.get("duplicates", 0))
+                self.stats.unpriced += int(counts.get("unpriced", 0))
+                self.stats.last_error = None
+            return True
+        message = _message(response)
+        if status >= 500 or status in _RETRY_STATUSES:
+            self._note_error(f"HTTP {status}: {message}")
+            if status in (401, 403):
+                log.error("costledger server refused the key (HTTP %s: %s); events stay queued", status, message)
+            return False
+        if status == 413 and len(batch) > 1:
+            # Too big for the server: send the halves on their own, never drop.
+            half = len(batch) // 2
+            return self._send(batch[:half]) and self._send(batch[half:])
+        self._dead_letter(batch, status, response, message)
+        return True
+
+    def _dead_letter(self, batch: list[Pending], status: int, response: httpx.Response, message: str) -> None:
+        per_event: dict[int, list[str]] = {}
+        if status == 422:
+            try:
+                for err in response.json().get("errors", []):
+                    if isinstance(err.get("index"), int) and 0 <= err["index"] < len(batch):
+                        text = f"{err.get('field')}: {err.get('message')}" if err.get("field") else str(err["message"])
+                        per_event.setdefault(err["index"], []).append(text)
+            except (ValueError, AttributeError, TypeError):
+                per_event = {}
+        if per_event:
+            # The rest of the batch was fine: it stays queued and goes out in the next batch.
+            refused = [(batch[i], status, "; ".join(msgs)) for i, msgs in sorted(per_event.items())]
+        else:
+            refused = [(p, status, message) for p in batch]
+        self.outbox.dead_letter(refused)
+        with self.stats._lock:
+            self.stats.failed += len(refused)
+        for pending, _, why in refused:
+            log.warning("costledger server refused event %s (HTTP %s): %s", pending.event_id, status, why)
+
+    def _note_error(self, text: str) -> None:
+        with self.stats._lock:
+            self.stats.last_error = text
+        log.debug("costledger delivery failed, will retry: %s", text)
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return response.text[:500] or response.reason_phrase
+    if isinstance(data, Mapping) and "detail" in data:
+        return str(data["detail"])
+    return json.dumps(data)[:500]
+
+
+class ClientSession:
+    """One conversation, call or deliberation recorded through a Client."""
+
+    def __init__(self, client: Client, session_id: str, fields: Mapping[str, Any]) -> None:
+        self.client = client
+        self.session_id = session_id
+        self.fields = {**fields, "session_id": session_id}
+        self.queued = 0
+
+    def __enter__(self) -> ClientSession:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def record(self, event: EventLike | str, model: str | None = None, /, **fields: Any) -> Queued:
+        return self.record_many([build_event(event, model, fields, {})])
+
+    def record_many(self, events: Iterable[EventLike]) -> Queued:
+        queued = self.client.record_many([build_event(e, None, {}, self.fields) for e in events])
+        self.queued += queued.queued
+        return queued
+
+
+__all__ = ["Client", "ClientSession", "ClientStats", "Queued"]

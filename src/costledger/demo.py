@@ -1,0 +1,323 @@
+"""A realistic 90-day workload of a voice/text council product, for `costledger demo`.
+
+Every event goes through the real pipeline (validation, pricing from the catalog,
+storage with rollups): the demo shows what the product shows on real data.
+
+Deterministic: the users come from the seed, and each day's sessions from the seed
+and the date, so the same seed on the same day gives the same events. Event ids are
+built from the seed, date and session, so running the demo again adds only what is
+new (today's later sessions, a new day) and never counts anything twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .ledger import Ledger, Recorded
+
+LLM = ("anthropic", "claude-sonnet-4-20250514")
+UNKNOWN_MODEL = ("anthropic", "claude-experimental-0901")  # no catalog knows it: shows up as unpriced
+STT = ("deepgram", "nova-3")
+TTS = ("cartesia", "sonic-3")
+ROOM = ("livekit", "cloud")
+CARD = ("stripe", "card")
+
+RIGHTS_COUNCIL = ("civil_rights", "labor", "privacy", "children", "disability", "environment", "indigenous", "speech")
+EXPERT_COUNCIL = ("economist", "scientist", "engineer", "physician", "lawyer", "strategist")
+SYNTHESIS = "synthesizer"
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One session type of the product: how long it lasts, who speaks, what it runs on."""
+
+    name: str
+    agents: tuple[str, ...]
+    minutes: float  # typical length; voice sessions pay STT, TTS and the room for it
+    voice: bool
+    rounds: int = 1  # deliberation rounds: each agent speaks once per round
+    synthesis: bool = False
+    turns: int = 0  # back-and-forth turns of a one-agent conversation
+
+
+MODES = {
+    m.name: m
+    for m in (
+        Mode("single_agent_voice", ("companion",), minutes=5, voice=True, turns=10),
+        Mode("rights_council", RIGHTS_COUNCIL, minutes=8, voice=True, rounds=2),
+        Mode("expert_council", EXPERT_COUNCIL, minutes=7, voice=True, rounds=2),
+        Mode("combined_council", RIGHTS_COUNCIL + EXPERT_COUNCIL, minutes=12, voice=True, rounds=2, synthesis=True),
+        Mode("expert_session", ("notetaker",), minutes=30, voice=True, turns=3),
+        Mode("phone_call", ("receptionist",), minutes=5, voice=True, turns=8),
+        Mode("api_deliberation", EXPERT_COUNCIL, minutes=1, voice=False, rounds=1, synthesis=True),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    share: float  # of the user base
+    sessions_per_day: float  # per active user
+    modes: dict[str, float]  # mode → weight
+
+
+TIERS = (
+    Tier("explorer", 0.50, 0.06, {"single_agent_voice": 6, "phone_call": 3, "rights_council": 1}),
+    Tier("creator", 0.25, 0.22, {"single_agent_voice": 4, "rights_council": 3, "expert_council": 3, "phone_call": 2}),
+    Tier("professional", 0.13, 0.35, {"combined_council": 4, "expert_council": 3, "rights_council": 2,
+                                      "single_agent_voice": 1}),
+    Tier("expert_session", 0.07, 0.05, {"expert_session": 1}),
+    Tier("api", 0.05, 1.6, {"api_deliberation": 1}),
+)  # fmt: skip
+
+# What the plans charge (Stripe): monthly subscriptions, per expert session, API calls billed monthly.
+MONTHLY = {"creator": Decimal("29"), "professional": Decimal("99")}
+EXPERT_SESSION_PRICE = Decimal("79")
+API_CALL_PRICE = Decimal("0.50")
+
+CONFIG = """\
+# Written by `costledger demo` next to its database: the plans, fixed costs and
+# session-type estimates of the demo product. Edit freely; the demo rewrites this
+# file only while this first line is unchanged.
+
+[[fixed_costs]]
+name = "agent server"
+vendor = "railway"
+monthly_usd = "20"
+since = {since}
+
+[[fixed_costs]]
+name = "voice workers"
+vendor = "fly.io"
+monthly_usd = "45"
+since = {since}
+
+[[fixed_costs]]
+name = "database"
+vendor = "neon"
+monthly_usd = "19"
+since = {since}
+
+[[plans]]
+name = "explorer"
+price_usd = "0"
+period = "month"
+included_sessions = 10
+
+[[plans]]
+name = "creator"
+price_usd = "29"
+period = "month"
+included_sessions = 100
+
+[[plans]]
+name = "professional"
+price_usd = "99"
+period = "month"
+included_sessions = 400
+
+[[plans]]
+name = "expert_session"
+price_usd = "79"
+period = "session"
+modes = ["expert_session"]
+
+[[plans]]
+name = "api"
+price_usd = "0.50"
+period = "call"
+modes = ["api_deliberation"]
+
+[[session_types]]
+mode = "single_agent_voice"
+agents = 1
+estimate_usd = ["0.40", "0.70"]
+
+[[session_types]]
+mode = "rights_council"
+agents = 8
+estimate_usd = ["0.60", "1.00"]
+
+[[session_types]]
+mode = "expert_council"
+agents = 6
+estimate_usd = ["0.30", "0.55"]
+
+[[session_types]]
+mode = "combined_council"
+agents = 15
+estimate_usd = ["1.00", "1.65"]
+
+[[session_types]]
+mode = "expert_session"
+agents = 1
+estimate_usd = ["1.50", "2.60"]
+
+[[session_types]]
+mode = "phone_call"
+agents = 1
+estimate_usd = ["0.35", "0.65"]
+
+[[session_types]]
+mode = "api_deliberation"
+agents = 7
+estimate_usd = ["0.10", "0.20"]
+"""
+CONFIG_MARKER = CONFIG.splitlines()[0]
+
+
+def write_config(path: Path, today: dt.date, days: int) -> bool:
+    """Write the demo's costledger.toml unless the user has made that file their own."""
+    if path.exists() and path.read_text(encoding="utf-8").splitlines()[:1] != [CONFIG_MARKER]:
+        return False
+    since = today.replace(day=1) - dt.timedelta(days=days + 31)
+    path.write_text(CONFIG.format(since=since.replace(day=1).isoformat()), encoding="utf-8")
+    return True
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: str
+    tier: Tier
+    joined: int  # day of month their subscription renews
+
+
+def users(seed: int, count: int = 160) -> list[User]:
+    rng = random.Random(f"costledger-demo-users:{seed}")
+    weights = [t.share for t in TIERS]
+    return [User(f"u{n:04d}", rng.choices(TIERS, weights)[0], rng.randint(1, 28)) for n in range(1, count + 1)]
+
+
+def workload(seed: int = 7, days: int = 90, now: dt.datetime | None = None) -> Iterator[dict[str, Any]]:
+    """The events of `days` days up to `now` (UTC), oldest day first; nothing after `now`."""
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    people = users(seed)
+    api_calls: Counter[tuple[str, str]] = Counter()  # (user, yyyy-mm) → calls, billed on the 1st
+    first = now.date() - dt.timedelta(days=days - 1)
+    for offset in range(days):
+        day = first + dt.timedelta(days=offset)
+        rng = random.Random(f"costledger-demo:{seed}:{day.isoformat()}")
+        # The product grows over the window, and weekends are quieter.
+        growth = 0.6 + 0.8 * offset / max(days - 1, 1)
+        weekday = 0.65 if day.weekday() >= 5 else 1.0
+        yield from _payments(seed, day, people, api_calls, now)
+        sessions: list[tuple[dt.datetime, User, Mode]] = []
+        for user in people:
+            expected = user.tier.sessions_per_day * growth * weekday
+            count = int(expected) + (1 if rng.random() < expected - int(expected) else 0)
+            for _ in range(count):
+                mode = MODES[rng.choices(list(user.tier.modes), list(user.tier.modes.values()))[0]]
+                # Busy afternoons (UTC), quiet nights.
+                hour = min(23.99, max(0.0, rng.gauss(15, 4.5)))
+                start = dt.datetime.combine(day, dt.time(), dt.UTC) + dt.timedelta(hours=hour)
+                sessions.append((start, user, mode))
+        sessions.sort(key=lambda s: (s[0], s[1].user_id))
+        for n, (start, user, mode) in enumerate(sessions):
+            session_id = f"demo{seed}-{day:%Y%m%d}-{n:03d}"
+            events = list(_session(rng, session_id, start, user, mode))
+            if max(e["ts"] for e in events) > now:
+                continue  # not over yet: a later run records it
+            if mode.name == "api_deliberation":
+                api_calls[(user.user_id, f"{day:%Y-%m}")] += 1
+            yield from events
+
+
+def _payments(
+    seed: int, day: dt.date, people: list[User], api_calls: Counter[tuple[str, str]], now: dt.datetime
+) -> Iterator[dict[str, Any]]:
+    at = dt.datetime.combine(day, dt.time(6, 0), dt.UTC)
+    if at > now:
+        return
+    for user in people:
+        tier = user.tier.name
+        amount: Decimal | None = None
+        if tier in MONTHLY and day.day == user.joined:
+            amount = MONTHLY[tier]
+        elif tier == "api" and day.day == 1:
+            previous = f"{day - dt.timedelta(days=1):%Y-%m}"
+            calls = api_calls.get((user.user_id, previous), 0)
+            amount = API_CALL_PRICE * calls if calls else None
+        if amount:
+            yield _event(
+                f"demo{seed}-pay-{user.user_id}-{day:%Y%m%d}", at, CARD, {"amount_usd": str(amount)},
+                user_id=user.user_id, tier=tier, operation="payment", metadata={"plan": tier},
+            )  # fmt: skip
+
+
+def _event(
+    event_id: str, ts: dt.datetime, what: tuple[str, str], usage: dict[str, Any], **fields: Any
+) -> dict[str, Any]:
+    service, model = what
+    return {"event_id": event_id, "ts": ts, "service": service, "model": model, "usage": usage, **fields}
+
+
+def _session(
+    rng: random.Random, session_id: str, start: dt.datetime, user: User, mode: Mode
+) -> Iterator[dict[str, Any]]:
+    common = {"session_id": session_id, "user_id": user.user_id, "tier": user.tier.name, "mode": mode.name,
+              "tags": {"env": "demo"}}  # fmt: skip
+    minutes = max(0.5, rng.gauss(mode.minutes, mode.minutes * 0.2))
+    seconds = minutes * 60
+    counter = iter(range(10_000))
+
+    def event(what: tuple[str, str], at: float, usage: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        ts = start + dt.timedelta(seconds=round(at, 3))
+        return _event(f"{session_id}:{next(counter):03d}", ts, what, usage, **common, **fields)
+
+    calls: list[tuple[str, str]] = []  # (agent, operation), spread over the session in order
+    if mode.turns:
+        calls = [(mode.agents[0], "llm_completion")] * mode.turns
+    for _ in range(mode.rounds):
+        calls += [(agent, "deliberation") for agent in mode.agents]
+    if mode.synthesis:
+        calls.append((SYNTHESIS, "synthesis"))
+    # Roughly one session in 400 tries a model no catalog knows yet.
+    unknown_at = rng.randrange(len(calls)) if rng.random() < 0.0025 else -1
+    spoken = 0
+    for i, (agent, operation) in enumerate(calls):
+        context = rng.randint(4000, 9000) + 600 * i // max(1, len(mode.agents))
+        cached = int(context * rng.uniform(0.55, 0.85)) if i else 0  # the first call writes the cache
+        output = rng.randint(250, 700) if operation != "synthesis" else rng.randint(900, 1600)
+        usage: dict[str, Any] = {"input_tokens": context, "output_tokens": output, "cache_read_tokens": cached}
+        if i == 0:
+            usage["cache_write_tokens"] = int(context * 0.6)
+        if agent in EXPERT_COUNCIL and rng.random() < 0.15:
+            usage["web_searches"] = rng.randint(1, 3)
+        spoken += output * 4
+        what = UNKNOWN_MODEL if i == unknown_at else LLM
+        yield event(what, seconds * (i + 1) / (len(calls) + 1), usage, agent=agent, operation=operation,
+                    endpoint="/v1/deliberate" if not mode.voice else None)  # fmt: skip
+    if mode.voice:
+        # What was said is transcribed (the user's side) and what the agents say is voiced.
+        yield event(STT, seconds, {"audio_seconds": round(seconds * rng.uniform(0.35, 0.55), 1)}, operation="stt")
+        characters = spoken if mode.name != "expert_session" else rng.randint(800, 2000)
+        yield event(TTS, seconds, {"characters": characters}, operation="tts")
+        people = 3 if mode.name == "expert_session" else 2  # expert sessions: user, expert, notetaker
+        yield event(ROOM, seconds, {"participant_minutes": round(minutes * people, 2)}, operation="room")
+
+
+def record_workload(
+    ledger: Ledger, seed: int = 7, days: int = 90, now: dt.datetime | None = None, batch: int = 2000
+) -> Recorded:
+    """Record the workload in batches; returns what was stored (a re-run stores nothing it already has)."""
+    total = Recorded(0, 0, 0, Decimal(0))
+    pending: list[dict[str, Any]] = []
+    for event in workload(seed, days, now):
+        pending.append(event)
+        if len(pending) >= batch:
+            total += ledger.record_many(pending)
+            pending = []
+    if pending:
+        total += ledger.record_many(pending)
+    return total
+
+
+__all__ = ["MODES", "TIERS", "Mode", "Tier", "record_workload", "users", "workload", "write_config"]

@@ -1,0 +1,329 @@
+"""Margin per plan, per user and per month, and the margin at each plan's limit.
+
+Who is on which plan in a month: a `[[subscriptions]]` entry in force that month
+wins; otherwise the tier label an event or session carries, mapped through
+`Plan.tier`. Fixed monthly costs are split over the month's sessions, each session
+an equal share, by largest remainder, so the plans' shares sum exactly to the cost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from ..config import Config, FixedCost, Plan, Subscription
+from ..errors import UnknownPrice
+from ..money import usd
+from ..pricing import Catalog
+from ..store import Store
+from .arithmetic import AtLimit, Margin, allocate_by, flag, percentile
+from .figures import (
+    PAYMENT_SERVICE,
+    SessionCost,
+    data_range,
+    month_bounds,
+    month_of,
+    months_between,
+    payments,
+    session_list,
+    usage_costs,
+)
+
+NO_PLAN = ""  # usage no plan claims: shown as "(no plan)", still counted in the month's total
+
+
+class PlanBook:
+    """Maps (user, month, tier) to a plan name, from subscriptions and tier labels."""
+
+    def __init__(self, plans: Sequence[Plan], subscriptions: Sequence[Subscription]) -> None:
+        self.plans = {plan.name: plan for plan in plans}
+        self.by_tier = {plan.tier: plan.name for plan in plans}
+        self.subscriptions: dict[str, list[Subscription]] = defaultdict(list)
+        for sub in sorted(subscriptions, key=lambda s: s.since):
+            self.subscriptions[sub.user_id].append(sub)
+
+    def subscribed(self, user_id: str | None, month: str) -> str | None:
+        if user_id is None:
+            return None
+        first, last = month_bounds(month)
+        found = None
+        for sub in self.subscriptions.get(user_id, ()):
+            if sub.since <= last and (sub.until is None or sub.until >= first):
+                found = sub.plan  # the latest-starting subscription of the month wins
+        return found
+
+    def plan_of(self, user_id: str | None, month: str, tier: str | None) -> str:
+        return self.subscribed(user_id, month) or self.by_tier.get(tier or "", NO_PLAN)
+
+    def subscribers(self, month: str) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = defaultdict(set)
+        for user_id in self.subscriptions:
+            plan = self.subscribed(user_id, month)
+            if plan:
+                out[plan].add(user_id)
+        return out
+
+
+def fixed_cost_of(month: str, fixed_costs: Iterable[FixedCost]) -> Decimal:
+    """Monthly fixed costs in force on any day of `month` (a whole month each: vendors bill by the month)."""
+    first, last = month_bounds(month)
+    return sum(
+        (f.monthly_usd for f in fixed_costs if f.since <= last and (f.until is None or f.until >= first)),
+        start=Decimal(0),
+    )
+
+
+@dataclass
+class PlanMonth:
+    month: str
+    plan: str
+    margin: Margin = field(default_factory=Margin)
+    users: set[str] = field(default_factory=set)
+    sessions: int = 0
+    unpriced: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "month": self.month,
+            "plan": self.plan or None,
+            "users": len(self.users),
+            "sessions": self.sessions,
+            "unpriced_events": self.unpriced,
+            **self.margin.as_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class AtLimitRow:
+    plan: Plan
+    subscribers: int
+    measured_sessions: int
+    measured_on: str
+    fee: Decimal
+    p50: AtLimit | None
+    p90: AtLimit | None
+    flag: str  # negative | thin | ok | no data | no quota
+
+    def as_dict(self) -> dict[str, Any]:
+        def side(at: AtLimit | None) -> dict[str, str | None]:
+            if at is None:
+                return {"cost_per_session_usd": None, "cost_usd": None, "margin_usd": None}
+            return {
+                "cost_per_session_usd": usd(at.cost_per_session),
+                "cost_usd": usd(at.cost),
+                "margin_usd": usd(at.margin),
+            }
+
+        return {
+            "plan": self.plan.name,
+            "price_usd": usd(self.plan.price_usd),
+            "period": self.plan.period,
+            "included_sessions": self.plan.included_sessions,
+            "subscribers": self.subscribers,
+            "measured_sessions": self.measured_sessions,
+            "measured_on": self.measured_on,
+            "fee_usd": usd(self.fee),
+            "p50": side(self.p50),
+            "p90": side(self.p90),
+            "flag": self.flag,
+        }
+
+
+@dataclass
+class MarginReport:
+    since: dt.date
+    until: dt.date
+    months: list[str]
+    plans: list[PlanMonth]  # per month × plan
+    users: dict[tuple[str, str, str], Margin]  # (month, plan, user) → margin
+    unallocated_fixed: dict[str, Decimal]  # month → fixed cost no session could carry
+    at_limit: list[AtLimitRow]
+    unpriced_payments: int = 0
+
+    def total(self, month: str | None = None) -> Margin:
+        return sum((p.margin for p in self.plans if month is None or p.month == month), start=Margin()) + Margin(
+            fixed_cost=sum((v for m, v in self.unallocated_fixed.items() if month in (None, m)), Decimal(0))
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "months": [
+                {
+                    "month": month,
+                    "plans": [p.as_dict() for p in self.plans if p.month == month],
+                    "unallocated_fixed_usd": usd(self.unallocated_fixed.get(month, Decimal(0))),
+                    "total": self.total(month).as_dict(),
+                }
+                for month in self.months
+            ],
+            "users": [
+                {"month": month, "plan": plan or None, "user_id": user or None, **margin.as_dict()}
+                for (month, plan, user), margin in sorted(self.users.items())
+            ],
+            "at_limit": [row.as_dict() for row in self.at_limit],
+            "unpriced_payments": self.unpriced_payments,
+            "assumptions": ASSUMPTIONS,
+        }
+
+
+ASSUMPTIONS = [
+    "revenue is what payment events (service stripe, amount_usd) record; a refund (operation refund) is negative"
+    " revenue and Stripe keeps the original fee",
+    "fixed monthly costs count in full in every month they are in force, split equally over that month's sessions",
+    "margin at limit: every subscriber uses the whole quota at the p50 / p90 cost per session measured on the"
+    " plan's sessions (their modes), plus the session type's extra cost and the payment fee; fixed costs excluded",
+]
+
+
+def margin_report(
+    store: Store,
+    config: Config,
+    catalog: Catalog,
+    *,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> MarginReport:
+    """Margins for every month in [since, until] (default: all data)."""
+    if since is None or until is None:
+        found = data_range(store)
+        today = dt.datetime.now(dt.UTC).date()
+        since = since or (found[0] if found else today.replace(day=1))
+        until = until or (found[1] if found else today)
+    months = months_between(since, until)
+    book = PlanBook(config.plans, config.subscriptions)
+    extra = {st.mode: st.extra_cost_usd for st in config.session_types}
+    cells: dict[tuple[str, str], PlanMonth] = {}
+    users: dict[tuple[str, str, str], Margin] = defaultdict(Margin)
+
+    def cell(month: str, plan: str) -> PlanMonth:
+        if (month, plan) not in cells:
+            cells[(month, plan)] = PlanMonth(month, plan)
+        return cells[(month, plan)]
+
+    def add(month: str, plan: str, user: str | None, part: Margin) -> None:
+        c = cell(month, plan)
+        c.margin += part
+        if user:
+            c.users.add(user)
+        users[(month, plan, user or "")] += part
+
+    unpriced_payments = 0
+    with store.engine.connect() as connection:
+        paid = payments(connection, since, until)
+        held = session_list(connection, since, until)
+    for p in paid:
+        month = month_of(p.ts)
+        if p.fee is None:
+            unpriced_payments += 1
+        part = Margin(refunds=p.amount) if p.refund else Margin(revenue=p.amount, fees=p.fee or Decimal(0))
+        add(month, book.plan_of(p.user_id, month, p.tier), p.user_id, part)
+    for u in usage_costs(store, since, until):
+        plan = book.plan_of(u.user_id, u.month, u.tier)
+        add(u.month, plan, u.user_id, Margin(variable_cost=u.cost))
+        cell(u.month, plan).unpriced += u.unpriced
+    for month in months:
+        for plan, subscribed in book.subscribers(month).items():
+            cell(month, plan).users.update(subscribed)
+
+    sessions_by_key: dict[str, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
+    for s in held:
+        month = month_of(s.started_at)
+        plan = book.plan_of(s.user_id, month, s.tier)
+        cell(month, plan).sessions += 1
+        sessions_by_key[month][(plan, s.user_id or "")] += 1
+        add(month, plan, s.user_id, Margin(extra_cost=extra.get(s.mode or "", Decimal(0))))
+
+    unallocated: dict[str, Decimal] = {}
+    for month in months:
+        fixed = fixed_cost_of(month, config.fixed_costs)
+        weights = sessions_by_key.get(month, {})
+        if not weights:
+            if fixed:
+                unallocated[month] = fixed
+            continue
+        for (plan, user), share in allocate_by(fixed, dict(sorted(weights.items()))).items():
+            add(month, plan, user or None, Margin(fixed_cost=share))
+
+    return MarginReport(
+        since=since,
+        until=until,
+        months=months,
+        plans=sorted(cells.values(), key=lambda c: (c.month, c.plan == NO_PLAN, c.plan)),
+        users=dict(users),
+        unallocated_fixed=unallocated,
+        at_limit=at_limit_table(config, catalog, book, held, months[-1] if months else month_of(until), until),
+        unpriced_payments=unpriced_payments,
+    )
+
+
+def payment_fee(catalog: Catalog, amount: Decimal, at: dt.datetime) -> Decimal:
+    """Stripe's fee on a charge of `amount` (nothing is charged for a free plan)."""
+    if amount <= 0:
+        return Decimal(0)
+    try:
+        return catalog.price(PAYMENT_SERVICE, None, {"amount_usd": amount}, at).total
+    except UnknownPrice:
+        return Decimal(0)
+
+
+def at_limit_table(
+    config: Config,
+    catalog: Catalog,
+    book: PlanBook,
+    held: Sequence[SessionCost],
+    month: str,
+    until: dt.date,
+) -> list[AtLimitRow]:
+    """For each plan: the margin of one subscriber who uses the whole quota, at p50 and p90 session cost."""
+    extra = {st.mode: st.extra_cost_usd for st in config.session_types}
+    at = dt.datetime.combine(until, dt.time(), tzinfo=dt.UTC)
+    subscribers = book.subscribers(month)
+    active: dict[str, set[str]] = defaultdict(set)
+    for s in held:
+        if month_of(s.started_at) == month and s.user_id:
+            active[book.plan_of(s.user_id, month, s.tier)].add(s.user_id)
+    rows = []
+    for plan in config.plans:
+
+        def in_modes(s: SessionCost, plan: Plan = plan) -> bool:
+            return not plan.modes or (s.mode or "") in plan.modes
+
+        own = [s for s in held if in_modes(s) and book.plan_of(s.user_id, month_of(s.started_at), s.tier) == plan.name]
+        measured_on = f"{plan.name}'s sessions" + (f" in modes {', '.join(plan.modes)}" if plan.modes else "")
+        if not own and plan.modes:
+            own = [s for s in held if in_modes(s)]
+            measured_on = f"all sessions in modes {', '.join(plan.modes)}"
+        costs = [s.api_cost + extra.get(s.mode or "", Decimal(0)) for s in own if s.unpriced == 0]
+        fee = payment_fee(catalog, plan.price_usd, at)
+        quota = 1 if plan.period in ("call", "session") else plan.included_sessions
+        p50 = p90 = None
+        if quota is None:
+            state = "no quota"
+        elif not costs:
+            state = "no data"
+        else:
+            p50 = AtLimit(plan.price_usd, fee, quota, percentile(costs, 50))
+            p90 = AtLimit(plan.price_usd, fee, quota, percentile(costs, 90))
+            state = flag(p90.margin, plan.price_usd, plan.min_margin_share)
+        rows.append(
+            AtLimitRow(
+                plan=plan,
+                subscribers=len(subscribers.get(plan.name, set()) | active.get(plan.name, set())),
+                measured_sessions=len(costs),
+                measured_on=measured_on,
+                fee=fee,
+                p50=p50,
+                p90=p90,
+                flag=state,
+            )
+        )
+    return rows
+
+
+__all__ = ["ASSUMPTIONS", "AtLimitRow", "MarginReport", "PlanBook", "PlanMonth", "fixed_cost_of", "margin_report"]

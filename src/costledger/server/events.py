@@ -1,0 +1,91 @@
+"""POST /v1/events: a batch of usage events, stored whole or not at all, durable before the 200."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
+
+from ..errors import InvalidEvent
+from ..ledger import Ledger, Recorded
+from .deps import IngestKey, LedgerDep
+from .metrics import BATCHES_REFUSED, count_written, take_written
+from .schemas import MAX_BATCH_EVENTS, MAX_BODY_BYTES, RecordedOut, errors, event_batch_schema
+from .validation import refuse_unstorable_events
+
+router = APIRouter(tags=["events"])
+
+
+async def read_capped(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The body, refused with 413 as soon as it passes `limit` (a declared length is checked first)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        BATCHES_REFUSED.labels("too_large").inc()
+        raise HTTPException(413, f"the body is {int(declared):,} bytes; at most {limit:,} per request")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            BATCHES_REFUSED.labels("too_large").inc()
+            raise HTTPException(413, f"the body is over {limit:,} bytes; at most {limit:,} per request")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_batch(body: bytes) -> list[Any]:
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise InvalidEvent([(None, "body", f"not valid JSON ({exc.__class__.__name__}: {_short(exc)})")]) from None
+    if not isinstance(data, dict) or not isinstance(data.get("events"), list):
+        raise InvalidEvent([(None, "events", 'the body must be {"events": [...]}')])
+    extra = sorted(set(data) - {"events"})
+    if extra:
+        raise InvalidEvent([(None, extra[0], 'unknown field; the body is {"events": [...]}')])
+    batch: list[Any] = data["events"]
+    if len(batch) > MAX_BATCH_EVENTS:
+        BATCHES_REFUSED.labels("too_many").inc()
+        raise HTTPException(413, f"{len(batch):,} events in one request; at most {MAX_BATCH_EVENTS:,}")
+    return batch
+
+
+def _short(exc: Exception) -> str:
+    return str(exc)[:200]
+
+
+def record_batch(ledger: Ledger, body: bytes) -> Recorded:
+    """Parse, validate and store one request's batch (runs on a worker thread: it blocks on the database)."""
+    try:
+        batch = parse_batch(body)
+        refuse_unstorable_events(batch)
+        take_written()
+        recorded = ledger.record_many(batch)
+    except InvalidEvent:
+        BATCHES_REFUSED.labels("invalid").inc()
+        raise
+    written = take_written()
+    if written is not None:
+        count_written(written)
+    return recorded
+
+
+@router.post(
+    "/v1/events",
+    response_model=RecordedOut,
+    summary="Record a batch of usage events",
+    description="Up to 1,000 events and 5 MB. The batch is validated whole: one invalid event refuses it "
+    "(422, an error per event naming its index and field) and nothing is stored. Events are committed "
+    "before the answer; an event_id seen before is not stored or counted again.",
+    responses=errors(401, 403, 413, 422),
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": event_batch_schema()}}}
+    },
+)
+async def post_events(request: Request, ledger: LedgerDep, _key: IngestKey) -> RecordedOut:
+    body = await read_capped(request)
+    recorded = await run_in_threadpool(record_batch, ledger, body)
+    data = recorded.as_dict()
+    return RecordedOut(**data)

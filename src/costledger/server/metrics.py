@@ -1,0 +1,108 @@
+"""Prometheus metrics. With several uvicorn workers each is a process of its own, so
+`costledger serve` sets PROMETHEUS_MULTIPROC_DIR before any worker starts and /metrics
+adds up every worker's files; without it (one process, tests) the default registry is used.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+from ..store import Written
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+EVENTS_ACCEPTED = Counter("costledger_events_accepted", "Usage events stored (new event_ids)", ["service"])
+EVENTS_DUPLICATE = Counter("costledger_events_duplicate", "Usage events received again and not counted twice")
+EVENTS_UNPRICED = Counter("costledger_events_unpriced", "Stored usage events no price is known for", ["service"])
+COST_USD = Counter("costledger_cost_usd", "Cost of the stored usage events, in USD", ["service"])
+BATCHES_REFUSED = Counter("costledger_batches_refused", "Event batches refused whole", ["reason"])
+REQUEST_SECONDS = Histogram(
+    "costledger_http_request_duration_seconds",
+    "HTTP request latency by route",
+    ["method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+# The store calls its write hooks inside the transaction, which it may retry whole;
+# the last call in a thread is what that thread's committed batch inserted.
+_last_written = threading.local()
+
+
+def remember_written(_connection: object, written: Written) -> None:
+    _last_written.value = written
+
+
+def take_written() -> Written | None:
+    written: Written | None = getattr(_last_written, "value", None)
+    _last_written.value = None
+    return written
+
+
+def count_written(written: Written) -> None:
+    """Count a committed batch (call it only after the commit)."""
+    per_service: dict[str, list[int]] = {}
+    for row in written.inserted:
+        bucket = per_service.setdefault(row["service"], [0, 0, 0])
+        bucket[0] += 1
+        if row["cost"] is None:
+            bucket[1] += 1
+        else:
+            bucket[2] += row["cost"]
+    for service, (accepted, unpriced, nanos) in per_service.items():
+        EVENTS_ACCEPTED.labels(service).inc(accepted)
+        if unpriced:
+            EVENTS_UNPRICED.labels(service).inc(unpriced)
+        # A float here is for graphs only; money itself never leaves Decimal.
+        COST_USD.labels(service).inc(nanos / 1e9)
+    if written.duplicates:
+        EVENTS_DUPLICATE.inc(written.duplicates)
+
+
+def exposition() -> tuple[bytes, str]:
+    if os.environ.get(MULTIPROC_ENV):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST
+
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
+
+
+class LatencyMiddleware:
+    """Times every HTTP request by its route template (never the raw path: ids would explode the labels)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(
+        self, scope: Scope, receive: Callable[[], Awaitable[Message]], send: Callable[[Message], Awaitable[None]]
+    ) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            REQUEST_SECONDS.labels(scope["method"], template, str(status)).observe(time.perf_counter() - start)

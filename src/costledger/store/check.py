@@ -1,0 +1,168 @@
+"""The consistency check: recount rollups, sessions and session costs from the events.
+
+The rollups are kept incrementally in the events' transaction, so they should never
+disagree with a recount; this proves it (after a crash, a manual edit, a bug). It reads
+every event, so it is an operator's command, not something a dashboard calls.
+
+A session's start and end may lie outside its events: `ledger.session()` opens the
+session when the block starts and closes it when it ends. So the check requires only
+that the session's span covers its events, and its counts and cost equal the recount.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, case, func, select
+
+from ..money import from_nanos, usd
+from .schema import DIMENSIONS, events, rollup_daily, session_costs, sessions
+
+COUNTS = ("events", "unpriced", "cost")
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One row where the kept aggregate and the recount from the events disagree."""
+
+    table: str  # rollup_daily | sessions | session_costs
+    key: dict[str, str]
+    field: str  # events | unpriced | cost | started_at | ended_at
+    stored: str | None  # None: the row is missing
+    recounted: str | None  # None: no event supports the row
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "key": self.key,
+            "field": self.field,
+            "stored": self.stored,
+            "recounted": self.recounted,
+        }
+
+    def __str__(self) -> str:
+        key = ", ".join(f"{k}={v!r}" for k, v in self.key.items())
+        return f"{self.table}[{key}] {self.field}: stored {self.stored}, recounted from events {self.recounted}"
+
+
+def _counts() -> tuple[Any, ...]:
+    return (
+        func.count().label("events"),
+        func.coalesce(func.sum(case((events.c.cost.is_(None), 1), else_=0)), 0).label("unpriced"),
+        func.coalesce(func.sum(events.c.cost), 0).label("cost"),
+    )
+
+
+def _show(field: str, value: Any) -> str:
+    if field == "cost":
+        return usd(from_nanos(int(value)))
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+def _compare(
+    table: str,
+    names: tuple[str, ...],
+    stored: dict[tuple[Any, ...], tuple[int, ...]],
+    recount: dict[tuple[Any, ...], tuple[int, ...]],
+) -> Iterable[Difference]:
+    zero = (0,) * len(COUNTS)
+    for key in sorted(set(stored) | set(recount), key=lambda k: tuple(str(part) for part in k)):
+        have = stored.get(key)
+        want = recount.get(key, zero)
+        # A row taken back to zero (reprice, sign=-1) is the same as no row.
+        if have is None and want == zero:
+            continue
+        label = {name: str(part) for name, part in zip(names, key, strict=True)}
+        if have is None:
+            yield Difference(table, label, "row", None, "present")
+            continue
+        for field, a, b in zip(COUNTS, have, want, strict=True):
+            if int(a) != int(b):
+                yield Difference(table, label, field, _show(field, a), _show(field, b))
+
+
+def _rollups(connection: Connection) -> Iterable[Difference]:
+    dims = [func.coalesce(events.c[d], "").label(d) for d in DIMENSIONS]
+    query = select(events.c.day, *dims, *_counts()).group_by(events.c.day, *dims)
+    recount = {
+        tuple(row[: 1 + len(DIMENSIONS)]): tuple(row[1 + len(DIMENSIONS) :]) for row in connection.execute(query)
+    }
+    stored_rows = connection.execute(select(rollup_daily.c.day, *(rollup_daily.c[d] for d in DIMENSIONS),
+                                            *(rollup_daily.c[c] for c in COUNTS)))  # fmt: skip
+    stored = {tuple(row[: 1 + len(DIMENSIONS)]): tuple(row[1 + len(DIMENSIONS) :]) for row in stored_rows}
+    return _compare("rollup_daily", ("day", *DIMENSIONS), stored, recount)
+
+
+def _session_costs(connection: Connection) -> Iterable[Difference]:
+    agent = func.coalesce(events.c.agent, "").label("agent")
+    query = (
+        select(events.c.session_id, events.c.service, agent, *_counts())
+        .where(events.c.session_id.is_not(None))
+        .group_by(events.c.session_id, events.c.service, agent)
+    )
+    recount = {tuple(row[:3]): tuple(row[3:]) for row in connection.execute(query)}
+    stored = {
+        tuple(row[:3]): tuple(row[3:])
+        for row in connection.execute(
+            select(session_costs.c.session_id, session_costs.c.service, session_costs.c.agent,
+                   *(session_costs.c[c] for c in COUNTS))
+        )
+    }  # fmt: skip
+    return _compare("session_costs", ("session_id", "service", "agent"), stored, recount)
+
+
+def _sessions(connection: Connection) -> Iterable[Difference]:
+    query = (
+        select(events.c.session_id, *_counts(), func.min(events.c.ts), func.max(events.c.ts))
+        .where(events.c.session_id.is_not(None))
+        .group_by(events.c.session_id)
+    )
+    recount = {row[0]: row[1:] for row in connection.execute(query)}
+    stored = {
+        row[0]: row[1:]
+        for row in connection.execute(
+            select(sessions.c.session_id, *(sessions.c[c] for c in COUNTS), sessions.c.started_at,
+                   sessions.c.ended_at)
+        )
+    }  # fmt: skip
+    out = list(
+        _compare(
+            "sessions",
+            ("session_id",),
+            {(k,): tuple(v[:3]) for k, v in stored.items()},
+            {(k,): tuple(v[:3]) for k, v in recount.items()},
+        )
+    )
+    for session_id in sorted(set(stored) & set(recount)):
+        started, ended = stored[session_id][3], stored[session_id][4]
+        first, last = recount[session_id][3], recount[session_id][4]
+        if started > first:
+            out.append(Difference("sessions", {"session_id": session_id}, "started_at", _show("", started),
+                                  f"on or before {_show('', first)}"))  # fmt: skip
+        if ended < last:
+            out.append(Difference("sessions", {"session_id": session_id}, "ended_at", _show("", ended),
+                                  f"on or after {_show('', last)}"))  # fmt: skip
+    return out
+
+
+def check(connection: Connection) -> list[Difference]:
+    """Every difference between the kept aggregates and a recount from the events (empty: consistent)."""
+    return [*_rollups(connection), *_sessions(connection), *_session_costs(connection)]
+
+
+def check_store(store: Any) -> list[Difference]:
+    """`check` over one consistent snapshot of a Store's database."""
+    engine = store.engine
+    if store.dialect == "postgresql":
+        # Read committed would let a concurrent write land between the recount and the read.
+        engine = engine.execution_options(isolation_level="REPEATABLE READ")
+    with engine.begin() as connection:
+        return check(connection)
+
+
+__all__ = ["Difference", "check", "check_store"]

@@ -1,0 +1,306 @@
+"""Month to date, the month-end forecast, and the dashboard's overview in one call.
+
+Everything here reads the daily rollups and the sessions table, never the events
+(unless a tag filter asks for them), so it costs the same at ten million events as
+at ten thousand: its size follows days × dimension values and sessions per month.
+
+The forecast is a run rate, as finance teams project a bill: what the month has cost
+through yesterday, plus today at least at the run rate, plus the run rate for every
+day left. The run rate is the average of the last seven complete days (before
+today): a whole week, so the weekday/weekend rhythm does not bias it, recent enough
+to follow a launch or a price change, and free of today's partial day. A ledger
+younger than a week averages the complete days it has; a ledger whose first day is
+today uses today as the rate.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from ..money import from_nanos, quantize, usd
+from .alerts_schema import period_totals
+from .periods import period_breakdown, period_scope
+from .queries import Filters, Total, days_totals, top, totals
+from .schema import rollup_daily, sessions
+from .sessions_query import session_conditions
+
+RUN_RATE_DAYS = 7
+SHARE = Decimal("0.0001")
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class MonthToDate:
+    month: str  # YYYY-MM
+    cost_usd: Decimal  # the month so far, today included
+    events: int
+    unpriced: int
+    days_elapsed: int  # today included
+    days_in_month: int
+    today_usd: Decimal
+    today_events: int
+    run_rate_usd: Decimal  # per day: the average of the last complete days (module docstring)
+    forecast_usd: Decimal  # the month's expected total
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "month": self.month,
+            "cost_usd": usd(self.cost_usd),
+            "events": self.events,
+            "unpriced": self.unpriced,
+            "days_elapsed": self.days_elapsed,
+            "days_in_month": self.days_in_month,
+            "today_usd": usd(self.today_usd),
+            "today_events": self.today_events,
+            "run_rate_usd": usd(self.run_rate_usd),
+            "forecast_usd": usd(self.forecast_usd),
+        }
+
+
+def _today(today: dt.date | None) -> dt.date:
+    return today or dt.datetime.now(dt.UTC).date()
+
+
+def month_to_date(connection: Connection, today: dt.date | None = None, filters: Filters = Filters()) -> MonthToDate:
+    """The month so far and its forecast; the month replaces the filters' since/until."""
+    today = _today(today)
+    first = today.replace(day=1)
+    window_start = today - dt.timedelta(days=RUN_RATE_DAYS)
+    # Through days_totals: one period-total row a day when the filters allow, else the rollups.
+    by_day = days_totals(connection, min(first, window_start), today, filters)
+    in_month = [t for day, t in by_day.items() if day >= first.isoformat()]
+    month = Total({}, sum(t.events for t in in_month), sum(t.unpriced for t in in_month),
+                  sum((t.cost_usd for t in in_month), start=_ZERO))  # fmt: skip
+    now = by_day.get(today.isoformat())
+    today_usd = now.cost_usd if now else _ZERO
+    days_in_month = calendar.monthrange(today.year, today.month)[1]
+
+    # The ledger's first day bounds the run-rate window (all events, not the filtered ones:
+    # a user who started spending on Tuesday had zero days before, which is their real rate).
+    oldest = connection.execute(select(func.min(rollup_daily.c.day))).scalar()
+    if oldest is not None:
+        window_start = max(window_start, oldest if isinstance(oldest, dt.date) else dt.date.fromisoformat(oldest))
+    complete = (today - window_start).days
+    if complete > 0:
+        window = (by_day.get((window_start + dt.timedelta(days=n)).isoformat()) for n in range(complete))
+        rate = quantize(sum((t.cost_usd for t in window if t), start=_ZERO) / complete)
+    else:
+        rate = today_usd
+    forecast = (month.cost_usd - today_usd) + max(today_usd, rate) + rate * (days_in_month - today.day)
+    return MonthToDate(
+        month=first.strftime("%Y-%m"),
+        cost_usd=month.cost_usd,
+        events=month.events,
+        unpriced=month.unpriced,
+        days_elapsed=today.day,
+        days_in_month=days_in_month,
+        today_usd=today_usd,
+        today_events=now.events if now else 0,
+        run_rate_usd=rate,
+        forecast_usd=quantize(forecast),
+    )
+
+
+@dataclass(frozen=True)
+class ServiceShare:
+    service: str
+    events: int
+    cost_usd: Decimal
+    share: Decimal  # of the month's cost, 0..1, four places
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "events": self.events,
+            "cost_usd": usd(self.cost_usd),
+            "share": usd(self.share),
+        }
+
+
+@dataclass(frozen=True)
+class ModeCost:
+    """Cost per session of one mode: sessions started this month with at least one event."""
+
+    mode: str | None
+    sessions: int
+    cost_usd: Decimal  # all of them
+    avg_usd: Decimal
+    p50_usd: Decimal  # nearest-rank percentiles: an actual session's cost
+    p90_usd: Decimal
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "sessions": self.sessions,
+            "cost_usd": usd(self.cost_usd),
+            "avg_usd": usd(self.avg_usd),
+            "p50_usd": usd(self.p50_usd),
+            "p90_usd": usd(self.p90_usd),
+        }
+
+
+@dataclass(frozen=True)
+class TierCost:
+    """This month's cost of a tier, and per user: its users are those with a session this month."""
+
+    tier: str | None
+    users: int
+    cost_usd: Decimal
+    per_user_usd: Decimal | None  # None when the tier's cost came without sessions
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "tier": self.tier,
+            "users": self.users,
+            "cost_usd": usd(self.cost_usd),
+            "per_user_usd": None if self.per_user_usd is None else usd(self.per_user_usd),
+        }
+
+
+@dataclass(frozen=True)
+class Overview:
+    today: dt.date
+    month: MonthToDate
+    sessions: int  # started this month, with at least one event
+    avg_session_usd: Decimal | None  # None without sessions
+    by_service: list[ServiceShare]  # this month, most expensive first
+    by_mode: list[ModeCost]
+    by_tier: list[TierCost]
+    top_users: list[Total]  # this month
+    top_agents: list[Total]
+
+    @property
+    def unpriced(self) -> int:
+        return self.month.unpriced
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "today": self.today.isoformat(),
+            "month": self.month.as_dict(),
+            "unpriced": self.unpriced,
+            "sessions": self.sessions,
+            "avg_session_usd": None if self.avg_session_usd is None else usd(self.avg_session_usd),
+            "by_service": [s.as_dict() for s in self.by_service],
+            "by_mode": [m.as_dict() for m in self.by_mode],
+            "by_tier": [t.as_dict() for t in self.by_tier],
+            "top_users": [t.as_dict() for t in self.top_users],
+            "top_agents": [t.as_dict() for t in self.top_agents],
+        }
+
+
+def overview(
+    connection: Connection, today: dt.date | None = None, filters: Filters = Filters(), top_n: int = 5
+) -> Overview:
+    """What a dashboard's first page shows, for the month of `today` (filters' since/until are replaced)."""
+    today = _today(today)
+    mtd = month_to_date(connection, today, filters)
+    month = replace(filters, since=today.replace(day=1), until=today)
+    if period_scope(filters) == ("", "") and not _days_after(connection, today):
+        # Unfiltered, and `today` the month's last day with events: the month's period totals,
+        # a few hundred rows at most whatever the traffic.
+        services = period_breakdown(connection, mtd.month, "service", "service")
+        tier_costs = period_breakdown(connection, mtd.month, "tier", "tier")
+        top_users = period_breakdown(connection, mtd.month, "user_id", "user", top_n)
+        top_agents = period_breakdown(connection, mtd.month, "agent", "agent", top_n)
+    else:
+        services = totals(connection, ["service"], month)
+        tier_costs = [t for t in totals(connection, ["tier"], month) if t.group["tier"] is not None]
+        top_users = top(connection, "user", top_n, month)
+        top_agents = top(connection, "agent", top_n, month)
+    total = mtd.cost_usd
+    by_service = [
+        ServiceShare(
+            t.group["service"] or "",
+            t.events,
+            t.cost_usd,
+            (t.cost_usd / total).quantize(SHARE, ROUND_HALF_EVEN) if total else _ZERO,
+        )
+        for t in sorted(services, key=lambda t: (-t.cost_usd, t.group["service"] or ""))
+    ]
+    users = _tier_users(connection, month)
+    by_tier = []
+    for t in sorted(tier_costs, key=lambda t: t.group["tier"] or ""):
+        tier = t.group["tier"]
+        count = users.get(tier, 0)
+        by_tier.append(TierCost(tier, count, t.cost_usd, quantize(t.cost_usd / count) if count else None))
+    by_mode = _session_costs(connection, month)
+    sessions_count = sum(m.sessions for m in by_mode)
+    spent = sum((m.cost_usd for m in by_mode), start=_ZERO)
+    return Overview(
+        today=today,
+        month=mtd,
+        sessions=sessions_count,
+        avg_session_usd=quantize(spent / sessions_count) if sessions_count else None,
+        by_service=by_service,
+        by_mode=by_mode,
+        by_tier=by_tier,
+        top_users=top_users,
+        top_agents=top_agents,
+    )
+
+
+def _days_after(connection: Connection, today: dt.date) -> bool:
+    """Whether the month of `today` has events after it (an overview of a past day)."""
+    c = period_totals.c
+    next_month = (today.replace(day=28) + dt.timedelta(days=4)).strftime("%Y-%m")
+    # Day keys sort after their month's key ('2026-11' < '2026-11-20' < '2026-12').
+    query = select(c.period).where(c.period > today.isoformat(), c.period < next_month, c.dimension == "").limit(1)
+    return connection.execute(query).first() is not None
+
+
+def _tier_users(connection: Connection, filters: Filters) -> dict[str | None, int]:
+    """Distinct users per tier among the sessions the filters select (each counted once per tier)."""
+    query = (
+        select(sessions.c.tier, func.count(sessions.c.user_id.distinct()))
+        .where(sessions.c.events > 0, sessions.c.user_id.is_not(None), *session_conditions(connection, filters))
+        .group_by(sessions.c.tier)
+    )
+    return {tier: int(n) for tier, n in connection.execute(query)}
+
+
+def _session_costs(connection: Connection, filters: Filters) -> list[ModeCost]:
+    """Average and nearest-rank p50/p90 of session cost per mode, ranked in the database.
+
+    Only two rows per mode come back, whatever the number of sessions.
+    """
+    ranked = (
+        select(
+            sessions.c.mode,
+            sessions.c.cost,
+            func.row_number().over(partition_by=sessions.c.mode, order_by=sessions.c.cost).label("rank"),
+            func.count().over(partition_by=sessions.c.mode).label("n"),
+            func.sum(sessions.c.cost).over(partition_by=sessions.c.mode).label("spent"),
+        )
+        .where(sessions.c.events > 0, *session_conditions(connection, filters))
+        .subquery()
+    )
+    # Nearest rank: the p-th percentile is the value at rank ceil(p × n), in integer arithmetic.
+    p50, p90 = (ranked.c.n + 1) // 2, (9 * ranked.c.n + 9) // 10
+    rows = connection.execute(
+        select(ranked.c.mode, ranked.c.cost, ranked.c.rank, ranked.c.n, ranked.c.spent, p50.label("r50"),
+               p90.label("r90")).where((ranked.c.rank == p50) | (ranked.c.rank == p90))
+    ).all()  # fmt: skip
+    modes: dict[str | None, dict[str, Any]] = {}
+    for row in rows:
+        mode = modes.setdefault(row.mode, {"n": int(row.n), "spent": int(row.spent)})
+        if row.rank == row.r50:
+            mode["p50"] = int(row.cost)
+        if row.rank == row.r90:
+            mode["p90"] = int(row.cost)
+    return [
+        ModeCost(
+            mode=name,
+            sessions=m["n"],
+            cost_usd=from_nanos(m["spent"]) or _ZERO,
+            avg_usd=quantize((from_nanos(m["spent"]) or _ZERO) / m["n"]),
+            p50_usd=from_nanos(m["p50"]) or _ZERO,
+            p90_usd=from_nanos(m["p90"]) or _ZERO,
+        )
+        for name, m in sorted(modes.items(), key=lambda item: (item[0] is None, item[0] or ""))
+    ]

@@ -1,0 +1,67 @@
+"""Reading the per-period totals (one row per day or month × one dimension value).
+
+rollup_daily is keyed by all six dimensions at once: a council of fifteen agents makes
+about one rollup row per two events, so a month of it grows with the traffic. The
+period totals (kept with the events by the ledger's write hook, see
+alerts/totals.py) hold a day's or a month's total overall and per service, agent,
+user, tier and mode in single rows: what the dashboard's first page and the daily
+trend read when no other filter applies, at a cost that does not grow with events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from sqlalchemy import Connection, select
+
+from ..money import from_nanos
+from .alerts_schema import period_totals
+from .queries import Filters, Total
+
+# The dimensions the period totals are kept per ('' = everything).
+PERIOD_DIMENSIONS = ("service", "agent", "user_id", "tier", "mode")
+
+
+def period_scope(filters: Filters) -> tuple[str, str] | None:
+    """(dimension, value) the period totals can answer these filters with, or None.
+
+    Dates are not looked at: the callers choose the periods. Tags and several
+    dimensions at once are only in the rollups and the events.
+    """
+    if filters.tags or len(filters.dims) > 1:
+        return None
+    if not filters.dims:
+        return "", ""
+    ((column, value),) = filters.dims.items()
+    return (column, value) if column in PERIOD_DIMENSIONS else None
+
+
+def _total(name: str, key: str | None, events: int, unpriced: int, cost: int) -> Total:
+    return Total(group={name: key}, events=int(events), unpriced=int(unpriced), cost_usd=from_nanos(cost) or Decimal(0))
+
+
+def period_figures(connection: Connection, periods: Sequence[str], scope: tuple[str, str]) -> dict[str, Total]:
+    """period ('2026-11-23' or '2026-11') → its Total, for the periods that have events."""
+    dimension, value = scope
+    c = period_totals.c
+    query = select(c.period, c.events, c.unpriced, c.cost).where(
+        c.period.in_(sorted(set(periods))), c.dimension == dimension, c.value == value
+    )
+    rows = connection.execute(query)
+    return {row.period: _total("period", row.period, row.events, row.unpriced, row.cost) for row in rows}
+
+
+def period_breakdown(
+    connection: Connection, period: str, dimension: str, name: str, limit: int | None = None
+) -> list[Total]:
+    """One period's totals per value of `dimension`, most expensive first, as Totals grouped by `name`."""
+    c = period_totals.c
+    query = (
+        select(c.value, c.events, c.unpriced, c.cost)
+        .where(c.period == period, c.dimension == dimension, c.events != 0)
+        .order_by(c.cost.desc(), c.value)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [_total(name, row.value, row.events, row.unpriced, row.cost) for row in connection.execute(query)]

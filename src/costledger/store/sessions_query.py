@@ -1,0 +1,147 @@
+"""Sessions: the listing (sort, filter, page) and one session's events.
+
+A listing reads the sessions table, which the writer keeps in the same transaction as
+the events; only filters the table cannot answer (service, agent, model, tags) look
+further, through the session's breakdown or its events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, exists, func, literal, select
+
+from ..money import from_nanos, to_nanos
+from .queries import Filters, SessionSummary, _tag
+from .schema import events, session_costs, sessions
+
+SESSION_SORTS = ("started_at", "ended_at", "cost", "events", "duration")
+
+
+def _duration(connection: Connection) -> ColumnElement[Any]:
+    if connection.dialect.name == "postgresql":
+        return func.extract("epoch", sessions.c.ended_at - sessions.c.started_at)
+    return func.julianday(sessions.c.ended_at) - func.julianday(sessions.c.started_at)
+
+
+def session_conditions(connection: Connection, filters: Filters) -> list[ColumnElement[bool]]:
+    """Filters on the sessions table. since/until select the day a session started."""
+    conditions: list[ColumnElement[bool]] = []
+    if filters.since:
+        conditions.append(sessions.c.started_at >= dt.datetime.combine(filters.since, dt.time()))
+    if filters.until:
+        end = dt.datetime.combine(filters.until + dt.timedelta(days=1), dt.time())
+        conditions.append(sessions.c.started_at < end)
+    for column, value in filters.dims.items():
+        if column in ("user_id", "tier", "mode", "session_id"):
+            conditions.append(sessions.c[column] == value)
+        elif column in ("service", "agent"):
+            conditions.append(
+                exists().where(session_costs.c.session_id == sessions.c.session_id, session_costs.c[column] == value)
+            )
+        else:  # model: only the events know it
+            conditions.append(exists().where(events.c.session_id == sessions.c.session_id, events.c[column] == value))
+    if filters.tags:
+        tagged = [_tag(connection, key) == value for key, value in filters.tags.items()]
+        conditions.append(exists().where(events.c.session_id == sessions.c.session_id, *tagged))
+    if filters.min_cost is not None:
+        conditions.append(sessions.c.cost >= to_nanos(filters.min_cost))
+    if filters.max_cost is not None:
+        conditions.append(sessions.c.cost <= to_nanos(filters.max_cost))
+    return conditions or [literal(True)]
+
+
+def list_sessions(
+    connection: Connection,
+    filters: Filters = Filters(),
+    sort: str = "started_at",
+    descending: bool = True,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[SessionSummary], int]:
+    """One page of sessions and how many match in all.
+
+    Each listed session carries its by_service and by_agent breakdown (one extra query
+    for the whole page). Ties are ordered by session id, so pages never overlap.
+    """
+    if sort not in SESSION_SORTS:
+        raise ValueError(f"cannot sort sessions by {sort!r}; choose from {', '.join(SESSION_SORTS)}")
+    if limit < 0 or offset < 0:
+        raise ValueError("limit and offset must not be negative")
+    conditions = session_conditions(connection, filters)
+    key = _duration(connection) if sort == "duration" else sessions.c[sort]
+    order = [key.desc(), sessions.c.session_id.desc()] if descending else [key.asc(), sessions.c.session_id.asc()]
+    rows = connection.execute(select(sessions).where(*conditions).order_by(*order).limit(limit).offset(offset)).all()
+    count = connection.execute(select(func.count()).select_from(sessions).where(*conditions)).scalar_one()
+    parts = _breakdowns(connection, [row.session_id for row in rows])
+    return [_summary(row, *parts.get(row.session_id, ({}, {}))) for row in rows], int(count)
+
+
+def _breakdowns(
+    connection: Connection, session_ids: list[str]
+) -> dict[str, tuple[dict[str, Decimal], dict[str, Decimal]]]:
+    """session id → (cost by service, cost by agent); events without an agent count under ''."""
+    out: dict[str, tuple[dict[str, Decimal], dict[str, Decimal]]] = {}
+    if not session_ids:
+        return out
+    query = select(session_costs).where(session_costs.c.session_id.in_(session_ids))
+    for part in connection.execute(query):
+        by_service, by_agent = out.setdefault(part.session_id, ({}, {}))
+        amount = from_nanos(part.cost) or Decimal(0)
+        by_service[part.service] = by_service.get(part.service, Decimal(0)) + amount
+        by_agent[part.agent] = by_agent.get(part.agent, Decimal(0)) + amount
+    return out
+
+
+def _summary(row: Any, by_service: dict[str, Decimal], by_agent: dict[str, Decimal]) -> SessionSummary:
+    return SessionSummary(
+        session_id=row.session_id,
+        user_id=row.user_id,
+        tier=row.tier,
+        mode=row.mode,
+        started_at=row.started_at.replace(tzinfo=dt.UTC),
+        ended_at=row.ended_at.replace(tzinfo=dt.UTC),
+        events=row.events,
+        unpriced=row.unpriced,
+        cost_usd=from_nanos(row.cost) or Decimal(0),
+        by_service=by_service,
+        by_agent=by_agent,
+    )
+
+
+def _decode_usage(text: str) -> dict[str, int | Decimal]:
+    # The writer keeps Decimal readings as strings (JSON has no exact decimal); ints stay ints.
+    return {
+        meter: Decimal(value) if isinstance(value, str | float) else value for meter, value in json.loads(text).items()
+    }
+
+
+def session_events(connection: Connection, session_id: str) -> list[dict[str, Any]]:
+    """The session's events in time order: cost_usd a Decimal (None when unpriced), usage decoded."""
+    query = select(events).where(events.c.session_id == session_id).order_by(events.c.ts, events.c.id)
+    return [
+        {
+            "event_id": row.event_id,
+            "ts": row.ts.replace(tzinfo=dt.UTC),
+            "service": row.service,
+            "model": row.model,
+            "operation": row.operation,
+            "agent": row.agent,
+            "user_id": row.user_id,
+            "tier": row.tier,
+            "mode": row.mode,
+            "endpoint": row.endpoint,
+            "usage": _decode_usage(row.usage),
+            "tags": json.loads(row.tags),
+            "metadata": json.loads(row.meta),
+            "cost_usd": from_nanos(row.cost),
+            "cost_source": row.cost_source,
+            "price_ref": row.price_ref,
+            "unpriced_reason": row.unpriced_reason,
+            "recorded_cost_usd": from_nanos(row.recorded_cost),
+        }
+        for row in connection.execute(query)
+    ]

@@ -1,0 +1,90 @@
+"""`costledger db check` finds every way the kept totals can disagree with the events."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import delete, insert, update
+from typer.testing import CliRunner
+
+from costledger import Ledger
+from costledger.cli import app
+from costledger.store.check import check_store
+from costledger.store.schema import rollup_daily, session_costs, sessions
+
+T0 = dt.datetime(2026, 11, 19, 9, 0, tzinfo=dt.UTC)
+
+
+def _fill(ledger: Ledger) -> None:
+    with ledger.session("room-1", user_id="u1", tier="creator") as s:
+        s.record("anthropic", "claude-sonnet-4-20250514", input_tokens=1000, output_tokens=10, agent="a", ts=T0)
+        s.record("deepgram", "nova-3", audio_seconds=60, ts=T0 + dt.timedelta(minutes=1))
+        s.record("acme", "unknown-thing", requests=3, agent="b", ts=T0 + dt.timedelta(minutes=2))
+    ledger.record("cartesia", "sonic-3", characters=1000, ts=T0 + dt.timedelta(days=1))
+
+
+def test_consistent_ledger_has_no_differences(store_url: str) -> None:
+    with Ledger(store_url) as ledger:
+        _fill(ledger)
+        assert check_store(ledger.store) == []
+
+
+def test_tampered_rollups_sessions_and_session_costs_are_each_reported(store_url: str) -> None:
+    with Ledger(store_url) as ledger:
+        _fill(ledger)
+        with ledger.store.engine.begin() as c:
+            c.execute(
+                update(rollup_daily).where(rollup_daily.c.service == "deepgram").values(cost=rollup_daily.c.cost + 7)
+            )
+            c.execute(update(sessions).values(started_at=T0.replace(tzinfo=None) + dt.timedelta(seconds=30)))
+            c.execute(delete(session_costs).where(session_costs.c.service == "acme"))
+            ghost = dict.fromkeys(("model", "agent", "user_id", "tier", "mode"), "")
+            c.execute(insert(rollup_daily).values(day=dt.date(2026, 1, 1), service="ghost", **ghost, events=1,
+                                                  unpriced=0, cost=5))  # fmt: skip
+        found = {(d.table, d.field, tuple(d.key.values())[:2]) for d in check_store(ledger.store)}
+    assert found == {
+        ("rollup_daily", "cost", ("2026-11-19", "deepgram")),
+        ("sessions", "started_at", ("room-1",)),
+        ("session_costs", "row", ("room-1", "acme")),
+        ("rollup_daily", "events", ("2026-01-01", "ghost")),
+        ("rollup_daily", "cost", ("2026-01-01", "ghost")),
+    }
+
+
+def test_missing_session_row_and_counts_are_reported(tmp_path: object) -> None:
+    with Ledger(f"{tmp_path}/l.db") as ledger:
+        _fill(ledger)
+        with ledger.store.engine.begin() as c:
+            c.execute(update(sessions).values(unpriced=0, events=sessions.c.events + 1))
+        found = sorted((d.field, d.stored, d.recounted) for d in check_store(ledger.store))
+    assert found == [("events", "4", "3"), ("unpriced", "0", "1")]
+
+
+def test_cli_db_check_exits_non_zero_on_a_difference(tmp_path: object) -> None:
+    db = f"{tmp_path}/cli.db"
+    with Ledger(db) as ledger:
+        _fill(ledger)
+    runner = CliRunner()
+    ok = runner.invoke(app, ["db", "check", "--db", db])
+    assert ok.exit_code == 0, ok.output
+    assert "consistent" in ok.output
+    with Ledger(db) as ledger, ledger.store.engine.begin() as c:
+        c.execute(update(rollup_daily).where(rollup_daily.c.service == "cartesia").values(events=5))
+    bad = runner.invoke(app, ["db", "check", "--db", db, "--json"])
+    assert bad.exit_code == 1
+    assert '"field": "events"' in bad.stdout and '"stored": "5"' in bad.stdout
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_rows_taken_back_to_zero_count_as_absent(tmp_path: object, sign: int) -> None:
+    from costledger.store.writer import add_to_rollups
+
+    with Ledger(f"{tmp_path}/z.db") as ledger:
+        _fill(ledger)
+        row = {"day": dt.date(2026, 2, 2), "ts": dt.datetime(2026, 2, 2), "service": "x", "model": None,
+               "agent": None, "user_id": None, "tier": None, "mode": None, "session_id": None, "cost": 10}  # fmt: skip
+        with ledger.store.engine.begin() as c:
+            add_to_rollups(c, [row], sign=sign)
+            add_to_rollups(c, [row], sign=-sign)
+        assert check_store(ledger.store) == []

@@ -1,0 +1,299 @@
+"""The query layer, on SQLite and PostgreSQL, against figures worked out by hand.
+
+Costs are given as reported `cost_usd` so every expected number below can be added up
+on paper; one event of an unknown service stays unpriced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from costledger import Ledger
+from costledger.store import queries
+from costledger.store.queries import Filters
+
+D = Decimal
+TODAY = dt.date(2026, 11, 20)
+
+
+def _at(text: str) -> str:
+    return text + "Z"
+
+
+# session, user, tier, mode, ts, service, agent, cost (None: unpriced), extra fields
+EVENTS: list[tuple[Any, ...]] = [
+    ("s0", "u2", "free", "quick", "2026-09-15T10:00:00", "anthropic", "a", "3.00", {}),
+    ("s1", "u1", "pro", "combined", "2026-10-30T10:00:00", "anthropic", "a", "1.00", {}),
+    ("s1", "u1", "pro", "combined", "2026-10-30T10:05:00", "deepgram", None, "0.25", {"audio_seconds": 12.5}),
+    ("s1", "u1", "pro", "combined", "2026-10-30T10:10:00", "anthropic", "b", "0.50", {}),
+    ("s2", "u2", "free", "quick", "2026-11-02T09:00:00", "anthropic", "a", "0.10", {"tags": {"env": "prod"}}),
+    ("s2", "u2", "free", "quick", "2026-11-02T09:30:00", "mystery", None, None, {"model": "x"}),
+    ("s3", "u1", "pro", "combined", "2026-11-15T12:00:00", "anthropic", "a", "2.00", {}),
+    ("s3", "u1", "pro", "combined", "2026-11-15T12:20:00", "cartesia", None, "0.30", {"tags": {"env": "staging"}}),
+    ("s4", "u3", "pro", "combined", "2026-11-20T08:00:00", "anthropic", "b", "0.40", {}),
+    ("s4", "u3", "pro", "combined", "2026-11-20T08:01:00", "livekit", None, "0.60", {}),
+    (None, None, None, None, "2026-11-19T23:59:59", "anthropic", "c", "0.05", {}),
+]
+
+
+def _event(row: tuple[Any, ...], n: int) -> dict[str, Any]:
+    session, user, tier, mode, ts, service, agent, cost, extra = row
+    event: dict[str, Any] = {"event_id": f"e{n}", "ts": _at(ts), "service": service, "model": "m"}
+    for key, value in (("session_id", session), ("user_id", user), ("tier", tier), ("mode", mode), ("agent", agent)):
+        if value is not None:
+            event[key] = value
+    if cost is not None:
+        event["cost_usd"] = cost
+    usage = {"audio_seconds": extra["audio_seconds"]} if "audio_seconds" in extra else {"requests": 1}
+    event["usage"] = usage
+    event.update({k: v for k, v in extra.items() if k != "audio_seconds"})
+    return event
+
+
+@pytest.fixture
+def target(store_url: str) -> str:
+    """Each test runs on SQLite and PostgreSQL (store_url in tests/store/conftest.py)."""
+    return store_url
+
+
+@pytest.fixture
+def ledger(target: str) -> Iterator[Ledger]:
+    with Ledger(target) as opened:
+        recorded = opened.record_many([_event(row, n) for n, row in enumerate(EVENTS)])
+        assert (recorded.accepted, recorded.unpriced) == (len(EVENTS), 1)
+        yield opened
+
+
+def _read(ledger: Ledger, work: Any) -> Any:
+    with ledger.store.engine.connect() as connection:
+        return work(connection)
+
+
+def _costs(totals: list[queries.Total], key: str) -> dict[Any, Decimal]:
+    return {t.group[key]: t.cost_usd for t in totals}
+
+
+# -- totals -----------------------------------------------------------------------------------
+
+
+def test_totals_by_day_week_and_month(ledger: Ledger) -> None:
+    by_day = ledger.report("day")
+    assert [(t.group["day"], t.cost_usd, t.events, t.unpriced) for t in by_day] == [
+        ("2026-09-15", D("3.00"), 1, 0),
+        ("2026-10-30", D("1.75"), 3, 0),
+        ("2026-11-02", D("0.10"), 2, 1),
+        ("2026-11-15", D("2.30"), 2, 0),
+        ("2026-11-19", D("0.05"), 1, 0),
+        ("2026-11-20", D("1.00"), 2, 0),
+    ]
+    # Weeks are named by their Monday: Tue 09-15 → 09-14, Sun 11-15 → 11-09, Thu/Fri 11-19/20 → 11-16.
+    assert [(t.group["week"], t.cost_usd) for t in ledger.report("week")] == [
+        ("2026-09-14", D("3.00")),
+        ("2026-10-26", D("1.75")),
+        ("2026-11-02", D("0.10")),
+        ("2026-11-09", D("2.30")),
+        ("2026-11-16", D("1.05")),
+    ]
+    assert [(t.group["month"], t.cost_usd, t.events) for t in ledger.report("month")] == [
+        ("2026-09", D("3.00"), 1),
+        ("2026-10", D("1.75"), 3),
+        ("2026-11", D("3.45"), 7),
+    ]
+    assert ledger.total_usd() == D("8.20")
+
+
+def test_totals_filtered_by_dates_dimensions_and_tags(ledger: Ledger) -> None:
+    november = ledger.report("user", since=dt.date(2026, 11, 1), until=dt.date(2026, 11, 19))
+    assert _costs(november, "user") == {"u1": D("2.30"), "u2": D("0.10"), None: D("0.05")}
+    assert _costs(ledger.report("agent", tier="pro"), "agent") == {"a": D("3.00"), "b": D("0.90"), None: D("1.15")}
+    prod = ledger.report("service", tags={"env": "prod"})
+    assert [(t.group["service"], t.cost_usd, t.events) for t in prod] == [("anthropic", D("0.10"), 1)]
+    staging = ledger.report(["user", "month"], tags={"env": "staging"})
+    assert [(t.group, t.cost_usd) for t in staging] == [({"user": "u1", "month": "2026-11"}, D("0.30"))]
+    assert ledger.report("service", tags={"env": "nowhere"}) == []
+
+
+# -- daily trend and top ----------------------------------------------------------------------
+
+
+def test_daily_trend_is_zero_filled_oldest_first_and_ends_today(ledger: Ledger) -> None:
+    trend = ledger.daily_trend(7, today=TODAY)
+    assert [t.group["day"] for t in trend] == [f"2026-11-{d}" for d in range(14, 21)]
+    assert [t.cost_usd for t in trend] == [D(0), D("2.30"), D(0), D(0), D(0), D("0.05"), D("1.00")]
+    assert [t.events for t in trend] == [0, 2, 0, 0, 0, 1, 2]
+    only_u1 = ledger.daily_trend(30, today=TODAY, user_id="u1")
+    assert len(only_u1) == 30 and only_u1[0].group["day"] == "2026-10-22"
+    assert {t.group["day"]: t.cost_usd for t in only_u1 if t.events} == {
+        "2026-10-30": D("1.75"),
+        "2026-11-15": D("2.30"),
+    }
+    with pytest.raises(ValueError):
+        ledger.daily_trend(0)
+
+
+def test_top_users_and_agents_by_cost(ledger: Ledger) -> None:
+    users = ledger.top("user", 2)
+    assert [(t.group["user"], t.cost_usd) for t in users] == [("u1", D("4.05")), ("u2", D("3.10"))]
+    agents = ledger.top("agent", since=dt.date(2026, 11, 1))
+    assert [(t.group["agent"], t.cost_usd) for t in agents] == [("a", D("2.10")), ("b", D("0.40")), ("c", D("0.05"))]
+    assert [t.group["model"] for t in ledger.top("model")] == ["m", "x"]
+    with pytest.raises(ValueError, match="trend"):
+        ledger.top("day")
+
+
+# -- month to date, forecast, overview ----------------------------------------------------------
+
+
+def test_month_to_date_and_run_rate_forecast(ledger: Ledger) -> None:
+    mtd = ledger.month_to_date(TODAY)
+    assert (mtd.month, mtd.cost_usd, mtd.events, mtd.unpriced) == ("2026-11", D("3.45"), 7, 1)
+    assert (mtd.days_elapsed, mtd.days_in_month, mtd.today_usd, mtd.today_events) == (20, 30, D("1.00"), 2)
+    # The seven complete days 11-13..11-19 cost 2.35: 0.335714286 a day.
+    assert mtd.run_rate_usd == D("0.335714286")
+    # Through yesterday 2.45, today already above the rate 1.00, ten days left at the rate.
+    assert mtd.forecast_usd == D("2.45") + D("1.00") + 10 * D("0.335714286")
+    assert ledger.month_to_date(TODAY, user_id="u1").cost_usd == D("2.30")
+    october = ledger.month_to_date(dt.date(2026, 10, 31))
+    assert (october.cost_usd, october.days_in_month, october.today_usd) == (D("1.75"), 31, D(0))
+    # Window 10-24..10-30 holds 1.75; today (nothing yet) counts at the rate.
+    assert october.run_rate_usd == D("0.25") and october.forecast_usd == D("1.75") + D("0.25")
+
+
+def test_forecast_of_a_young_ledger_uses_the_days_it_has(target: str) -> None:
+    with Ledger(target) as ledger:
+        ledger.record_many(
+            [
+                {"ts": "2026-11-18T10:00:00Z", "service": "x", "cost_usd": "2", "usage": {"requests": 1}},
+                {"ts": "2026-11-19T10:00:00Z", "service": "x", "cost_usd": "4", "usage": {"requests": 1}},
+                {"ts": "2026-11-20T10:00:00Z", "service": "x", "cost_usd": "1", "usage": {"requests": 1}},
+            ]
+        )
+        mtd = ledger.month_to_date(TODAY)
+        assert mtd.run_rate_usd == D("3")  # two complete days, not seven
+        assert mtd.forecast_usd == D("6") + D("3") + 10 * D("3")
+        first_day = ledger.month_to_date(dt.date(2026, 11, 18))
+        # Its first day is its rate; the month's days before the ledger existed cost nothing.
+        assert first_day.run_rate_usd == D("2") and first_day.forecast_usd == D("2") + 12 * D("2")
+
+
+def test_overview_of_the_month(ledger: Ledger) -> None:
+    view = ledger.overview(TODAY)
+    assert view.today == TODAY and view.month.cost_usd == D("3.45") and view.unpriced == 1
+    assert [(s.service, s.events, s.cost_usd, s.share) for s in view.by_service] == [
+        ("anthropic", 4, D("2.55"), D("0.7391")),
+        ("livekit", 1, D("0.60"), D("0.1739")),
+        ("cartesia", 1, D("0.30"), D("0.0870")),
+        ("mystery", 1, D(0), D(0)),
+    ]
+    assert [(t.tier, t.users, t.cost_usd, t.per_user_usd) for t in view.by_tier] == [
+        ("free", 1, D("0.10"), D("0.10")),
+        ("pro", 2, D("3.30"), D("1.65")),
+    ]
+    assert [(m.mode, m.sessions, m.cost_usd, m.avg_usd, m.p50_usd, m.p90_usd) for m in view.by_mode] == [
+        ("combined", 2, D("3.30"), D("1.65"), D("1.00"), D("2.30")),
+        ("quick", 1, D("0.10"), D("0.10"), D("0.10"), D("0.10")),
+    ]
+    assert view.sessions == 3 and view.avg_session_usd == D("1.133333333")
+    assert [(t.group["user"], t.cost_usd) for t in view.top_users] == [
+        ("u1", D("2.30")),
+        ("u3", D("1.00")),
+        ("u2", D("0.10")),
+    ]
+    assert [(t.group["agent"], t.cost_usd) for t in view.top_agents] == [
+        ("a", D("2.10")),
+        ("b", D("0.40")),
+        ("c", D("0.05")),
+    ]
+    as_json = view.as_dict()
+    assert as_json["month"]["forecast_usd"] == "6.80714286" and as_json["by_service"][0]["share"] == "0.7391"
+    only_pro = ledger.overview(TODAY, tier="pro")
+    assert only_pro.month.cost_usd == D("3.30") and [m.mode for m in only_pro.by_mode] == ["combined"]
+
+
+def test_session_cost_percentiles_are_nearest_rank(target: str) -> None:
+    with Ledger(target) as ledger:
+        ledger.record_many(
+            {"ts": f"2026-11-{n:02d}T10:00:00Z", "service": "x", "cost_usd": str(n), "session_id": f"s{n}",
+             "mode": "solo", "usage": {"requests": 1}}
+            for n in range(1, 11)
+        )  # fmt: skip
+        (solo,) = ledger.overview(TODAY).by_mode
+        assert (solo.sessions, solo.avg_usd, solo.p50_usd, solo.p90_usd) == (10, D("5.5"), D("5"), D("9"))
+
+
+def test_overview_of_an_empty_ledger(target: str) -> None:
+    with Ledger(target) as ledger:
+        view = ledger.overview(TODAY)
+        assert view.month.cost_usd == 0 and view.month.forecast_usd == 0 and view.sessions == 0
+        assert view.avg_session_usd is None and not (view.by_service or view.by_mode or view.by_tier)
+
+
+# -- sessions ---------------------------------------------------------------------------------
+
+
+def _ids(page: tuple[list[queries.SessionSummary], int]) -> tuple[list[str], int]:
+    return [s.session_id for s in page[0]], page[1]
+
+
+def test_sessions_sorted_every_way(ledger: Ledger) -> None:
+    assert _ids(ledger.sessions()) == (["s4", "s3", "s2", "s1", "s0"], 5)
+    assert _ids(ledger.sessions(sort="cost")) == (["s0", "s3", "s1", "s4", "s2"], 5)
+    assert _ids(ledger.sessions(sort="ended_at", descending=False)) == (["s0", "s1", "s2", "s3", "s4"], 5)
+    # s0 lasted 0 s, s4 60 s, s1 600 s, s3 1200 s, s2 1800 s.
+    assert _ids(ledger.sessions(sort="duration", descending=False)) == (["s0", "s4", "s1", "s3", "s2"], 5)
+    # Ties (two events each) fall back to the session id, in the same direction.
+    assert _ids(ledger.sessions(sort="events")) == (["s1", "s4", "s3", "s2", "s0"], 5)
+    with pytest.raises(ValueError, match="sort"):
+        ledger.sessions(sort="user")
+
+
+def test_sessions_paging_counts_all_matches(ledger: Ledger) -> None:
+    assert _ids(ledger.sessions(sort="cost", limit=2, offset=2)) == (["s1", "s4"], 5)
+    assert _ids(ledger.sessions(sort="cost", limit=2, offset=4)) == (["s2"], 5)
+    assert _ids(ledger.sessions(limit=2, offset=10)) == ([], 5)
+    assert _ids(ledger.sessions(tier="pro", limit=1)) == (["s4"], 3)
+
+
+def test_sessions_filters(ledger: Ledger) -> None:
+    assert _ids(ledger.sessions(user_id="u1")) == (["s3", "s1"], 2)
+    assert _ids(ledger.sessions(mode="quick")) == (["s2", "s0"], 2)
+    assert _ids(ledger.sessions(since=dt.date(2026, 11, 1))) == (["s4", "s3", "s2"], 3)
+    assert _ids(ledger.sessions(until=dt.date(2026, 10, 30))) == (["s1", "s0"], 2)
+    assert _ids(ledger.sessions(min_cost=D("1.00"), max_cost=D("2.00"))) == (["s4", "s1"], 2)
+    assert _ids(ledger.sessions(agent="b")) == (["s4", "s1"], 2)
+    assert _ids(ledger.sessions(service="deepgram")) == (["s1"], 1)
+    assert _ids(ledger.sessions(model="x")) == (["s2"], 1)
+    assert _ids(ledger.sessions(tags={"env": "staging"})) == (["s3"], 1)
+    assert _ids(ledger.sessions(user_id="nobody")) == ([], 0)
+
+
+def test_listed_sessions_carry_their_breakdown(ledger: Ledger) -> None:
+    (s1,), _ = ledger.sessions(user_id="u1", sort="cost", descending=False, limit=1)
+    assert (s1.session_id, s1.cost_usd, s1.events, s1.unpriced, s1.duration_seconds) == ("s1", D("1.75"), 3, 0, 600)
+    assert s1.by_service == {"anthropic": D("1.50"), "deepgram": D("0.25")}
+    assert s1.by_agent == {"a": D("1.00"), "b": D("0.50"), "": D("0.25")}
+    assert (s1.user_id, s1.tier, s1.mode) == ("u1", "pro", "combined")
+    assert s1.started_at == dt.datetime(2026, 10, 30, 10, tzinfo=dt.UTC)
+
+
+def test_session_events_in_time_order_with_exact_costs(ledger: Ledger) -> None:
+    s1 = ledger.session_events("s1")
+    assert [e["event_id"] for e in s1] == ["e1", "e2", "e3"]
+    assert [e["cost_usd"] for e in s1] == [D("1.00"), D("0.25"), D("0.50")]
+    assert s1[1]["usage"] == {"audio_seconds": D("12.5")} and s1[0]["usage"] == {"requests": 1}
+    assert s1[0]["ts"] == dt.datetime(2026, 10, 30, 10, tzinfo=dt.UTC) and s1[0]["cost_source"] == "reported"
+    s2 = ledger.session_events("s2")
+    assert s2[0]["tags"] == {"env": "prod"}
+    assert s2[1]["cost_usd"] is None and "mystery" in s2[1]["unpriced_reason"]
+    assert ledger.session_events("nope") == []
+
+
+def test_query_functions_take_a_connection(ledger: Ledger) -> None:
+    page, count = _read(ledger, lambda c: queries.list_sessions(c, Filters(min_cost=D("2")), "cost", False))
+    assert [s.session_id for s in page] == ["s3", "s0"] and count == 2
+    assert _read(ledger, lambda c: queries.top(c, "tier", 1))[0].group == {"tier": "pro"}
