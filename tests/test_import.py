@@ -216,3 +216,28 @@ def test_cli_import_and_report_compare_recorded(tmp_path: Path) -> None:
     assert f"{bad}:2:" in refused.output and "input_tokens" in refused.output
     unknown = runner.invoke(app, ["import", str(bad), "--format", "nope", "--db", db])
     assert unknown.exit_code == 2
+
+
+def test_progress_reports_lines_read_then_events_recorded(tmp_path: Path) -> None:
+    calls: list[tuple[str, int, int]] = []
+    with Ledger(tmp_path / "p.db") as ledger:
+        import_path(ledger, USAGE_LOGS, "agent-usage-logs", progress=lambda *call: calls.append(call))
+    reading = [c for c in calls if c[0] == "reading"]
+    assert reading[-1] == ("reading", 31, 31)  # CSV line numbers: the header is line 1
+    assert [c[1] for c in reading] == sorted(c[1] for c in reading)
+    assert calls[-1] == ("recording", 30, 30)
+
+
+def test_sutra_readings_a_service_does_not_bill_go_to_the_metadata(tmp_path: Path) -> None:
+    record = json.loads(SUTRA.read_text().splitlines()[0])
+    tts = next(u for u in record["usages"] if u["service"] == "cartesia")
+    record["usages"] = [{**tts, "audio_seconds": 12.5}]
+    source = tmp_path / "costs-2026-11-19.jsonl"
+    source.write_text(json.dumps(record) + "\n")
+    with Ledger(tmp_path / "tts.db") as ledger:
+        result = import_path(ledger, source, "sutra-jsonl")
+        with ledger.store.engine.connect() as c:
+            usage, meta = c.execute(select(events.c.usage, events.c.meta)).one()
+    assert result.unpriced == 0 and result.cost_usd == Decimal(tts["characters"]) * Decimal("0.000006")
+    assert json.loads(usage) == {"characters": tts["characters"]}
+    assert json.loads(meta)["audio_seconds"] == "12.5"

@@ -99,8 +99,10 @@ def test_reprice_can_also_unprice_when_a_price_goes_away(tmp_path: Path) -> None
         assert ledger.total_usd() == Decimal("2")
     (tmp_path / "none.toml").write_text("")  # the price is gone from the config
     with Ledger(url, config=tmp_path / "none.toml") as ledger:
-        done = reprice(ledger, None, None, model="brain-1")
+        calls: list[tuple[int, int]] = []
+        done = reprice(ledger, None, None, model="brain-1", progress=lambda *call: calls.append(call))
         assert (done.changed, done.unpriced_after) == (1, 1)
+        assert calls == [(0, 1), (1, 1)]
         assert ledger.total_usd() == 0 and [t.unpriced for t in ledger.report([])] == [1]
         assert check_store(ledger.store) == []
 

@@ -78,10 +78,10 @@ def enqueue_events(connection: Connection, rows: Sequence[Mapping[str, Any]], no
         )  # fmt: skip
 
 
-def enqueue_alert(connection: Connection, alert_id: int, payload: Mapping[str, Any], now: dt.datetime) -> None:
+def enqueue_alert(connection: Connection, message_id: str, payload: Mapping[str, Any], now: dt.datetime) -> None:
     connection.execute(
         bus_outbox.insert().values(
-            subject=ALERT_SUBJECT, msg_id=f"alert-{alert_id}", payload=json.dumps(payload, sort_keys=True),
+            subject=ALERT_SUBJECT, msg_id=message_id, payload=json.dumps(payload, sort_keys=True),
             created_at=now,
         )
     )  # fmt: skip
@@ -159,6 +159,7 @@ async def tail(url: str, subject: str = "costledger.>", *, limit: int | None = N
 
         await connection.subscribe(subject, cb=on_message)
         await connection.flush()
+        print(f"listening on {subject} at {url}", file=sys.stderr, flush=True)
         await done.wait()
     finally:
         await connection.close()

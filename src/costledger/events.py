@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
 
 from pydantic import (
@@ -167,8 +168,27 @@ _JSON = json.JSONEncoder(default=str)
 
 
 def to_json(value: Mapping[str, Any]) -> str:
-    """usage, tags or metadata as the store keeps them (decimals as strings)."""
-    return _JSON.encode(value) if value else "{}"
+    """usage, tags or metadata as the store keeps them: the text of `json.dumps(value, default=str)`.
+
+    Usage (meter → int or Decimal) and tags (str → str) are written directly with json's own
+    string escaping: per event, setting up the general encoder cost more than the writing.
+    """
+    if not value:
+        return "{}"
+    parts = []
+    for key, item in value.items():
+        kind = type(item)
+        if type(key) is not str:
+            return _JSON.encode(value)
+        if kind is str:
+            parts.append(f"{_quote(key)}: {_quote(item)}")
+        elif kind is int:
+            parts.append(f"{_quote(key)}: {item}")
+        elif kind is Decimal:
+            parts.append(f"{_quote(key)}: {_quote(str(item))}")
+        else:
+            return _JSON.encode(value)
+    return "{" + ", ".join(parts) + "}"
 
 
 def parse_event(data: UsageEvent | Mapping[str, Any], *, custom_meters: frozenset[str] = frozenset()) -> UsageEvent:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from sqlalchemy import Connection
 
 from .config import Config, load_config
 from .errors import UnknownPrice
-from .events import UsageEvent, parse_events, split_fields
+from .events import UsageEvent, parse_events, split_fields, to_json
 from .money import from_nanos, to_nanos, usd
 from .pricing import Catalog
 from .pricing.catalog import catalog_from_config
@@ -114,7 +113,8 @@ class Ledger:
         parsed = parse_events(events, custom_meters=self.catalog.custom_meters)
         if not parsed:
             return Recorded(0, 0, 0, Decimal(0))
-        written = self.store.write([self._row(e) for e in parsed])
+        now = dt.datetime.now(dt.UTC)
+        written = self.store.write([self._row(e, now) for e in parsed])
         return Recorded(
             written.accepted,
             written.duplicates,
@@ -148,9 +148,9 @@ class Ledger:
             "agent": event.agent,
             "mode": event.mode,
             "endpoint": event.endpoint,
-            "usage": json.dumps(event.usage, default=str),
-            "tags": json.dumps(event.tags),
-            "meta": json.dumps(event.metadata, default=str),
+            "usage": to_json(event.usage),
+            "tags": to_json(event.tags),
+            "meta": to_json(event.metadata),
             "cost": cost,
             "cost_source": source,
             "price_ref": ref,

@@ -179,7 +179,7 @@ def test_malformed_exports_are_refused(body: bytes, content_type: str, message: 
         events_from_otlp(body, content_type)
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
 @pytest.mark.parametrize("gzip", [False, True])
 def test_real_exporter_into_costledger_serve(served: Any, gzip: bool) -> None:
     import httpx

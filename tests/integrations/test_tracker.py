@@ -108,7 +108,7 @@ def test_replaying_the_old_trackers_log_prices_every_real_model(tmp_path: Path) 
     assert by_model["claude-sonnet"].unpriced == 0  # type: ignore[attr-defined]
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
 def test_a_server_url_records_through_the_client(served: Any, tmp_path: Path) -> None:
     url, key, db = served
     tracker = CostTracker("SCHOLAR", ledger=url, key=key, outbox=str(tmp_path / "outbox.db"), session_id="remote-1")

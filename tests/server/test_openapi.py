@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from ..conftest import require
+from conftest import require
+
 from .harness import ThreadServer
 
 ST = shutil.which("st", path=str(Path(sys.executable).parent))

@@ -132,6 +132,9 @@ def test_daily_trend_is_zero_filled_oldest_first_and_ends_today(ledger: Ledger) 
         "2026-10-30": D("1.75"),
         "2026-11-15": D("2.30"),
     }
+    # Two dimensions at once are only in the rollups: the same figures by the other path.
+    assert ledger.daily_trend(30, today=TODAY, user_id="u1", tier="pro") == only_u1
+    assert ledger.daily_trend(7, today=TODAY, tags={"env": "staging"})[1].cost_usd == D("0.30")
     with pytest.raises(ValueError):
         ledger.daily_trend(0)
 
@@ -213,6 +216,18 @@ def test_overview_of_the_month(ledger: Ledger) -> None:
     assert as_json["month"]["forecast_usd"] == "6.80714286" and as_json["by_service"][0]["share"] == "0.7391"
     only_pro = ledger.overview(TODAY, tier="pro")
     assert only_pro.month.cost_usd == D("3.30") and [m.mode for m in only_pro.by_mode] == ["combined"]
+
+
+def test_overview_of_a_past_day_leaves_out_the_days_after_it(ledger: Ledger) -> None:
+    view = ledger.overview(dt.date(2026, 11, 16))
+    assert view.month.cost_usd == D("2.40") and view.month.today_usd == 0
+    assert [(s.service, s.cost_usd) for s in view.by_service] == [
+        ("anthropic", D("2.10")),
+        ("cartesia", D("0.30")),
+        ("mystery", D(0)),
+    ]
+    assert [(t.tier, t.users, t.cost_usd) for t in view.by_tier] == [("free", 1, D("0.10")), ("pro", 1, D("2.30"))]
+    assert [t.group["user"] for t in view.top_users] == ["u1", "u2"] and view.sessions == 2
 
 
 def test_session_cost_percentiles_are_nearest_rank(target: str) -> None:

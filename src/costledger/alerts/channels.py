@@ -151,7 +151,7 @@ class NatsChannel:
     def send(self, alert: Alert) -> None:
         from ..bus import publish_sync
 
-        publish_sync(self.url, [(self.subject, f"alert-{alert.id}", body_of(alert))], timeout=self.timeout)
+        publish_sync(self.url, [(self.subject, alert.message_id, body_of(alert))], timeout=self.timeout)
 
 
 _TYPES = ("log", "webhook", "slack", "email", "nats")

@@ -77,5 +77,5 @@ class Evaluator:
 
             alert = load_alert(connection, alert_id)
             assert alert is not None
-            enqueue_alert(connection, alert_id, {"type": "costledger.alert", "alert": alert.as_dict()}, now)
+            enqueue_alert(connection, alert.message_id, {"type": "costledger.alert", "alert": alert.as_dict()}, now)
         return alert_id

@@ -57,6 +57,11 @@ class Alert:
     deliveries: tuple[Delivery, ...] = field(default_factory=tuple)
 
     @property
+    def message_id(self) -> str:
+        """Its id on NATS: stable across re-sends, distinct from another database's alert of the same number."""
+        return f"alert-{self.id}-{self.fired_at:%Y%m%dT%H%M%S%f}"
+
+    @property
     def value_usd(self) -> Decimal | None:
         return None if self.kind == "unpriced" else from_nanos(self.value)
 

@@ -109,13 +109,11 @@ def history(
     if as_json:
         print(json.dumps([a.as_dict() for a in alerts], indent=2))
         return
-    table = Table("id", "fired (UTC)", "rule", "subject", "period", "message", "delivery", "ack")
+    # One line per alert, like a log: it reads in a terminal of any width and greps well.
     for alert in alerts:
-        delivery = ", ".join(f"{d.channel}:{d.status}" for d in alert.deliveries)
-        acked = alert.acked_by or ("yes" if alert.acked_at else "")
-        fired = alert.fired_at.strftime("%Y-%m-%d %H:%M:%S")
-        table.add_row(str(alert.id), fired, alert.rule, alert.subject, alert.period, alert.message, delivery, acked)
-    console.print(table)
+        delivery = ", ".join(f"{d.channel} {d.status}" for d in alert.deliveries)
+        acked = f"; acked by {alert.acked_by or 'someone'}" if alert.acked_at else ""
+        print(f"#{alert.id} {alert.fired_at:%Y-%m-%d %H:%M:%S}Z [{alert.rule}] {alert.message} ({delivery}{acked})")
 
 
 @alerts_app.command("ack")

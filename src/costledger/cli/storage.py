@@ -167,6 +167,8 @@ def import_(
 
     if format not in FORMATS:
         fail(f"--format: expected one of {', '.join(FORMATS)}, got {format!r}", 2)
+    if not path.exists():
+        fail(f"{path}: no such file or directory", 2)
     ledger: Any = open_ledger(db, config)
     try:
         with progress_bar(not as_json) as update:

@@ -8,6 +8,7 @@ Its quirks, handled here:
   participant-minutes, so we record participant_minutes = seconds / 60 × participants,
   with participants = 2 by default (the tracker's own assumption; `--participants N`
   when your rooms had more). The room seconds and the assumption stay in the metadata.
+- a reading the service does not bill (a TTS row's audio length) goes to the metadata;
 - the model is in `metadata.model`; the session record's `council_mode` is the mode and
   `agent_name` the agent (the usages name no agent of their own).
 """
@@ -24,6 +25,16 @@ from .common import Options, Parsed, SessionSpan, money_text, stable_id, timesta
 
 # The meters a sutra usage row may carry, in costledger's names.
 _METERS = ("input_tokens", "output_tokens", "audio_seconds", "characters")
+# What each service bills; the tracker's other readings (a TTS row's audio length, say)
+# go to the metadata rather than becoming a meter the price entry has no rate for.
+_BILLED = {
+    "anthropic": ("input_tokens", "output_tokens"),
+    "openai": ("input_tokens", "output_tokens"),
+    "google": ("input_tokens", "output_tokens"),
+    "deepgram": ("audio_seconds",),
+    "cartesia": ("characters",),
+    "livekit": ("audio_seconds",),
+}
 FILES = r"(.*-)?costs-\d{4}-\d{2}-\d{2}\.jsonl"
 
 
@@ -85,6 +96,8 @@ def _usage(index: int, usage: Any, common: dict[str, Any], room: str | None, opt
         if value not in (None, 0, 0.0):
             meters[name] = str(value) if isinstance(value, float) else value
     metadata: dict[str, Any] = {k: v for k, v in meta.items() if k != "model"}
+    for name in set(meters) - set(_BILLED.get(service.lower(), _METERS)):
+        metadata[name] = meters.pop(name)
     if room:
         metadata["room_name"] = room
     if service.lower() == "livekit" and "audio_seconds" in meters:

@@ -11,6 +11,8 @@ from .entries import PriceEntry, Tiered
 from .meters import INPUT_PARTS
 
 _ZERO = Decimal(0)
+# Meters an entry may leave unpriced: cache parts are then plain input, requests free.
+_UNPRICED_OK = frozenset((*INPUT_PARTS, "input_tokens", "requests"))
 
 
 @dataclass(frozen=True)
@@ -52,12 +54,16 @@ def cost_of(usage: Mapping[str, int | Decimal], entry: PriceEntry) -> Cost:
     for meter, count in usage.items():
         rate = rates.get(meter)
         if rate is None:
-            if meter in INPUT_PARTS or meter == "input_tokens" or meter == "requests" or not count:
+            if not count or meter in _UNPRICED_OK:
                 continue
             raise UnknownPrice(entry.service, f"{entry.model} (no price for {meter})")
         if meter == "input_tokens":
-            count = count - sum((usage.get(p, 0) for p in INPUT_PARTS if p in rates), start=0)
-        price = rate.usd.at(total_input) if isinstance(rate.usd, Tiered) else rate.usd
+            for part in INPUT_PARTS:
+                if part in rates and part in usage:
+                    count = count - usage[part]
+        price = rate.usd
+        if isinstance(price, Tiered):
+            price = price.at(total_input)
         amount = price * count / rate.per
         breakdown[meter] = amount
         total += amount

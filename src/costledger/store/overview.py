@@ -24,8 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from ..money import from_nanos, quantize, usd
-from .alerts_schema import period_totals
-from .periods import period_breakdown, period_scope
+from .periods import period_breakdowns, period_scope
 from .queries import Filters, Total, days_totals, top, totals
 from .schema import rollup_daily, sessions
 from .sessions_query import session_conditions
@@ -69,12 +68,19 @@ def _today(today: dt.date | None) -> dt.date:
 
 def month_to_date(connection: Connection, today: dt.date | None = None, filters: Filters = Filters()) -> MonthToDate:
     """The month so far and its forecast; the month replaces the filters' since/until."""
-    today = _today(today)
+    return _month_to_date(connection, _today(today), filters)[0]
+
+
+def _month_to_date(connection: Connection, today: dt.date, filters: Filters) -> tuple[MonthToDate, bool]:
+    """The month to date, and whether the month has events after `today` (an overview of a past day)."""
     first = today.replace(day=1)
     window_start = today - dt.timedelta(days=RUN_RATE_DAYS)
+    month_end = first.replace(day=calendar.monthrange(today.year, today.month)[1])
     # Through days_totals: one period-total row a day when the filters allow, else the rollups.
-    by_day = days_totals(connection, min(first, window_start), today, filters)
-    in_month = [t for day, t in by_day.items() if day >= first.isoformat()]
+    # The month's days after today come along, to tell whether there are any.
+    by_day = days_totals(connection, min(first, window_start), max(month_end, today), filters)
+    later = any(day > today.isoformat() for day in by_day)
+    in_month = [t for day, t in by_day.items() if first.isoformat() <= day <= today.isoformat()]
     month = Total({}, sum(t.events for t in in_month), sum(t.unpriced for t in in_month),
                   sum((t.cost_usd for t in in_month), start=_ZERO))  # fmt: skip
     now = by_day.get(today.isoformat())
@@ -93,7 +99,7 @@ def month_to_date(connection: Connection, today: dt.date | None = None, filters:
     else:
         rate = today_usd
     forecast = (month.cost_usd - today_usd) + max(today_usd, rate) + rate * (days_in_month - today.day)
-    return MonthToDate(
+    mtd = MonthToDate(
         month=first.strftime("%Y-%m"),
         cost_usd=month.cost_usd,
         events=month.events,
@@ -105,6 +111,7 @@ def month_to_date(connection: Connection, today: dt.date | None = None, filters:
         run_rate_usd=rate,
         forecast_usd=quantize(forecast),
     )
+    return mtd, later
 
 
 @dataclass(frozen=True)
@@ -147,19 +154,22 @@ class ModeCost:
 
 @dataclass(frozen=True)
 class TierCost:
-    """This month's cost of a tier, and per user: its users are those with a session this month."""
+    """This month's cost of a tier, and per user: its users are those with a session this month.
+
+    A tier whose events this month came without any session is left out (no users to divide by).
+    """
 
     tier: str | None
     users: int
     cost_usd: Decimal
-    per_user_usd: Decimal | None  # None when the tier's cost came without sessions
+    per_user_usd: Decimal
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "tier": self.tier,
             "users": self.users,
             "cost_usd": usd(self.cost_usd),
-            "per_user_usd": None if self.per_user_usd is None else usd(self.per_user_usd),
+            "per_user_usd": usd(self.per_user_usd),
         }
 
 
@@ -199,15 +209,16 @@ def overview(
 ) -> Overview:
     """What a dashboard's first page shows, for the month of `today` (filters' since/until are replaced)."""
     today = _today(today)
-    mtd = month_to_date(connection, today, filters)
+    mtd, later = _month_to_date(connection, today, filters)
     month = replace(filters, since=today.replace(day=1), until=today)
-    if period_scope(filters) == ("", "") and not _days_after(connection, today):
+    if period_scope(filters) == ("", "") and not later:
         # Unfiltered, and `today` the month's last day with events: the month's period totals,
-        # a few hundred rows at most whatever the traffic.
-        services = period_breakdown(connection, mtd.month, "service", "service")
-        tier_costs = period_breakdown(connection, mtd.month, "tier", "tier")
-        top_users = period_breakdown(connection, mtd.month, "user_id", "user", top_n)
-        top_agents = period_breakdown(connection, mtd.month, "agent", "agent", top_n)
+        # in one query of a few dozen rows whatever the traffic.
+        parts = period_breakdowns(connection, mtd.month, {"service": None, "tier": None, "user_id": top_n,
+                                                          "agent": top_n})  # fmt: skip
+        services, tier_costs = parts["service"], parts["tier"]
+        top_users = [Total({"user": t.group["user_id"]}, t.events, t.unpriced, t.cost_usd) for t in parts["user_id"]]
+        top_agents = parts["agent"]
     else:
         services = totals(connection, ["service"], month)
         tier_costs = [t for t in totals(connection, ["tier"], month) if t.group["tier"] is not None]
@@ -228,7 +239,8 @@ def overview(
     for t in sorted(tier_costs, key=lambda t: t.group["tier"] or ""):
         tier = t.group["tier"]
         count = users.get(tier, 0)
-        by_tier.append(TierCost(tier, count, t.cost_usd, quantize(t.cost_usd / count) if count else None))
+        if count:  # a tier without sessions this month has no "per user" to show
+            by_tier.append(TierCost(tier, count, t.cost_usd, quantize(t.cost_usd / count)))
     by_mode = _session_costs(connection, month)
     sessions_count = sum(m.sessions for m in by_mode)
     spent = sum((m.cost_usd for m in by_mode), start=_ZERO)
@@ -243,15 +255,6 @@ def overview(
         top_users=top_users,
         top_agents=top_agents,
     )
-
-
-def _days_after(connection: Connection, today: dt.date) -> bool:
-    """Whether the month of `today` has events after it (an overview of a past day)."""
-    c = period_totals.c
-    next_month = (today.replace(day=28) + dt.timedelta(days=4)).strftime("%Y-%m")
-    # Day keys sort after their month's key ('2026-11' < '2026-11-20' < '2026-12').
-    query = select(c.period).where(c.period > today.isoformat(), c.period < next_month, c.dimension == "").limit(1)
-    return connection.execute(query).first() is not None
 
 
 def _tier_users(connection: Connection, filters: Filters) -> dict[str | None, int]:

@@ -10,10 +10,10 @@ trend read when no other filter applies, at a cost that does not grow with event
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from ..money import from_nanos
 from .alerts_schema import period_totals
@@ -52,16 +52,25 @@ def period_figures(connection: Connection, periods: Sequence[str], scope: tuple[
     return {row.period: _total("period", row.period, row.events, row.unpriced, row.cost) for row in rows}
 
 
-def period_breakdown(
-    connection: Connection, period: str, dimension: str, name: str, limit: int | None = None
-) -> list[Total]:
-    """One period's totals per value of `dimension`, most expensive first, as Totals grouped by `name`."""
+def period_breakdowns(connection: Connection, period: str, limits: Mapping[str, int | None]) -> dict[str, list[Total]]:
+    """One period's totals per value of each dimension in `limits` (its top N, or all for None),
+    most expensive first, as Totals grouped by the dimension: one query for them all.
+    """
     c = period_totals.c
-    query = (
-        select(c.value, c.events, c.unpriced, c.cost)
-        .where(c.period == period, c.dimension == dimension, c.events != 0)
-        .order_by(c.cost.desc(), c.value)
+    rank = func.row_number().over(partition_by=c.dimension, order_by=(c.cost.desc(), c.value)).label("rank")
+    ranked = (
+        select(c.dimension, c.value, c.events, c.unpriced, c.cost, rank)
+        .where(c.period == period, c.dimension.in_(sorted(limits)), c.events != 0)
+        .subquery()
     )
-    if limit is not None:
-        query = query.limit(limit)
-    return [_total(name, row.value, row.events, row.unpriced, row.cost) for row in connection.execute(query)]
+    wanted = [
+        ranked.c.dimension == dimension
+        if limit is None
+        else and_(ranked.c.dimension == dimension, ranked.c.rank <= limit)
+        for dimension, limit in limits.items()
+    ]
+    out: dict[str, list[Total]] = {dimension: [] for dimension in limits}
+    query = select(ranked).where(or_(*wanted)).order_by(ranked.c.dimension, ranked.c.rank)
+    for row in connection.execute(query):
+        out[row.dimension].append(_total(row.dimension, row.value, row.events, row.unpriced, row.cost))
+    return out

@@ -1,0 +1,134 @@
+"""Alerts: one alert check after ingesting a session, at 1k, 10k and 100k sessions in the day.
+
+Ours: the on-ingest evaluation (count the session into the period totals, then every
+rule: session total, daily and month-to-date totals, per-user daily, unpriced, spike,
+forecast) inside the write transaction, on a SQLite ledger that already holds N
+sessions of the day, each from its own user. Timed per check, the transaction rolled
+back so N stays put.
+
+Baseline: what the tracker we replace does after each session: append the session to
+the day's JSONL file, then re-read the whole file to sum the day and compare it with
+the daily threshold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import statistics
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+SIZES = (1_000, 10_000, 100_000)
+CHECKS = 200  # timed checks per size (ours)
+BASELINE_CHECKS = (200, 50, 10)  # the baseline re-reads the file each time: fewer at larger sizes
+DAY = dt.date(2026, 11, 20)
+RULES = """
+[[alerts]]
+kind = "daily_total"
+per = "user"
+threshold_usd = "50"
+[[alerts]]
+kind = "spike"
+factor = "3"
+[[alerts]]
+kind = "forecast"
+threshold_usd = "1000000"
+"""
+
+
+def session_events(n: int) -> list[dict[str, Any]]:
+    """Session n: three priced events (LLM, speech-to-text, text-to-speech) from its own user."""
+    ts = dt.datetime.combine(DAY, dt.time(8)) + dt.timedelta(seconds=n % 50_000)
+    stamp = ts.isoformat() + "Z"
+    common = {"session_id": f"s{n}", "user_id": f"u{n}", "tier": "creator", "mode": "voice", "ts": stamp}
+    return [
+        {**common, "event_id": f"s{n}-llm", "service": "anthropic", "model": "claude-sonnet-4-20250514",
+         "usage": {"input_tokens": 8000, "output_tokens": 350}, "agent": "host"},
+        {**common, "event_id": f"s{n}-stt", "service": "deepgram", "model": "nova-3", "usage": {"audio_seconds": 120}},
+        {**common, "event_id": f"s{n}-tts", "service": "cartesia", "model": "sonic-3", "usage": {"characters": 1800}},
+    ]  # fmt: skip
+
+
+def fill(ledger: Any, start: int, stop: int) -> None:
+    batch: list[dict[str, Any]] = []
+    for n in range(start, stop):
+        batch.extend(session_events(n))
+        if len(batch) >= 1500:
+            ledger.record_many(batch)
+            batch = []
+    if batch:
+        ledger.record_many(batch)
+
+
+def our_checks(ledger: Any, size: int) -> list[float]:
+    from costledger.events import parse_events
+    from costledger.store.writer import write_events
+
+    hooks = ledger.alerts.hooks
+    out = []
+    for i in range(CHECKS):
+        rows = [ledger._row(e) for e in parse_events(session_events(10_000_000 + size + i))]
+        with ledger.store.engine.connect() as connection:
+            transaction = connection.begin()
+            written = write_events(connection, rows)  # the session's ingest (not timed)
+            started = time.perf_counter()
+            for hook in hooks:
+                hook(connection, written)
+            out.append(time.perf_counter() - started)
+            transaction.rollback()
+    return out
+
+
+def baseline_checks(path: Path, size: int, repeats: int) -> list[float]:
+    """Append the session, re-read the day's file, sum it, compare: the tracker's check."""
+    threshold = Decimal("100")
+    out = []
+    for i in range(repeats):
+        record = {"session_id": f"extra-{size}-{i}", "user_id": "u", "day": DAY.isoformat(), "cost_usd": "0.071"}
+        started = time.perf_counter()
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+        total = Decimal(0)
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                total += Decimal(json.loads(line)["cost_usd"])
+        _over = total > threshold
+        out.append(time.perf_counter() - started)
+    return out
+
+
+def write_baseline_day(path: Path, start: int, stop: int) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        for n in range(start, stop):
+            handle.write(json.dumps({"session_id": f"s{n}", "user_id": f"u{n}", "day": DAY.isoformat(),
+                                     "cost_usd": "0.0710"}) + "\n")  # fmt: skip
+
+
+def main() -> None:
+    from costledger import Ledger
+    from costledger.config import parse_config
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ledger = Ledger(Path(tmp) / "bench.db", config=parse_config(RULES))
+        jsonl = Path(tmp) / f"{DAY}.jsonl"
+        done = 0
+        medians = {}
+        for size, repeats in zip(SIZES, BASELINE_CHECKS, strict=True):
+            fill(ledger, done, size)
+            write_baseline_day(jsonl, done, size)
+            done = size
+            ours = statistics.median(our_checks(ledger, size))
+            base = statistics.median(baseline_checks(jsonl, size, repeats))
+            medians[size] = ours
+            print(f"alerts check @{size:>7,} sessions/day: ours {ours * 1e6:9.0f} µs, baseline (JSONL re-read) "
+                  f"{base * 1e6:11.0f} µs, {base / ours:8.1f}× faster  [sqlite, median of {CHECKS} / {repeats}]")  # fmt: skip
+        ledger.close()
+        print(f"alerts check flatness: ours @100k / @1k = {medians[SIZES[-1]] / medians[SIZES[0]]:.2f}× (1.00 = flat)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,210 @@
+"""HTTP: ingest events/s through `costledger serve` vs `Ledger.record_many` directly; `Client.record()` µs.
+
+1. The same workload (bench.ingest) into PostgreSQL, batches of 500: POSTed over
+   loopback to `costledger serve --workers 2` by four sender threads, vs
+   `Ledger.record_many` in this process (the baseline: the server's own work without HTTP).
+   Bodies are encoded before the clock starts; both runs use a fresh schema.
+2. The server's resident memory under that load (largest process, and all of them).
+3. `Client.record()` median on the caller's thread vs a plain `list.append` of the same
+   dict (the baseline), each call timed alone.
+
+Runnable as `python -m bench http` or `python -m bench.http`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.ingest import _drop, _pg_schema, workload
+
+BATCH = 500
+HTTP_EVENTS = 20_000
+DIRECT_EVENTS = 10_000
+SENDERS = 4
+WORKERS = 2
+RECORD_CALLS = 20_000
+ADMIN = "bench-admin-key-0123456789abcdef"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _group_pids(pgid: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getpgid(int(entry.name)) == pgid:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def direct(url: str, events: list[dict[str, Any]]) -> float:
+    from costledger import Ledger
+
+    with Ledger(url) as ledger:
+        start = time.perf_counter()
+        for i in range(0, len(events), BATCH):
+            ledger.record_many(events[i : i + BATCH])
+        return len(events) / (time.perf_counter() - start)
+
+
+def over_http(url: str, events: list[dict[str, Any]]) -> tuple[float, int, int]:
+    """events/s, largest server process RSS (KiB), all server processes RSS (KiB)."""
+    import httpx
+
+    port = _free_port()
+    env = {**os.environ, "COSTLEDGER_ADMIN_KEY": ADMIN, "COSTLEDGER_ALERT_DELIVERY": "off"}
+    exe = str(Path(sys.executable).with_name("costledger"))
+    server = subprocess.Popen(
+        [exe, "serve", "--port", str(port), "--workers", str(WORKERS), "--db", url, "--log-level", "warning"],
+        env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("costledger serve did not start")
+            time.sleep(0.1)
+        bodies = [json.dumps({"events": events[i : i + BATCH]}).encode() for i in range(0, len(events), BATCH)]
+        headers = {"Authorization": f"Bearer {ADMIN}", "Content-Type": "application/json"}
+        with httpx.Client(base_url=base, headers=headers, timeout=120) as http:  # warm both workers up
+            for _ in range(4):
+                http.get("/v1/costs/daily?days=1")
+        peak = [0, 0]
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.is_set():
+                sizes = [_rss_kib(p) for p in _group_pids(server.pid)]
+                peak[0] = max(peak[0], max(sizes, default=0))
+                peak[1] = max(peak[1], sum(sizes))
+                time.sleep(0.2)
+
+        failures: list[str] = []
+
+        def send(part: list[bytes]) -> None:
+            with httpx.Client(base_url=base, headers=headers, timeout=120) as http:
+                for body in part:
+                    response = http.post("/v1/events", content=body)
+                    if response.status_code != 200:
+                        failures.append(f"{response.status_code} {response.text[:200]}")
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        threads = [threading.Thread(target=send, args=(bodies[i::SENDERS],)) for i in range(SENDERS)]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - start
+        done.set()
+        sampler.join()
+        if failures:
+            raise RuntimeError(f"{len(failures)} batches refused, first: {failures[0]}")
+        return len(events) / elapsed, peak[0], peak[1]
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+def bench_ingest() -> None:
+    events = workload(HTTP_EVENTS)
+    made = _pg_schema()
+    if made is None:
+        return
+    schema, url = made
+    try:
+        baseline = direct(url, events[:DIRECT_EVENTS])
+    finally:
+        _drop(schema)
+    made = _pg_schema()
+    if made is None:
+        return
+    schema, url = made
+    try:
+        rate, largest, total = over_http(url, events)
+    finally:
+        _drop(schema)
+    print(
+        f"http ingest postgresql: {rate:,.0f} events/s over loopback ({WORKERS} workers, {SENDERS} senders), "
+        f"Ledger.record_many directly {baseline:,.0f} events/s (baseline), {rate / baseline:.2f}x  "
+        f"[goal >= 20,000/s; {len(events):,} events, batches of {BATCH}, {os.cpu_count()} cores]"
+    )
+    print(
+        f"http server rss under load: largest process {largest / 1024:,.0f} MB, all {total / 1024:,.0f} MB "
+        f"(parent + {WORKERS} workers)  [goal <= 200 MB]"
+    )
+
+
+def bench_client_record() -> None:
+    from costledger import Client
+
+    with tempfile.TemporaryDirectory() as tmp:
+        # No server: the sender retries in the background, as it would while one is down.
+        client = Client(f"http://127.0.0.1:{_free_port()}", "k", outbox=Path(tmp) / "outbox.db", interval=3600)
+        fields = {"input_tokens": 8000, "output_tokens": 350, "session_id": "room-42", "agent": "scholar"}
+        ours: list[int] = []
+        for _ in range(RECORD_CALLS):
+            start = time.perf_counter_ns()
+            client.record("anthropic", "claude-sonnet-4-20250514", **fields)
+            ours.append(time.perf_counter_ns() - start)
+        client.close(timeout=0)
+        sink: list[dict[str, Any]] = []
+        base: list[int] = []
+        event = {"service": "anthropic", "model": "claude-sonnet-4-20250514", **fields}
+        for _ in range(RECORD_CALLS):
+            start = time.perf_counter_ns()
+            sink.append(event)
+            base.append(time.perf_counter_ns() - start)
+    a, b = statistics.median(ours) / 1000, statistics.median(base) / 1000
+    print(
+        f"client record: Client.record() median {a:.1f} µs on the caller's thread (validated, durable in the "
+        f"outbox), list.append {b:.2f} µs (baseline), {a / b:,.0f}x  [goal <= 20 µs; {RECORD_CALLS:,} calls]"
+    )
+
+
+def main() -> None:
+    bench_client_record()
+    bench_ingest()
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Every example runs as a user would run it: a subprocess, no keys, no network, bounded time."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import costledger
+
+from .conftest import EXAMPLES, sdk
+
+
+def run(script: str, *args: str) -> str:
+    done = subprocess.run([sys.executable, str(EXAMPLES / script), *args], capture_output=True, text=True,
+                          timeout=150, cwd=EXAMPLES)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+@pytest.mark.timeout(180)
+def test_voice_council_records_every_agent_in_one_session(tmp_path: Path) -> None:
+    sdk("livekit.agents")
+    out = run("voice_council.py", str(tmp_path / "council.db"))
+    assert re.search(r"session council-room-7: 10 events, 0 unpriced, total \$0\.\d+", out), out
+    for name in ("agent scholar", "agent critic", "agent host", "service livekit", "service deepgram"):
+        assert name in out
+
+
+@pytest.mark.timeout(180)
+def test_instrumented_anthropic_client_example(tmp_path: Path) -> None:
+    sdk("anthropic")
+    out = run("anthropic_instrumented.py", str(tmp_path / "a.db"))
+    found = re.search(r"recorded 3 calls for session research-42: \$([\d.]+)\none call: \$([\d.]+)", out)
+    assert found is not None, out
+    one = costledger.price("anthropic", "claude-haiku-4-5", input_tokens=8000, cache_read_tokens=7600,
+                           output_tokens=350, web_searches=1).total  # fmt: skip
+    assert Decimal(found.group(2)) == one and Decimal(found.group(1)) == 3 * one
+
+
+@pytest.mark.timeout(180)
+def test_otel_pipeline_into_costledger_serve() -> None:
+    sdk("opentelemetry.sdk")
+    out = run("otel_pipeline.py")
+    assert "session call-991: 4 events from spans, 0 unpriced" in out, out
+    assert "service anthropic" in out and "service openai" in out
