@@ -81,6 +81,8 @@ def test_events_the_server_refuses_go_to_the_dead_letter_table(
     assert "refused event bad-1" in caplog.text
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(180)
 def test_the_outbox_survives_the_process_and_replays_on_the_next_start(tmp_path: Path) -> None:
     port = free_port()
     outbox = tmp_path / "out.db"
@@ -103,6 +105,7 @@ def test_the_outbox_survives_the_process_and_replays_on_the_next_start(tmp_path:
         stop_thread_server(running)
 
 
+@pytest.mark.timeout(120)
 def test_interpreter_exit_flushes_what_was_recorded(server: ThreadServer, tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         import costledger
@@ -137,3 +140,18 @@ def test_an_outbox_belongs_to_one_client_at_a_time(tmp_path: Path) -> None:
             Client(f"http://127.0.0.1:{free_port()}", "k", outbox=tmp_path / "out.db")
     finally:
         first.close(timeout=0)
+
+
+def test_a_refused_key_keeps_events_queued_until_a_good_key_sends_them(server: ThreadServer, tmp_path: Path) -> None:
+    outbox = tmp_path / "out.db"
+    client = Client(server.url, server.keys.revoked, outbox=outbox, interval=0.05, max_backoff=0.2)
+    try:
+        client.record_many([{"service": "deepgram", "model": "nova-3", "usage": {"audio_seconds": 1}}] * 3)
+        assert client.flush(1.0) is False
+        assert client.failed() == [] and client.pending == 3
+        assert (client.stats.last_error or "").startswith("HTTP 401")
+    finally:
+        client.close(timeout=0)
+    with Client(server.url, server.keys.ingest, outbox=outbox) as again:
+        assert again.flush(30)
+    assert stored(server.database) == 3

@@ -32,8 +32,10 @@ log = logging.getLogger("costledger.client")
 BATCH_EVENTS = 500
 # Well under the server's 5 MB: a batch of 500 events at their 64 KiB metadata limit would not be.
 BATCH_BYTES = 4 * 1024 * 1024
-# Statuses that say "not now" rather than "never": retried like a network error.
-_RETRY_STATUSES = {401, 403, 408, 409, 425, 429}
+# Only these say "this event is invalid": the events move to the dead-letter table. Every
+# other answer (5xx, 401/403 while a key is rotated, 404 from a proxy in front of a server
+# being deployed, 429…) is retried: a misconfiguration must not empty the outbox.
+_INVALID_STATUSES = {400, 413, 415, 422}
 
 
 def default_outbox() -> Path:
@@ -166,7 +168,8 @@ class Client:
         with self._wake:
             self._stopping = True
             self._wake.notify_all()
-        self._thread.join(timeout=max(timeout, 1.0) + 30)
+        # A request in flight finishes (or times out) before the outbox closes under it.
+        self._thread.join(timeout=self._http.timeout.read or 30.0)
         self._http.close()
         self.outbox.close()
 
@@ -191,10 +194,18 @@ class Client:
                 if self._stopping:
                     return
             last_send = time.monotonic()
-            batch = self.outbox.peek(self.batch_size, BATCH_BYTES)
-            if not batch:
-                continue
-            if self._send(batch):
+            try:
+                batch = self.outbox.peek(self.batch_size, BATCH_BYTES)
+                if not batch:
+                    continue
+                sent = self._send(batch)
+            except Exception as exc:  # a full disk, say: the thread lives on and retries, or stops cleanly
+                if self._stopping:
+                    return
+                log.exception("costledger client: delivery failed unexpectedly; retrying")
+                self._note_error(f"{exc.__class__.__name__}: {exc}")
+                sent = False
+            if sent:
                 failures = 0
                 with self._wake:
                     self._wake.notify_all()  # flush() waiters
@@ -234,10 +245,10 @@ class Client:
                 self.stats.last_error = None
             return True
         message = _message(response)
-        if status >= 500 or status in _RETRY_STATUSES:
+        if status not in _INVALID_STATUSES:
             self._note_error(f"HTTP {status}: {message}")
-            if status in (401, 403):
-                log.error("costledger server refused the key (HTTP %s: %s); events stay queued", status, message)
+            if 400 <= status < 500 and status not in (408, 425, 429):
+                log.error("costledger server answered HTTP %s (%s); events stay queued", status, message)
             return False
         if status == 413 and len(batch) > 1:
             # Too big for the server: send the halves on their own, never drop.

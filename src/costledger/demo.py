@@ -305,7 +305,7 @@ def _session(
 
 
 def record_workload(
-    ledger: Ledger, seed: int = 7, days: int = 90, now: dt.datetime | None = None, batch: int = 2000
+    ledger: Ledger, seed: int = 7, days: int = 90, now: dt.datetime | None = None, batch: int = 5000
 ) -> Recorded:
     """Record the workload in batches; returns what was stored (a re-run stores nothing it already has)."""
     total = Recorded(0, 0, 0, Decimal(0))

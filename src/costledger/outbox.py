@@ -67,7 +67,7 @@ class Outbox:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         # Autocommit: each statement outside an explicit BEGIN is its own transaction.
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=5)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=2)
         # One process owns an outbox (two would send the same events twice); the exclusive
         # lock also spares each commit the shared-memory locking, a third of its cost.
         try:

@@ -225,6 +225,20 @@ def test_users_agents_prices_session_types_alerts_and_margins(page: Any, server:
     screenshot(page, "margins")
 
 
+def test_alerts_match_the_api_and_are_acknowledged_with_the_form(page: Any, server: Running) -> None:
+    fired = api(server, "/v1/alerts", limit=200)["alerts"]
+    assert fired, "the demo's unknown model fires unpriced alerts"
+    page.goto(server.url + "/alerts")
+    ids = page.eval_on_selector_all("[data-table='alerts'] td[data-col=id]", "c => c.map(x => Number(x.innerText))")
+    assert ids == [a["id"] for a in fired]
+    open_now = len(api(server, "/v1/alerts", unacked="true", limit=200)["alerts"])
+    assert int(card(page, "open")) == open_now > 0
+    page.click("form.ack button")
+    page.wait_for_url("**/alerts")
+    assert int(card(page, "open")) == 0
+    assert api(server, "/v1/alerts", unacked="true")["alerts"] == []
+
+
 def test_readable_at_phone_width(browser: Any, server: Running) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
     tab = context.new_page()

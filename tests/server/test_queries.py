@@ -84,12 +84,16 @@ def test_sessions_are_listed_sorted_paged_and_shown_with_their_events(server: Th
         by_cost = http.get("/v1/sessions", params={"sort": "cost"}).json()
         page = http.get("/v1/sessions", params={"sort": "started_at", "order": "asc", "limit": 1, "offset": 1}).json()
         free = http.get("/v1/sessions", params={"tier": "free"}).json()
+        dear = http.get("/v1/sessions", params={"min_cost": "0.03"}).json()
+        cheap = http.get("/v1/sessions", params={"max_cost": "0.03"}).json()
         one = http.get("/v1/sessions/room-1").json()
         missing = http.get("/v1/sessions/nope")
         bad_sort = http.get("/v1/sessions", params={"sort": "colour"})
     assert [s["session_id"] for s in by_cost["sessions"]] == ["room-1", "room-2"] and by_cost["total"] == 2
     assert [s["session_id"] for s in page["sessions"]] == ["room-2"] and page["total"] == 2
     assert [s["session_id"] for s in free["sessions"]] == ["room-2"]
+    assert [s["session_id"] for s in dear["sessions"]] == ["room-1"]
+    assert [s["session_id"] for s in cheap["sessions"]] == ["room-2"]
     assert one["session"]["cost_usd"] == "0.05075"
     assert one["session"]["by_service"] == {"anthropic": "0.02925", "deepgram": "0.0215"}
     assert one["session"]["duration_seconds"] == 3600.0

@@ -69,3 +69,13 @@ def test_two_workers_share_one_sqlite_file(tmp_path: Path, serve_process: Any) -
     assert statuses == [200] * 20
     admin = {"Authorization": f"Bearer {keys.admin}"}
     assert httpx.get(f"{server.url}/v1/costs", headers=admin).json()["events"] == 1000
+
+
+@pytest.mark.timeout(120)
+def test_one_worker_counts_in_memory_and_serves_its_metrics(tmp_path: Path, serve_process: Any) -> None:
+    database = str(tmp_path / "one.db")
+    keys = make_keys(database)
+    server = serve_process(database, workers=1, COSTLEDGER_ALERT_DELIVERY="off")
+    assert _post_concurrently(server.url, keys.ingest, _batches(3, 10), senders=1) == [200] * 3
+    text = httpx.get(f"{server.url}/metrics").text
+    assert _metric(text, 'costledger_events_accepted_total{service="deepgram"}') == 30

@@ -312,3 +312,25 @@ def test_query_functions_take_a_connection(ledger: Ledger) -> None:
     page, count = _read(ledger, lambda c: queries.list_sessions(c, Filters(min_cost=D("2")), "cost", False))
     assert [s.session_id for s in page] == ["s3", "s0"] and count == 2
     assert _read(ledger, lambda c: queries.top(c, "tier", 1))[0].group == {"tier": "pro"}
+
+
+def test_overview_agrees_with_group_by_over_the_events(target: str) -> None:
+    """The benchmark's workload (3,000 events over 90 days): every overview figure equals raw SQL."""
+    import importlib.util
+
+    from conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("bench_queries", ROOT / "bench" / "queries.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    with Ledger(target) as ledger:
+        with ledger.store.engine.begin() as connection:
+            generator = bench.generate_postgres if ledger.store.dialect == "postgresql" else bench.generate_sqlite
+            generator(connection, 3000)
+            bench.build_rollups(connection)
+        with ledger.store.engine.connect() as connection:
+            bench._agree(connection, bench.TODAY)  # raises SystemExit on any difference
+            view = queries.overview(connection, bench.TODAY)
+        assert view.month.events > 0 and len(view.by_mode) == 3 and view.sessions > 0
+        assert ledger.total_usd() == sum((t.cost_usd for t in ledger.report("day")), start=D(0)) > 0

@@ -13,27 +13,35 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from ..pricing.entries import EntryError
 from ..store import Written
-from ..store.alerts_schema import alert_rules
 from .kinds import KINDS, Context, Firing
 from .queue import insert_alert, utcnow
 from .rules import Rule, parse_rule
-from .totals import add_to_period_totals
+from .totals import add_to_period_totals, raw
 
 log = logging.getLogger("costledger.alerts")
+
+
+_PARSED: dict[tuple[int, str], Rule | None] = {}
 
 
 def stored_rules(connection: Connection) -> list[Rule]:
     """Rules added with `costledger alerts add` (read on every write: another process may add one)."""
     out = []
-    for row in connection.execute(select(alert_rules).order_by(alert_rules.c.id)):
-        try:
-            out.append(parse_rule(json.loads(row.spec), source="cli", rule_id=int(row.id)))
-        except (EntryError, ValueError) as exc:
-            log.error("alert rule %s cannot be read: %s", row.id, exc)
+    for rule_id, spec in raw(connection, "SELECT id, spec FROM alert_rules ORDER BY id"):
+        key = (int(rule_id), spec)
+        if key not in _PARSED:
+            try:
+                _PARSED[key] = parse_rule(json.loads(spec), source="cli", rule_id=int(rule_id))
+            except (EntryError, ValueError) as exc:
+                log.error("alert rule %s cannot be read: %s", rule_id, exc)
+                _PARSED[key] = None
+        rule = _PARSED[key]
+        if rule is not None:
+            out.append(rule)
     return out
 
 

@@ -15,13 +15,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from ..money import from_nanos, to_nanos, usd
-from ..store.schema import sessions
 from .rules import Rule
-from .totals import Figures, Key, day_key, keys_of, read_totals
-
+from .totals import Figures, Key, day_key, keys_of, raw, read_totals
 
 # Days of the trailing week that must have events before a spike rule compares against it.
 MIN_HISTORY_DAYS = 4
@@ -66,6 +64,9 @@ class Context:
                 self.session_ids.add(row["session_id"])
 
     def totals(self, keys: Sequence[Key]) -> dict[Key, Figures]:
+        if not self._totals:
+            # Most rules read what the batch touched: fetch all of it in one query up front.
+            self._totals.update(read_totals(self.connection, self.keys))
         missing = [k for k in keys if k not in self._totals]
         if missing:
             self._totals.update(read_totals(self.connection, missing))
@@ -74,8 +75,14 @@ class Context:
     def session(self, session_id: str) -> Any:
         if not self._sessions and self.session_ids:
             wanted = sorted(self.session_ids)
-            found = self.connection.execute(select(sessions).where(sessions.c.session_id.in_(wanted)))
-            self._sessions.update({r.session_id: r for r in found})
+            found = raw(
+                self.connection,
+                "SELECT session_id, user_id, tier, mode, events, cost FROM sessions WHERE session_id IN "
+                f"({', '.join('?' * len(wanted))})",
+                tuple(wanted),
+            )
+            columns = ("session_id", "user_id", "tier", "mode", "events", "cost")
+            self._sessions.update({r[0]: dict(zip(columns, r, strict=True)) for r in found})
         return self._sessions.get(session_id)
 
     def touched(self, rule: Rule, monthly: bool) -> list[Key]:
@@ -148,19 +155,19 @@ def _session_total(rule: Rule, context: Context) -> list[Firing]:
     out = []
     for session_id in sorted(context.session_ids):
         row = context.session(session_id)
-        if row is None or (rule.per and rule.only is not None and getattr(row, rule.per) != rule.only):
+        if row is None or (rule.per and rule.only is not None and row[rule.per] != rule.only):
             continue
-        cost = from_nanos(row.cost) or Decimal(0)
+        cost = from_nanos(row["cost"]) or Decimal(0)
         if cost <= rule.threshold:
             continue
-        who = ", ".join(f"{label} {getattr(row, col)}" for label, col in
-                        (("user", "user_id"), ("tier", "tier"), ("mode", "mode")) if getattr(row, col))  # fmt: skip
+        who = ", ".join(f"{label} {row[col]}" for label, col in
+                        (("user", "user_id"), ("tier", "tier"), ("mode", "mode")) if row[col])  # fmt: skip
         message = f"Session {session_id} has cost {dollars(cost)}, over the {dollars(rule.threshold)} alert threshold"
         message += f" ({who})." if who else "."
         details = {"kind": rule.kind, "rule": rule.name, "session_id": session_id, "value_usd": usd(cost),
-                   "threshold_usd": usd(rule.threshold), "events": int(row.events), "user_id": row.user_id,
-                   "tier": row.tier, "mode": row.mode}  # fmt: skip
-        out.append(Firing(rule, f"session={session_id}", "session", int(row.cost), to_nanos(rule.threshold),
+                   "threshold_usd": usd(rule.threshold), "events": int(row["events"]), "user_id": row["user_id"],
+                   "tier": row["tier"], "mode": row["mode"]}  # fmt: skip
+        out.append(Firing(rule, f"session={session_id}", "session", int(row["cost"]), to_nanos(rule.threshold),
                           message, details))  # fmt: skip
     return out
 

@@ -13,6 +13,8 @@ from rich.table import Table
 
 from .app import ConfigOption, DbOption, app, console, fail
 
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # not imported from server.metrics: that imports prometheus_client
+
 keys_app = typer.Typer(help="API keys for the HTTP service: create, list, revoke.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
@@ -33,7 +35,6 @@ def serve(
     from ..errors import ConfigError
     from ..keys import ensure_admin_key
     from ..ledger import Ledger
-    from ..server.metrics import MULTIPROC_ENV
     from ..store.engine import ENV_URL, database_url
 
     # Workers are separate interpreters: they learn the database and config from the environment.
@@ -41,7 +42,8 @@ def serve(
     if config:
         os.environ["COSTLEDGER_CONFIG"] = config
     owned_metrics_dir = None
-    if not os.environ.get(MULTIPROC_ENV):
+    # Set before any worker imports prometheus_client, which picks its storage at import.
+    if workers > 1 and not os.environ.get(MULTIPROC_ENV):
         owned_metrics_dir = tempfile.mkdtemp(prefix="costledger-metrics-")
         os.environ[MULTIPROC_ENV] = owned_metrics_dir
     try:

@@ -15,38 +15,25 @@ from .pages import Card, Page
 from .tables import Column, Table
 
 
-def _alerts_library() -> Any | None:
-    try:
-        from ..alerts import queue
-    except ImportError:
-        return None
-    return queue
+def _alerts(ledger: Ledger) -> Any | None:
+    """The ledger's alerting (rules, fired alerts), or None where this build has none."""
+    return getattr(ledger, "alerts", None)
 
 
 def open_alert_count(ledger: Ledger) -> int | None:
-    """Fired alerts nobody acknowledged; None when alerting is not installed or has no tables."""
-    queue = _alerts_library()
-    if queue is None:
+    """Fired alerts nobody acknowledged; None when alerting is not available."""
+    alerts = _alerts(ledger)
+    if alerts is None:
         return None
-    try:
-        with ledger.store.engine.connect() as connection:
-            return len(queue.history(connection, unacked=True, limit=1000))
-    except Exception:
-        return None
+    return len(alerts.history(unacked=True, limit=1000))
 
 
 def alerts_page(ledger: Ledger) -> Page:
     page = Page("Alerts")
-    queue = _alerts_library()
-    fired: list[Any] = []
-    if queue is not None:
-        try:
-            with ledger.store.engine.connect() as connection:
-                fired = queue.history(connection, limit=200)
-        except Exception:
-            queue = None
-    rules = len(ledger.config.alerts)
-    if queue is None:
+    alerts = _alerts(ledger)
+    fired = alerts.history(limit=200) if alerts is not None else []
+    rules = alerts.all_rules() if alerts is not None else []
+    if alerts is None:
         page.extra["not_configured"] = "Alerting is not available in this installation."
     elif not rules and not fired:
         page.extra["not_configured"] = (
@@ -55,7 +42,7 @@ def alerts_page(ledger: Ledger) -> Page:
     rows = [{**flatten(a.as_dict()), "open": a.acked_at is None, "value": _value(a.as_dict())} for a in fired]
     page.cards = [
         Card("Open alerts", f"{sum(1 for r in rows if r['open'])}", "not acknowledged", "open"),
-        Card("Rules in costledger.toml", f"{rules}", "", "rules"),
+        Card("Rules in force", f"{len(rules)}", "costledger.toml, environment and CLI", "rules"),
     ]
     page.tables = [
         Table("alerts", "Fired alerts, newest first",
@@ -74,11 +61,10 @@ def _value(alert: Mapping[str, Any]) -> str:
 
 
 def acknowledge(ledger: Ledger, ids: Sequence[int], by: str) -> int:
-    queue = _alerts_library()
-    if queue is None or not ids:
+    alerts = _alerts(ledger)
+    if alerts is None or not ids:
         return 0
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    return int(ledger.store.transaction(lambda connection: queue.ack(connection, ids, by, now)))
+    return int(alerts.ack(ids, by))
 
 
 def margins_page(ledger: Ledger, since: dt.date, until: dt.date) -> Page:

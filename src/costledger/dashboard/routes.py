@@ -17,10 +17,11 @@ from fastapi.templating import Jinja2Templates
 
 from ..ledger import Ledger
 from ..store import Filters, queries
+from ..store.periods import period_breakdowns
 from . import auth
 from .alerts_margins import acknowledge, alerts_page, margins_page, open_alert_count
 from .config_pages import prices_page, session_types_page
-from .pages import Page, overview_page, session_page, sessions_page, spenders_page, window
+from .pages import DEFAULT_DAYS, Page, overview_page, session_page, sessions_page, spenders_page, window
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -77,17 +78,24 @@ FiltersDep = Annotated[Filters, Depends(page_filters)]
 
 
 def _options(request: Request) -> dict[str, list[str]]:
-    """The values each filter offers, from the rollups; cached a minute, they change slowly."""
+    """The values each filter offers: those of the months the default range covers, read from
+    the per-month period totals (one row per value, however many events). Cached a minute."""
     state = request.app.state
     cached = getattr(state, "dashboard_options", None)
     if cached is not None and time.monotonic() - cached[0] < _OPTIONS_TTL:
         options: dict[str, list[str]] = cached[1]
         return options
-    options = {}
+    today = _today()
+    start = today - dt.timedelta(days=DEFAULT_DAYS - 1)
+    months = sorted({(start + dt.timedelta(days=n)).isoformat()[:7] for n in range(DEFAULT_DAYS)})
+    found: dict[str, set[str]] = {name: set() for name in FILTER_NAMES}
     with _ledger(request).store.engine.connect() as connection:
-        for name in FILTER_NAMES:
-            found = queries.totals(connection, [name])
-            options[name] = sorted(str(t.group[name]) for t in found if t.group[name])[:500]
+        for month in months:
+            parts = period_breakdowns(connection, month, {_COLUMN.get(name, name): None for name in FILTER_NAMES})
+            for name in FILTER_NAMES:
+                column = _COLUMN.get(name, name)
+                found[name].update(str(t.group[column]) for t in parts[column] if t.group[column])
+    options = {name: sorted(values)[:500] for name, values in found.items()}
     state.dashboard_options = (time.monotonic(), options)
     return options
 

@@ -4,12 +4,38 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .catalog import Catalog
-from .cost import Cost, cost_of
-from .entries import PriceEntry, Rate, Tiered, parse_entry
 from .meters import STANDARD_METERS, quantity
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+    from .cost import Cost, cost_of
+    from .entries import PriceEntry, Rate, Tiered, parse_entry
+
+# Loaded on first use: `import costledger` reaches the meters (the usage event needs
+# them) and must not pay for the catalog's TOML, difflib and data classes too.
+_LAZY = {
+    "Catalog": "catalog",
+    "Cost": "cost",
+    "cost_of": "cost",
+    "PriceEntry": "entries",
+    "Rate": "entries",
+    "Tiered": "entries",
+    "parse_entry": "entries",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 _default: Catalog | None = None
 
@@ -17,6 +43,8 @@ _default: Catalog | None = None
 def default_catalog() -> Catalog:
     global _default
     if _default is None:
+        from .catalog import Catalog
+
         _default = Catalog()
     return _default
 

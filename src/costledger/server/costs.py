@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 from decimal import Decimal
 from typing import Annotated
 
@@ -52,8 +51,7 @@ def get_costs(
     ] = None,
 ) -> CostsOut:
     groups = _group_by(group_by or ["service"])
-    with ledger.store.engine.connect() as connection:
-        rows = queries.totals(connection, groups, filters)
+    rows = ledger.report(groups, since=filters.since, until=filters.until, tags=filters.tags, **filters.dims)
     return CostsOut(
         group_by=groups,
         since=filters.since.isoformat() if filters.since else None,
@@ -80,8 +78,7 @@ def get_daily(
     days: Annotated[int, Query(ge=1, le=366, description="how many days, today included")] = 30,
 ) -> DailyOut:
     today = dt.datetime.now(dt.UTC).date()
-    with ledger.store.engine.connect() as connection:
-        rows = queries.daily_trend(connection, days, replace(filters, since=None, until=None), today)
+    rows = ledger.daily_trend(days, today=today, tags=filters.tags, **filters.dims)
     return DailyOut(
         days=days,
         since=(today - dt.timedelta(days=days - 1)).isoformat(),

@@ -64,8 +64,16 @@ def count_written(written: Written) -> None:
         EVENTS_DUPLICATE.inc(written.duplicates)
 
 
+def _multiprocess() -> bool:
+    # The storage is chosen when prometheus_client is imported: trust what it chose, not the
+    # environment now (a process that imported it before the variable was set keeps counting in memory).
+    from prometheus_client import values
+
+    return bool(os.environ.get(MULTIPROC_ENV)) and values.ValueClass is not values.MutexValue
+
+
 def exposition() -> tuple[bytes, str]:
-    if os.environ.get(MULTIPROC_ENV):
+    if _multiprocess():
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()

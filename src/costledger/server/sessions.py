@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
 from ..money import usd
-from ..store import SessionSummary, queries
-from ..store.sessions_query import SESSION_SORTS, list_sessions, session_events
+from ..store import SessionSummary
+from ..store.queries import SESSION_SORTS
 from .deps import AdminKey, LedgerDep
 from .filters import FiltersDep
 from .schemas import EventOut, SessionDetailOut, SessionOut, SessionsOut, errors
@@ -69,11 +69,15 @@ def get_sessions(
     order: Annotated[str, Query(pattern="^(asc|desc)$", description="asc or desc")] = "desc",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    min_cost: Annotated[Decimal | None, Query(ge=0, le=10**9, description="USD, inclusive", examples=["0.5"])] = None,
+    max_cost: Annotated[Decimal | None, Query(ge=0, le=10**9, description="USD, inclusive")] = None,
 ) -> SessionsOut:
     if sort not in SESSION_SORTS:
         raise HTTPException(422, f"cannot sort sessions by {sort!r}; choose from {', '.join(SESSION_SORTS)}")
-    with ledger.store.engine.connect() as connection:
-        found, total = list_sessions(connection, filters, sort, order == "desc", limit, offset)
+    found, total = ledger.sessions(
+        sort=sort, descending=order == "desc", limit=limit, offset=offset, since=filters.since, until=filters.until,
+        min_cost=min_cost, max_cost=max_cost, tags=filters.tags, **filters.dims,
+    )  # fmt: skip
     return SessionsOut(total=total, limit=limit, offset=offset, sessions=[session_out(s) for s in found])
 
 
@@ -86,9 +90,8 @@ def get_sessions(
 def get_session(
     ledger: LedgerDep, _key: AdminKey, session_id: Annotated[str, Path(max_length=256)]
 ) -> SessionDetailOut:
-    with ledger.store.engine.connect() as connection:
-        summary = queries.session_summary(connection, session_id)
-        if summary is None:
-            raise HTTPException(404, f"no session {session_id!r}")
-        rows = session_events(connection, session_id)
+    summary = ledger.session_summary(session_id)
+    if summary is None:
+        raise HTTPException(404, f"no session {session_id!r}")
+    rows = ledger.session_events(session_id)
     return SessionDetailOut(session=session_out(summary), events=[event_out(r) for r in rows])
