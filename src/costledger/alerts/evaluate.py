@@ -56,6 +56,7 @@ class Evaluator:
         self.rules = tuple(rules)
         self.bus = bus
         self.clock = clock
+        self._fired: dict[tuple[str, str, str], None] = {}
 
     def count(self, connection: Connection, written: Written) -> None:
         """Hook 1: the period totals (budgets read them too)."""
@@ -74,11 +75,20 @@ class Evaluator:
                 self.fire(connection, firing, now)
 
     def fire(self, connection: Connection, firing: Firing, now: dt.datetime) -> int | None:
+        key = (firing.rule.name, firing.subject, firing.period)
+        if key in self._fired:
+            return None
         alert_id = insert_alert(
             connection, rule=firing.rule.name, kind=firing.rule.kind, subject=firing.subject, period=firing.period,
             value=firing.value, threshold=firing.threshold, message=firing.message, details=firing.details,
             channels=firing.rule.channels, now=now,
         )  # fmt: skip
+        if alert_id is None:
+            # Stored already (the unique key said so): a committed fact, safe to remember, so a busy
+            # day over its threshold does not try again on every write. Bounded: oldest forgotten first.
+            self._fired[key] = None
+            if len(self._fired) > 10_000:
+                del self._fired[next(iter(self._fired))]
         if alert_id is not None and self.bus:
             from ..bus import enqueue_alert
             from .queue import load_alert

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, and_, select, update
 
 from ..money import from_nanos, usd
 from ..store.alerts_schema import alert_deliveries, delivery_attempts, fired_alerts
-from .totals import upsert
+from .totals import raw
 
 
 def utcnow() -> dt.datetime:
@@ -108,14 +108,23 @@ def insert_alert(
 ) -> int | None:
     """Store a fired alert and queue it on `channels`; None when this rule already fired for
     this subject and period (the unique key settles races between processes)."""
-    statement = (
-        upsert(connection, fired_alerts)
-        .values(rule=rule, kind=kind, subject=subject, period=period, value=value, threshold=threshold,
-                message=message, details=json.dumps(details, default=str), fired_at=now)
-        .on_conflict_do_nothing(index_elements=["rule", "subject", "period"])
-        .returning(fired_alerts.c.id)
-    )  # fmt: skip
-    alert_id = connection.execute(statement).scalar()
+    found = raw(
+        connection,
+        "INSERT INTO fired_alerts (rule, kind, subject, period, value, threshold, message, details, fired_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (rule, subject, period) DO NOTHING RETURNING id",
+        (
+            rule,
+            kind,
+            subject,
+            period,
+            value,
+            threshold,
+            message,
+            json.dumps(details, default=str),
+            _when(connection, now),
+        ),
+    )
+    alert_id = found[0][0] if found else None
     if alert_id is None:
         return None
     if channels:
@@ -128,6 +137,11 @@ def insert_alert(
             ],
         )  # fmt: skip
     return int(alert_id)
+
+
+def _when(connection: Connection, moment: dt.datetime) -> Any:
+    # SQLAlchemy stores SQLite datetimes as ISO text with microseconds; the driver is given the same.
+    return moment if connection.dialect.name == "postgresql" else moment.isoformat(sep=" ", timespec="microseconds")
 
 
 def due(connection: Connection, now: dt.datetime, limit: int = 50) -> list[Delivery]:

@@ -146,13 +146,15 @@ class Catalog:
             if self._genai is not None:
                 pool += self._genai.names(service)
             target = model
-        close = set(difflib.get_close_matches(target, set(pool), n=12, cutoff=0.5))
+        # Sorted pool and a name tie-break: the same question gets the same hint in every
+        # process (the hint is stored with unpriced events).
+        close = difflib.get_close_matches(target, sorted(set(pool)), n=12, cutoff=0.5)
 
-        def rank(name: str) -> tuple[int, float]:
+        def rank(name: str) -> tuple[int, float, str]:
             prefix = len(_common_prefix(name, target))
-            return prefix, difflib.SequenceMatcher(None, name, target).ratio()
+            return -prefix, -difflib.SequenceMatcher(None, name, target).ratio(), name
 
-        return sorted(close, key=rank, reverse=True)[:limit]
+        return sorted(set(close), key=rank)[:limit]
 
     def in_force(self, at: dt.datetime, services: Iterable[str] | None = None) -> list[PriceEntry]:
         """Every entry that prices something at `at`: ours, then genai-prices' for `services`."""
