@@ -359,6 +359,8 @@ def main() -> None:
     unknown = [s for s in sizes if s not in SIZES] + [b for b in backends if b not in ("sqlite", "postgresql")]
     if unknown:
         raise SystemExit(f"bench queries: unknown size or backend {unknown[0]!r}; sizes are {', '.join(SIZES)}")
+    # Figures on a shared machine move with its load: print it, so a reader can judge them.
+    print(f"  [load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs]")
     for backend in backends:
         if backend == "postgresql" and not _pg_reachable():
             print(f"queries postgresql: skipped (no server at {PG_SERVER})")

@@ -127,7 +127,7 @@ def test_a_toml_syntax_error_names_file_and_line() -> None:
 
 
 def test_an_unreadable_config_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="missing.toml: cannot read"):
+    with pytest.raises(ConfigError, match=r"missing\.toml: cannot read"):
         load_config(tmp_path / "missing.toml")
 
 

@@ -46,7 +46,7 @@ def refused(change: dict[str, Any]) -> tuple[str, str]:
         ({"usage": {"characters": "many"}}, "usage", "usage.characters must be a number"),
         ({"usage": {"characters": None}}, "usage", "usage.characters must be a number"),
         ({"usage": [1, 2]}, "usage", "usage must be an object"),
-        ({"usage": {"input_tokens": 10, "cache_read_tokens": 8, "cache_write_tokens": 3}}, "", "exceed usage.input_tokens"),
+        ({"usage": {"input_tokens": 10, "cache_read_tokens": 8, "cache_write_tokens": 3}}, "usage", "exceed"),
         ({"ts": "yesterday"}, "ts", "valid datetime"),
         ({"ts": "2026-13-40T10:00:00Z"}, "ts", "valid datetime"),
         ({"ts": "2026-11-22T10:15:00"}, "ts", "timezone"),

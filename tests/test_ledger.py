@@ -111,8 +111,27 @@ def test_the_stored_row_keeps_the_price_entry_and_exact_time(ledger: Ledger) -> 
     assert row.ts == dt.datetime(2026, 11, 3, 0, 59, 59, 500000)  # stored as UTC
     assert row.day == dt.date(2026, 11, 3)
     assert row.price_ref == "correction:anthropic/claude-sonnet-4-0@2025-08-12"
-    assert (row.usage, row.tags, row.meta) == ('{"input_tokens": 8000, "output_tokens": 350}', '{"env": "prod"}', '{"n": 1}')
+    assert row.usage == '{"input_tokens": 8000, "output_tokens": 350}'
+    assert (row.tags, row.meta) == ('{"env": "prod"}', '{"n": 1}')
     assert ledger.report(by="day", since=dt.date(2026, 11, 3))[0].group == {"day": "2026-11-03"}
+    # The text SQLite keeps is SQLAlchemy's own format, so its queries compare it correctly.
+    with ledger.store.engine.connect() as connection:
+        raw = connection.exec_driver_sql("SELECT ts, day FROM events WHERE event_id = 't'").one()
+    assert tuple(raw) == ("2026-11-03 00:59:59.500000", "2026-11-03")
+
+
+@pytest.mark.postgres
+def test_postgres_records_once_and_keeps_rollups_equal_to_events(pg_url: str) -> None:
+    with Ledger(pg_url) as ledger:
+        batch = [llm(f"p{i}", session_id=f"s{i % 3}", agent=f"a{i % 2}") for i in range(30)]
+        batch.append({**llm("unpriced"), "model": "claude-sonnet-9", "session_id": "s0"})
+        first = ledger.record_many(batch)
+        again = ledger.record_many([*batch[:10], llm("p30", session_id="s1")])
+        assert (first.accepted, first.duplicates, first.unpriced) == (31, 0, 1)
+        assert (again.accepted, again.duplicates) == (1, 10)
+        (total,) = ledger.report(by=[])
+        assert (total.events, total.unpriced, total.cost_usd) == (32, 1, Decimal("0.02925") * 31)
+        assert check_store(ledger.store) == []
 
 
 def test_a_session_keeps_its_fields_times_total_and_breakdowns(ledger: Ledger) -> None:

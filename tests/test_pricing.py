@@ -289,7 +289,8 @@ def test_import_costledger_takes_under_300_ms() -> None:
 
 
 def test_import_costledger_loads_neither_genai_prices_nor_sqlalchemy() -> None:
-    code = "import sys, costledger; print(sorted({m.split('.')[0] for m in sys.modules} & {'genai_prices', 'sqlalchemy'}))"
+    heavy = "{'genai_prices', 'sqlalchemy'}"
+    code = f"import sys, costledger; print(sorted({{m.split('.')[0] for m in sys.modules}} & {heavy}))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
     assert costledger.__version__

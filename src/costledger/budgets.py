@@ -60,7 +60,7 @@ class Budget:
         who = {"global": "all spend", "session": "each session"}.get(self.scope) or (
             f"{self.scope} {self.only}" if self.only else f"each {self.scope}"
         )
-        return f"{who}, ${usd(self.limit)}" + ("" if self.scope == "session" else f" per {self.period}")
+        return f"{who}, ${self.limit:,.2f}" + ("" if self.scope == "session" else f" per {self.period}")
 
 
 def parse_budget(raw: Mapping[str, Any]) -> Budget:

@@ -20,7 +20,6 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from .errors import InvalidEvent
@@ -90,6 +89,14 @@ class UsageEvent(BaseModel):
                     " (a custom meter must be priced in costledger.toml)"
                 )
             out[meter] = quantity(reading, f"usage.{meter}")
+        if "cache_read_tokens" in out or "cache_write_tokens" in out:
+            parts = out.get("cache_read_tokens", 0) + out.get("cache_write_tokens", 0)
+            total = out.get("input_tokens", 0)
+            if parts > total:
+                raise ValueError(
+                    f"usage.cache_read_tokens + usage.cache_write_tokens ({parts}) exceed usage.input_tokens"
+                    f" ({total}); input_tokens counts all prompt tokens, cached ones included"
+                )
         return out
 
     @field_validator("cost_usd", "recorded_cost_usd", mode="before")
@@ -124,19 +131,6 @@ class UsageEvent(BaseModel):
         if size > MAX_METADATA_BYTES:
             raise ValueError(f"metadata is {size} bytes; at most {MAX_METADATA_BYTES}")
         return value
-
-    @model_validator(mode="after")
-    def _cache_within_input(self) -> UsageEvent:
-        usage = self.usage
-        if "cache_read_tokens" in usage or "cache_write_tokens" in usage:
-            parts = usage.get("cache_read_tokens", 0) + usage.get("cache_write_tokens", 0)
-            total = usage.get("input_tokens", 0)
-            if parts > total:
-                raise ValueError(
-                    f"usage.cache_read_tokens + usage.cache_write_tokens ({parts}) exceed usage.input_tokens"
-                    f" ({total}); input_tokens counts all prompt tokens, cached ones included"
-                )
-        return self
 
 
 def _errors(exc: ValidationError, index: int | None) -> list[tuple[int | None, str, str]]:

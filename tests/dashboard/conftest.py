@@ -115,4 +115,5 @@ def screenshot(tab: Any, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     tab.screenshot(path=str(path), full_page=True)
+    tab.screenshot(path=str(ARTIFACTS / f"{name}-first-screen.png"))  # what a reader sees first
     return path

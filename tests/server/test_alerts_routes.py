@@ -67,7 +67,7 @@ def test_budget_check_answers_with_the_figures(budget_server: ThreadServer) -> N
         bad = http.get("/v1/budget/check", params={"user_id": "u1", "estimate_usd": "-1"})
     with budget_server.client() as http:
         assert http.get("/v1/budget/check", params={"user_id": "u1"}).json()["allowed"] is True
-    assert ok == {"allowed": True, "budget": "each user, $1 per day", "limit_usd": "1", "spent_usd": "0.8",
+    assert ok == {"allowed": True, "budget": "each user, $1.00 per day", "limit_usd": "1", "spent_usd": "0.8",
                   "reserved_usd": "0", "remaining_usd": "0.2", "estimate_usd": "0.2"}  # fmt: skip
     assert over["allowed"] is False and over["remaining_usd"] == "0.2"  # the session's user, looked up
     assert bad.status_code == 422

@@ -20,7 +20,7 @@ from ..store import Written
 from .kinds import KINDS, Context, Firing
 from .queue import insert_alert, utcnow
 from .rules import Rule, parse_rule
-from .totals import add_to_period_totals, raw
+from .totals import Figures, Key, add_to_period_totals, raw
 
 log = logging.getLogger("costledger.alerts")
 
@@ -57,19 +57,32 @@ class Evaluator:
         self.bus = bus
         self.clock = clock
         self._fired: dict[tuple[str, str, str], None] = {}
+        self._counted: tuple[Written, dict[Key, Figures]] | None = None
 
     def count(self, connection: Connection, written: Written) -> None:
         """Hook 1: the period totals (budgets read them too)."""
         if written.inserted:
-            add_to_period_totals(connection, written.inserted)
+            self._counted = (written, add_to_period_totals(connection, written.inserted))
 
     def __call__(self, connection: Connection, written: Written) -> None:
         """Hook 2: evaluate the rules against what this batch touched."""
         if not written.inserted:
             return
         now = self.clock()
-        context = Context(connection, written.inserted, now)
+        counted = self._counted
+        self._counted = None
+        if counted is not None and counted[0] is written:
+            context = Context(connection, written.inserted, now, keys=set(counted[1]))
+            context.known(counted[1])
+        else:
+            context = Context(connection, written.inserted, now)
         rules = {rule.name: rule for rule in (*self.rules, *stored_rules(connection))}
+        wanted = []
+        for rule in rules.values():
+            wants = KINDS[rule.kind].wants
+            if wants is not None:
+                wanted.extend(wants(rule, context))
+        context.prefetch({rule.per or "" for rule in rules.values()}, wanted)
         for rule in rules.values():
             for firing in KINDS[rule.kind].check(rule, context):
                 self.fire(connection, firing, now)

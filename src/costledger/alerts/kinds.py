@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -56,17 +57,28 @@ class Context:
     session_ids: set[str] = field(default_factory=set)
     _totals: dict[Key, Figures] = field(default_factory=dict)
     _sessions: dict[str, Any] = field(default_factory=dict)
+    _slots: dict[tuple[bool, str], list[Key]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for row in self.rows:
-            self.keys.update(keys_of(row))
-            if row.get("session_id"):
-                self.session_ids.add(row["session_id"])
+        if not self.keys:
+            for row in self.rows:
+                self.keys.update(keys_of(row))
+        self.session_ids = {row["session_id"] for row in self.rows if row.get("session_id")}
+
+    def known(self, totals: Mapping[Key, Figures]) -> None:
+        """Totals as this transaction just wrote them (the counting hook returns them)."""
+        self._totals.update(totals)
+        self.keys.update(totals)
+
+    def prefetch(self, dimensions: set[str], extra: Iterable[Key] = ()) -> None:
+        """Read the touched totals of `dimensions` ('' = overall) not known yet, and what rules said they will
+        want, in one query."""
+        wanted = [k for k in self.keys if k[1] in dimensions and k not in self._totals]
+        wanted.extend(k for k in extra if k not in self._totals)
+        if wanted:
+            self._totals.update(read_totals(self.connection, wanted))
 
     def totals(self, keys: Sequence[Key]) -> dict[Key, Figures]:
-        if not self._totals:
-            # Most rules read what the batch touched: fetch all of it in one query up front.
-            self._totals.update(read_totals(self.connection, self.keys))
         missing = [k for k in keys if k not in self._totals]
         if missing:
             self._totals.update(read_totals(self.connection, missing))
@@ -87,11 +99,11 @@ class Context:
 
     def touched(self, rule: Rule, monthly: bool) -> list[Key]:
         """The touched period totals this rule watches."""
-        return sorted(
-            k
-            for k in self.keys
-            if (len(k[0]) == 7) == monthly and k[1] == (rule.per or "") and (rule.only is None or k[2] == rule.only)
-        )
+        if not self._slots:
+            for key in sorted(self.keys):
+                self._slots.setdefault((len(key[0]) == 7, key[1]), []).append(key)
+        keys = self._slots.get((monthly, rule.per or ""), [])
+        return keys if rule.only is None else [k for k in keys if k[2] == rule.only]
 
 
 Check = Callable[[Rule, Context], list[Firing]]
@@ -103,6 +115,8 @@ class Kind:
     describe: Callable[[Rule], str]
     needs_threshold: bool = True
     per: tuple[str, ...] = ("user_id", "agent", "tier", "mode", "service")
+    # Totals beyond the touched ones that `check` will read, fetched with them in one query.
+    wants: Callable[[Rule, Context], list[Key]] | None = None
 
 
 KINDS: dict[str, Kind] = {}
@@ -192,12 +206,25 @@ def _unpriced(rule: Rule, context: Context) -> list[Firing]:
     return out
 
 
+@functools.lru_cache(maxsize=512)
+def _days_before(day: str) -> tuple[str, ...]:
+    start = dt.date.fromisoformat(day)
+    return tuple(day_key(start - dt.timedelta(days=n)) for n in range(1, 8))
+
+
+def _trailing(key: Key) -> list[Key]:
+    return [(day, key[1], key[2]) for day in _days_before(key[0])]
+
+
+def _spike_wants(rule: Rule, context: Context) -> list[Key]:
+    return [k for key in context.touched(rule, monthly=False) for k in _trailing(key)]
+
+
 def _spike(rule: Rule, context: Context) -> list[Firing]:
     assert rule.factor is not None
     out = []
     for key in context.touched(rule, monthly=False):
-        day = dt.date.fromisoformat(key[0])
-        trailing = [(day_key(day - dt.timedelta(days=n)), key[1], key[2]) for n in range(1, 8)]
+        trailing = _trailing(key)
         figures = context.totals([key, *trailing])
         today = from_nanos(figures[key].cost) or Decimal(0)
         average = (from_nanos(sum(figures[k].cost for k in trailing)) or Decimal(0)) / 7
@@ -263,5 +290,5 @@ register("monthly_total", Kind(lambda r, c: _over(r, c, True),
 register("unpriced", Kind(_unpriced, lambda r: f"{r.min_events}+ unpriced events of a service in a day",
                           needs_threshold=False, per=()))  # fmt: skip
 register("spike", Kind(_spike, lambda r: f"daily cost{_per(r)} over {usd(r.factor)}× its trailing 7-day average",
-                       needs_threshold=False))  # fmt: skip
+                       needs_threshold=False, wants=_spike_wants))  # fmt: skip
 register("forecast", Kind(_forecast, lambda r: f"month-end projection{_per(r)} over {_limit(r)}"))

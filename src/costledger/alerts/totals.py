@@ -82,14 +82,18 @@ def raw(connection: Connection, sql: str, params: Any = (), many: bool = False) 
 
 
 _UPSERT = (
-    "INSERT INTO period_totals (period, dimension, value, events, unpriced, cost) "
-    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (period, dimension, value) DO UPDATE SET "
-    "events = period_totals.events + excluded.events, unpriced = period_totals.unpriced + excluded.unpriced, "
-    "cost = period_totals.cost + excluded.cost"
+    "INSERT INTO period_totals (period, dimension, value, events, unpriced, cost) VALUES {values} "
+    "ON CONFLICT (period, dimension, value) DO UPDATE SET events = period_totals.events + excluded.events, "
+    "unpriced = period_totals.unpriced + excluded.unpriced, cost = period_totals.cost + excluded.cost "
+    "RETURNING period, dimension, value, events, unpriced, cost"
 )
 
 
-def add_to_period_totals(connection: Connection, rows: Sequence[Mapping[str, Any]], sign: int = 1) -> None:
+def add_to_period_totals(
+    connection: Connection, rows: Sequence[Mapping[str, Any]], sign: int = 1
+) -> dict[Key, Figures]:
+    """Count `rows` into the period totals (sign=-1 takes them out); returns the touched totals as they now are,
+    so evaluation reads none of them again."""
     sums: dict[Key, list[int]] = {}
     for row in rows:
         cost = row["cost"]
@@ -100,11 +104,15 @@ def add_to_period_totals(connection: Connection, rows: Sequence[Mapping[str, Any
             bucket[0] += sign
             bucket[1] += sign if cost is None else 0
             bucket[2] += sign * (cost or 0)
-    if not sums:
-        return
+    out: dict[Key, Figures] = {}
     # Sorted: concurrent PostgreSQL writers take row locks in one order and never deadlock.
     params = [(p, d, v, e, u, c) for (p, d, v), (e, u, c) in sorted(sums.items())]
-    raw(connection, _UPSERT, params, many=True)
+    for start in range(0, len(params), _CHUNK):
+        chunk = params[start : start + _CHUNK]
+        sql = _UPSERT.format(values=", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk)))
+        for r in raw(connection, sql, tuple(p for row in chunk for p in row)):
+            out[(r[0], r[1], r[2])] = Figures(int(r[3]), int(r[4]), int(r[5]))
+    return out
 
 
 def read_totals(connection: Connection, keys: Iterable[Key]) -> dict[Key, Figures]:

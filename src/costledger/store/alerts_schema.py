@@ -24,6 +24,7 @@ period_totals = Table(
     Column("events", BigInteger(), nullable=False),
     Column("unpriced", BigInteger(), nullable=False),
     Column("cost", BigInteger(), nullable=False),
+    sqlite_with_rowid=False,
 )
 
 alert_rules = Table(

@@ -83,7 +83,7 @@ class _Statements:
         names = ", ".join(self.quote(c) for c in columns)
         if self.postgres:
             # One statement over one array per column: a single round trip, parsed once.
-            arrays = ", ".join(f"%({c})s::{table.c[c].type.compile(self.dialect)}[]" for c in columns)
+            arrays = ", ".join(f"%({c})b::{table.c[c].type.compile(self.dialect)}[]" for c in columns)
             return f"INSERT INTO {self.quote(table.name)} ({names}) SELECT * FROM unnest({arrays}) {conflict}"
         marks = ", ".join("?" for _ in columns)
         return f"INSERT INTO {self.quote(table.name)} ({names}) VALUES ({marks}) {conflict}".rstrip()
@@ -108,7 +108,9 @@ class _Statements:
         by_column: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
         for i, process in enumerate(processors):
             if process is not None:
-                by_column[i] = [None if v is None else process(v) for v in by_column[i]]
+                # Each distinct value once: a batch shares its ingest time and mostly its days.
+                converted = {v: None if v is None else process(v) for v in set(by_column[i])}
+                by_column[i] = list(map(converted.__getitem__, by_column[i]))
         if self.postgres:
             return {column: list(values) for column, values in zip(columns, by_column, strict=True)}
         return list(zip(*by_column, strict=True))

@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("events", sa.BigInteger(), nullable=False),
         sa.Column("unpriced", sa.BigInteger(), nullable=False),
         sa.Column("cost", sa.BigInteger(), nullable=False),
+        sqlite_with_rowid=False,  # looked up by its key only: one B-tree instead of a table and an index
     )
     op.create_table(
         "alert_rules",
