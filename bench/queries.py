@@ -228,8 +228,7 @@ def session_part(connection: Connection, today: dt.date) -> None:
     from costledger.store.queries import Filters
 
     month = Filters(since=today.replace(day=1), until=today)
-    parts._session_costs(connection, month)
-    parts._tier_users(connection, month)
+    parts._month_sessions(connection, month)
 
 
 def _agree(connection: Connection, today: dt.date) -> None:

@@ -116,7 +116,7 @@ class Client:
         if self._closed:
             raise RuntimeError("this Client is closed")
         parsed = parse_events(events, custom_meters=self.custom_meters)
-        rows = [(e.event_id, e.model_dump_json(exclude_defaults=True)) for e in parsed]
+        rows = [(e.event_id, e.model_dump_json(exclude_none=True)) for e in parsed]
         if not rows:
             return Queued(0, ())
         before = self.outbox.pending

@@ -289,7 +289,7 @@ class Ledger:
         tier: str | None = None,
         ttl: dt.timedelta | None = None,
     ) -> Reservation:
-        """Hold `estimate_usd` against the budgets until the session's events settle it; BudgetExceeded if it won't fit."""
+        """Hold `estimate_usd` against the budgets until the session's events settle it, or raise BudgetExceeded."""
         from .budgets import DEFAULT_TTL
 
         return self.budgets.reserve(

@@ -108,7 +108,7 @@ def _fifty_callers(target: str) -> tuple[Decimal, int, int]:
         except BudgetExceeded:
             with lock:
                 outcome["refused"] += 1
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             failures.append(exc)
 
     threads = [threading.Thread(target=caller, args=(n,)) for n in range(50)]

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
+from conftest import require
 from costledger.alerts.channels import SIGNATURE_HEADER, sign, slack_text
 from costledger.alerts.queue import attempts
 from costledger.alerts.worker import Deliveries
 
-from conftest import require
 from .conftest import Receiver, body, cost_event, ledger_with
 
 
@@ -133,7 +133,7 @@ def test_email_goes_through_smtp_with_login(db_path: Path, monkeypatch: pytest.M
     received: list[Any] = []
 
     class Handler:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd API
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             received.append(envelope)
             return "250 OK"
 
@@ -209,7 +209,9 @@ subject = "{subject}"
         await connection.flush()
         with ledger_with(db_path, toml) as ledger:
             ledger.session("room-n").record(cost_event("3"))
-            await asyncio.to_thread(_drain, _fast(ledger), lambda: bool(ledger.alerts.history()[0].deliveries[0].sent_at))
+            await asyncio.to_thread(
+                _drain, _fast(ledger), lambda: bool(ledger.alerts.history()[0].deliveries[0].sent_at)
+            )
         message = await subscription.next_msg(timeout=5)
         got.append(json.loads(message.data))
         await connection.close()

@@ -172,7 +172,9 @@ def test_upgrading_an_existing_database_counts_its_events_into_period_totals(tmp
     store.transaction(lambda c: write_events(c, [row]))
     migrate.upgrade(store.engine)
     with store.engine.connect() as connection:
-        totals = read_totals(connection, [("2026-01-05", "", ""), ("2026-01", "user_id", "u0"), ("2026-01", "tier", "")])
+        totals = read_totals(
+            connection, [("2026-01-05", "", ""), ("2026-01", "user_id", "u0"), ("2026-01", "tier", "")]
+        )
     store.close()
     assert totals[("2026-01-05", "", "")].cost == totals[("2026-01", "user_id", "u0")].cost == 4_300_000
     assert totals[("2026-01", "tier", "")].events == 0  # no tier: counted in no tier's total
@@ -191,7 +193,7 @@ def test_concurrent_writers_on_postgres_fire_a_daily_alert_once(pg_url: str) -> 
             barrier.wait()
             for i in range(5):
                 ledger.record(cost_event("0.30", event_id=f"w{n}-{i}"))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             failures.append(exc)
 
     threads = [threading.Thread(target=write, args=(ledger, n)) for n, ledger in enumerate(ledgers)]

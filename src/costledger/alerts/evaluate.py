@@ -72,10 +72,10 @@ class Evaluator:
         counted = self._counted
         self._counted = None
         if counted is not None and counted[0] is written:
-            context = Context(connection, written.inserted, now, keys=set(counted[1]))
+            context = Context(connection, written.inserted, now, keys=set(counted[1]), fired=self._fired)
             context.known(counted[1])
         else:
-            context = Context(connection, written.inserted, now)
+            context = Context(connection, written.inserted, now, fired=self._fired)
         rules = {rule.name: rule for rule in (*self.rules, *stored_rules(connection))}
         wanted = []
         for rule in rules.values():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -56,6 +56,8 @@ class Context:
     keys: set[Key] = field(default_factory=set)
     session_ids: set[str] = field(default_factory=set)
     _totals: dict[Key, Figures] = field(default_factory=dict)
+    # (rule, subject, period) known to have fired already: checks skip them before formatting a message.
+    fired: Container[tuple[str, str, str]] = ()
     _sessions: dict[str, Any] = field(default_factory=dict)
     _slots: dict[tuple[bool, str], list[Key]] = field(default_factory=dict)
 
@@ -151,9 +153,9 @@ def _over(rule: Rule, context: Context, monthly: bool) -> list[Firing]:
     out = []
     keys = context.touched(rule, monthly)
     for key, figures in context.totals(keys).items():
-        cost = from_nanos(figures.cost) or Decimal(0)
-        if cost <= rule.threshold:
+        if figures.cost <= to_nanos(rule.threshold) or (rule.name, _subject(key), key[0]) in context.fired:
             continue
+        cost = from_nanos(figures.cost) or Decimal(0)
         what = "Month-to-date cost" if monthly else "Daily cost"
         message = (f"{_whose(key)}{what} for {key[0]} is {dollars(cost)}, over the {dollars(rule.threshold)} "
                    "alert threshold.")  # fmt: skip
@@ -171,9 +173,9 @@ def _session_total(rule: Rule, context: Context) -> list[Firing]:
         row = context.session(session_id)
         if row is None or (rule.per and rule.only is not None and row[rule.per] != rule.only):
             continue
-        cost = from_nanos(row["cost"]) or Decimal(0)
-        if cost <= rule.threshold:
+        if row["cost"] <= to_nanos(rule.threshold) or (rule.name, f"session={session_id}", "session") in context.fired:
             continue
+        cost = from_nanos(row["cost"]) or Decimal(0)
         who = ", ".join(f"{label} {row[col]}" for label, col in
                         (("user", "user_id"), ("tier", "tier"), ("mode", "mode")) if row[col])  # fmt: skip
         message = f"Session {session_id} has cost {dollars(cost)}, over the {dollars(rule.threshold)} alert threshold"

@@ -32,9 +32,10 @@ def serve(
     """Serve the HTTP API (FastAPI + uvicorn). $COSTLEDGER_ADMIN_KEY, if set, becomes an admin key."""
     import uvicorn
 
+    from ..config import load_config
     from ..errors import ConfigError
     from ..keys import ensure_admin_key
-    from ..ledger import Ledger
+    from ..store import Store
     from ..store.engine import ENV_URL, database_url
 
     # Workers are separate interpreters: they learn the database and config from the environment.
@@ -47,9 +48,14 @@ def serve(
         owned_metrics_dir = tempfile.mkdtemp(prefix="costledger-metrics-")
         os.environ[MULTIPROC_ENV] = owned_metrics_dir
     try:
-        # Migrate and bootstrap once here, so the workers start against a current schema.
-        with Ledger(None, config=config) as ledger:
-            ensure_admin_key(ledger.store)
+        # Check the config, migrate and bootstrap once here, so workers start against a current
+        # schema. Not a whole Ledger: the price catalog would stay in this supervisor's memory.
+        load_config(config)
+        store = Store(None)
+        try:
+            ensure_admin_key(store)
+        finally:
+            store.close()
     except (ConfigError, ValueError) as exc:
         fail(str(exc), 2)
     try:

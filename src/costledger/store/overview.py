@@ -1,8 +1,10 @@
 """Month to date, the month-end forecast, and the dashboard's overview in one call.
 
-Everything here reads the daily rollups and the sessions table, never the events
-(unless a tag filter asks for them), so it costs the same at ten million events as
-at ten thousand: its size follows days × dimension values and sessions per month.
+Nothing here reads the events (unless a tag filter asks for them). Unfiltered, the
+totals come from the per-period totals (periods.py): a few dozen rows whatever the
+traffic; with filters, from the daily rollups. The one part that grows with traffic
+is cost per session by mode, whose exact percentiles need every session of the month
+from the sessions table.
 
 The forecast is a run rate, as finance teams project a bill: what the month has cost
 through yesterday, plus today at least at the run rate, plus the run rate for every
@@ -234,14 +236,13 @@ def overview(
         )
         for t in sorted(services, key=lambda t: (-t.cost_usd, t.group["service"] or ""))
     ]
-    users = _tier_users(connection, month)
+    by_mode, users = _month_sessions(connection, month)
     by_tier = []
     for t in sorted(tier_costs, key=lambda t: t.group["tier"] or ""):
         tier = t.group["tier"]
         count = users.get(tier, 0)
         if count:  # a tier without sessions this month has no "per user" to show
             by_tier.append(TierCost(tier, count, t.cost_usd, quantize(t.cost_usd / count)))
-    by_mode = _session_costs(connection, month)
     sessions_count = sum(m.sessions for m in by_mode)
     spent = sum((m.cost_usd for m in by_mode), start=_ZERO)
     return Overview(
@@ -257,53 +258,38 @@ def overview(
     )
 
 
-def _tier_users(connection: Connection, filters: Filters) -> dict[str | None, int]:
-    """Distinct users per tier among the sessions the filters select (each counted once per tier)."""
-    query = (
-        select(sessions.c.tier, func.count(sessions.c.user_id.distinct()))
-        .where(sessions.c.events > 0, sessions.c.user_id.is_not(None), *session_conditions(connection, filters))
-        .group_by(sessions.c.tier)
-    )
-    return {tier: int(n) for tier, n in connection.execute(query)}
+def _month_sessions(connection: Connection, filters: Filters) -> tuple[list[ModeCost], dict[str | None, int]]:
+    """Cost per session by mode (average, nearest-rank p50/p90) and distinct users per tier, from one
+    narrow pass over the sessions the filters select (those with at least one event).
 
-
-def _session_costs(connection: Connection, filters: Filters) -> list[ModeCost]:
-    """Average and nearest-rank p50/p90 of session cost per mode, ranked in the database.
-
-    Only two rows per mode come back, whatever the number of sessions.
+    This is the overview's one part that grows with traffic: an exact percentile needs every
+    session of the month. Ranking in Python from one pass of four columns costs half of what
+    window functions cost in SQLite, and the same in PostgreSQL.
     """
-    ranked = (
-        select(
-            sessions.c.mode,
-            sessions.c.cost,
-            func.row_number().over(partition_by=sessions.c.mode, order_by=sessions.c.cost).label("rank"),
-            func.count().over(partition_by=sessions.c.mode).label("n"),
-            func.sum(sessions.c.cost).over(partition_by=sessions.c.mode).label("spent"),
-        )
-        .where(sessions.c.events > 0, *session_conditions(connection, filters))
-        .subquery()
+    query = select(sessions.c.mode, sessions.c.tier, sessions.c.user_id, sessions.c.cost).where(
+        sessions.c.events > 0, *session_conditions(connection, filters)
     )
-    # Nearest rank: the p-th percentile is the value at rank ceil(p × n), in integer arithmetic.
-    p50, p90 = (ranked.c.n + 1) // 2, (9 * ranked.c.n + 9) // 10
-    rows = connection.execute(
-        select(ranked.c.mode, ranked.c.cost, ranked.c.rank, ranked.c.n, ranked.c.spent, p50.label("r50"),
-               p90.label("r90")).where((ranked.c.rank == p50) | (ranked.c.rank == p90))
-    ).all()  # fmt: skip
-    modes: dict[str | None, dict[str, Any]] = {}
-    for row in rows:
-        mode = modes.setdefault(row.mode, {"n": int(row.n), "spent": int(row.spent)})
-        if row.rank == row.r50:
-            mode["p50"] = int(row.cost)
-        if row.rank == row.r90:
-            mode["p90"] = int(row.cost)
-    return [
-        ModeCost(
-            mode=name,
-            sessions=m["n"],
-            cost_usd=from_nanos(m["spent"]) or _ZERO,
-            avg_usd=quantize((from_nanos(m["spent"]) or _ZERO) / m["n"]),
-            p50_usd=from_nanos(m["p50"]) or _ZERO,
-            p90_usd=from_nanos(m["p90"]) or _ZERO,
+    costs: dict[str | None, list[int]] = {}
+    users: dict[str | None, set[str]] = {}
+    for mode, tier, user, cost in connection.execute(query):
+        costs.setdefault(mode, []).append(cost)
+        if user is not None:
+            users.setdefault(tier, set()).add(user)
+    by_mode = []
+    for mode, found in sorted(costs.items(), key=lambda item: (item[0] is None, item[0] or "")):
+        found.sort()
+        n, spent = len(found), from_nanos(sum(found)) or _ZERO
+        # Nearest rank: the p-th percentile is the value at rank ceil(p × n) (1-based).
+        p50, p90 = found[(n + 1) // 2 - 1], found[(9 * n + 9) // 10 - 1]
+        by_mode.append(
+            ModeCost(mode, n, spent, quantize(spent / n), from_nanos(p50) or _ZERO, from_nanos(p90) or _ZERO)
         )
-        for name, m in sorted(modes.items(), key=lambda item: (item[0] is None, item[0] or ""))
-    ]
+    return by_mode, {tier: len(seen) for tier, seen in users.items()}
+
+
+def session_costs_by_mode(connection: Connection, filters: Filters = Filters()) -> list[ModeCost]:
+    """Cost per session by mode (count, total, average, p50, p90) of the sessions the filters select."""
+    return _month_sessions(connection, filters)[0]
+
+
+_session_costs = session_costs_by_mode  # the name the dashboard's estimates page imported first

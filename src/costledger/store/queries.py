@@ -245,7 +245,16 @@ def session_summary(connection: Connection, session_id: str) -> SessionSummary |
 
 # The session listing and the overview live in modules of their own; they are re-exported
 # here so that the query layer is one import.
-from .overview import ModeCost, MonthToDate, Overview, ServiceShare, TierCost, month_to_date, overview  # noqa: E402
+from .overview import (  # noqa: E402
+    ModeCost,
+    MonthToDate,
+    Overview,
+    ServiceShare,
+    TierCost,
+    month_to_date,
+    overview,
+    session_costs_by_mode,
+)
 from .sessions_query import SESSION_SORTS, list_sessions, session_events  # noqa: E402
 
 __all__ = [
@@ -264,6 +273,7 @@ __all__ = [
     "list_sessions",
     "month_to_date",
     "overview",
+    "session_costs_by_mode",
     "session_events",
     "session_summary",
     "top",
