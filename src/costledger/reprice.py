@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, bindparam, desc, func, select, update
 
+from .alerts.totals import add_to_period_totals
 from .errors import UnknownPrice
 from .money import from_nanos, to_nanos, usd
 from .pricing.meters import quantity
@@ -149,8 +150,12 @@ def reprice(
                     .values({f: bindparam(f"_{f}") for f in _PRICE_FIELDS})
                 )
                 connection.execute(statement, updates)
+                # Every aggregate the ingest keeps moves with the events: the rollups and
+                # the period totals that alerts, budgets and the overview read.
                 add_to_rollups(connection, olds, sign=-1)
                 add_to_rollups(connection, news, sign=1)
+                add_to_period_totals(connection, olds, sign=-1)
+                add_to_period_totals(connection, news, sign=1)
             seen += len(rows)
             if progress is not None:
                 progress(seen, total)

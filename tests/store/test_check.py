@@ -88,3 +88,16 @@ def test_rows_taken_back_to_zero_count_as_absent(tmp_path: object, sign: int) ->
             add_to_rollups(c, [row], sign=sign)
             add_to_rollups(c, [row], sign=-sign)
         assert check_store(ledger.store) == []
+
+
+def test_period_totals_read_by_alerts_and_budgets_are_recounted(store_url: str) -> None:
+    from costledger.store.alerts_schema import period_totals
+
+    with Ledger(store_url) as ledger:
+        _fill(ledger)
+        assert check_store(ledger.store) == []
+        with ledger.store.engine.begin() as c:
+            p = period_totals.c
+            c.execute(update(period_totals).where(p.period == "2026-11", p.dimension == "").values(cost=p.cost + 1))
+        found = {(d.table, d.field, tuple(d.key.values())) for d in check_store(ledger.store)}
+    assert found == {("period_totals", "cost", ("2026-11", "", ""))}

@@ -90,15 +90,19 @@ class Catalog:
 
     def resolve(self, service: str, model: str | None, at: dt.datetime) -> PriceEntry:
         """The entry that prices service/model at `at` (timezone-aware), or UnknownPrice."""
-        service = service.lower()
-        model = (model or "").strip().lower() or None
-        day = at.astimezone(dt.UTC).date() if at.tzinfo else at.date()
-        key = (service, model, day)
-        cached = self._cache.get(key)
+        day = at.date() if at.tzinfo is dt.UTC else at.astimezone(dt.UTC).date() if at.tzinfo else at.date()
+        # Looked up as given first: names arrive spelled the same way event after event.
+        given = (service, model, day)
+        cached = self._cache.get(given)
         if cached is None:
-            cached, cacheable = self._resolve(service, model, at, day)
-            if cacheable:
-                self._cache[key] = cached
+            service = service.lower()
+            model = (model or "").strip().lower() or None
+            key = (service, model, day)
+            cached = self._cache.get(key)
+            if cached is None:
+                cached, cacheable = self._resolve(service, model, at, day)
+                if cacheable:
+                    self._cache[key] = self._cache[given] = cached
         if isinstance(cached, UnknownPrice):
             raise cached
         return cached

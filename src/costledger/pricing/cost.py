@@ -39,6 +39,14 @@ class Cost:
         }
 
 
+def _cost(total: Decimal, breakdown: Mapping[str, Decimal], entry: PriceEntry) -> Cost:
+    # The frozen dataclass's __init__ (three object.__setattr__ calls) took as long as the
+    # arithmetic; filling the instance's __dict__ makes the same immutable object.
+    cost = object.__new__(Cost)
+    cost.__dict__.update(total=total, breakdown=breakdown, entry=entry)
+    return cost
+
+
 def cost_of(usage: Mapping[str, int | Decimal], entry: PriceEntry) -> Cost:
     """Price `usage` with `entry`.
 
@@ -63,7 +71,8 @@ def cost_of(usage: Mapping[str, int | Decimal], entry: PriceEntry) -> Cost:
                     count = count - usage[part]
         price = rate.usd
         if isinstance(price, Tiered):
-            price = price.at(total_input)
+            # Most requests stay below the first threshold: skip the tier walk for them.
+            price = price.at(total_input) if price.tiers and total_input > price.tiers[0][0] else price.base
         amount = price * count / rate.per
         breakdown[meter] = amount
         total += amount
@@ -76,4 +85,4 @@ def cost_of(usage: Mapping[str, int | Decimal], entry: PriceEntry) -> Cost:
     if entry.per_event_usd:
         breakdown["per_event"] = entry.per_event_usd
         total += entry.per_event_usd
-    return Cost(total, breakdown, entry)
+    return _cost(total, breakdown, entry)

@@ -28,7 +28,7 @@ COUNTS = ("events", "unpriced", "cost")
 class Difference:
     """One row where the kept aggregate and the recount from the events disagree."""
 
-    table: str  # rollup_daily | sessions | session_costs
+    table: str  # rollup_daily | sessions | session_costs | period_totals
     key: dict[str, str]
     field: str  # events | unpriced | cost | started_at | ended_at
     stored: str | None  # None: the row is missing
@@ -150,9 +150,40 @@ def _sessions(connection: Connection) -> Iterable[Difference]:
     return out
 
 
+def _period_totals(connection: Connection) -> Iterable[Difference]:
+    """The day and month totals alerts and budgets read, recounted from a per-day grouping of the events."""
+    from ..alerts.totals import DIMENSIONS as PERIOD_DIMENSIONS
+    from ..alerts.totals import keys_of
+    from .alerts_schema import period_totals
+
+    query = select(events.c.day, *(events.c[d] for d in PERIOD_DIMENSIONS), *_counts()).group_by(
+        events.c.day, *(events.c[d] for d in PERIOD_DIMENSIONS)
+    )
+    recount: dict[tuple[Any, ...], list[int]] = {}
+    for row in connection.execute(query):
+        for key in keys_of(row._mapping):
+            bucket = recount.setdefault(key, [0, 0, 0])
+            bucket[0] += int(row.events)
+            bucket[1] += int(row.unpriced)
+            bucket[2] += int(row.cost)
+    p = period_totals.c
+    stored = {
+        (row[0], row[1], row[2]): tuple(row[3:])
+        for row in connection.execute(select(p.period, p.dimension, p.value, p.events, p.unpriced, p.cost))
+    }
+    return _compare(
+        "period_totals", ("period", "dimension", "value"), stored, {k: tuple(v) for k, v in recount.items()}
+    )
+
+
 def check(connection: Connection) -> list[Difference]:
     """Every difference between the kept aggregates and a recount from the events (empty: consistent)."""
-    return [*_rollups(connection), *_sessions(connection), *_session_costs(connection)]
+    return [
+        *_rollups(connection),
+        *_sessions(connection),
+        *_session_costs(connection),
+        *_period_totals(connection),
+    ]
 
 
 def check_store(store: Any) -> list[Difference]:
