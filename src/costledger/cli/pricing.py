@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ..money import usd
+from ..pricing.entries import describe
 from .app import ConfigOption, app, console, fail, parse_moment
 
 
@@ -116,27 +116,3 @@ def prices(
             row["service"], row["model"], "; ".join(row["rates"]), row["since"] or "", row["kind"], row["source"]
         )
     console.print(table)
-
-
-def describe(entry: Any) -> dict[str, Any]:
-    """An entry as people read a price list: "$3 per 1,000,000 input_tokens (>200000 input: $6)"."""
-    from ..pricing.entries import Tiered
-
-    rates = []
-    for meter, rate in entry.rates.items():
-        base = rate.usd.base if isinstance(rate.usd, Tiered) else rate.usd
-        text = f"${usd(base)} per {rate.per:,} {meter}"
-        if isinstance(rate.usd, Tiered):
-            text += "".join(f" (>{start:,} input tokens: ${usd(p)})" for start, p in rate.usd.tiers)
-        rates.append(text)
-    if entry.per_event_usd:
-        rates.append(f"${usd(entry.per_event_usd)} per event")
-    return {
-        "service": entry.service,
-        "model": entry.model,
-        "rates": rates,
-        "since": entry.since.isoformat() if entry.since else None,
-        "kind": entry.kind,
-        "source": entry.source,
-        "price_ref": entry.ref,
-    }

@@ -8,8 +8,8 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from ..cli.pricing import describe
 from ..ledger import Ledger
+from ..pricing.entries import describe
 from ..store import Filters, queries
 from ..store.overview import _session_costs
 from .charts import Chart, layout

@@ -116,18 +116,23 @@ class Catalog:
         if found is not None:
             names.append((service, found[1].id))
         names.append((service, "*"))
+        ours = self._ours(names, day)
+        if ours is not None:
+            return ours, True
+        if found is not None and self._genai is not None:
+            provider, info = found
+            return self._genai.entry(provider, info, at), self._genai.date_dependent_only(info)
+        return UnknownPrice(service, model, self.suggest(service, model)), True
+
+    def _ours(self, names: Iterable[tuple[str, str]], day: dt.date) -> PriceEntry | None:
+        """Our winning entry (override > correction > builtin; exact model > "*"; latest since) on `day`."""
         candidates = [
             (entry.precedence, entry.model != "*", entry.since or dt.date.min, entry)
             for name in names
             for entry in self.index.get(name, ())
             if entry.since is None or entry.since <= day
         ]
-        if candidates:
-            return max(candidates, key=lambda c: c[:3])[3], True
-        if found is not None and self._genai is not None:
-            provider, info = found
-            return self._genai.entry(provider, info, at), self._genai.date_dependent_only(info)
-        return UnknownPrice(service, model, self.suggest(service, model)), True
+        return max(candidates, key=lambda c: c[:3])[3] if candidates else None
 
     def price(self, service: str, model: str | None, usage: Mapping[str, int | Any], at: dt.datetime) -> Cost:
         return cost_of(usage, self.resolve(service, model, at))
@@ -173,11 +178,13 @@ class Catalog:
                 continue  # all its entries start later
             out[(chosen.service, chosen.model)] = chosen
         if self._genai is not None:
+            day = at.astimezone(dt.UTC).date()
             for service in sorted(wanted if wanted is not None else MAIN_LLM_SERVICES):
                 for provider, info in self._genai.models(service):
-                    key = (provider.id, info.id)
-                    if key not in out:
-                        out[key] = self.resolve(provider.id, info.id, at)
+                    # Listed by genai-prices' own id, not re-resolved by name: some ids
+                    # (openai's "ft:gpt-4o") are not names the model matches.
+                    if self._ours([(provider.id, info.id)], day) is None:
+                        out.setdefault((provider.id, info.id), self._genai.entry(provider, info, at))
         return sorted(out.values(), key=lambda e: (e.service, e.model))
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ..money import usd
 from .meters import STANDARD_METERS
 
 
@@ -214,3 +215,25 @@ def _with_long_context(rates: dict[str, Rate], spec: object) -> dict[str, Rate]:
         assert not isinstance(base.usd, Tiered)
         out[meter] = Rate(Tiered(base.usd, ((threshold, money(value, f"long_context.{key}")),)), base.per)
     return out
+
+
+def describe(entry: PriceEntry) -> dict[str, Any]:
+    """An entry as people read a price list: "$3 per 1,000,000 input_tokens (>200000 input: $6)"."""
+    rates = []
+    for meter, rate in entry.rates.items():
+        base = rate.usd.base if isinstance(rate.usd, Tiered) else rate.usd
+        text = f"${usd(base)} per {rate.per:,} {meter}"
+        if isinstance(rate.usd, Tiered):
+            text += "".join(f" (>{start:,} input tokens: ${usd(p)})" for start, p in rate.usd.tiers)
+        rates.append(text)
+    if entry.per_event_usd:
+        rates.append(f"${usd(entry.per_event_usd)} per event")
+    return {
+        "service": entry.service,
+        "model": entry.model,
+        "rates": rates,
+        "since": entry.since.isoformat() if entry.since else None,
+        "kind": entry.kind,
+        "source": entry.source,
+        "price_ref": entry.ref,
+    }

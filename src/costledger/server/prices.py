@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from ..cli.pricing import describe
-from ..errors import UnknownPrice
-from ..ledger import Ledger
-from ..pricing.catalog import MAIN_LLM_SERVICES
-from ..pricing.entries import PriceEntry
+from ..pricing.entries import describe
 from .deps import AdminKey, LedgerDep
 from .schemas import PriceOut, PricesOut, errors
 from .validation import clean_query
-
-log = logging.getLogger("costledger.server")
 
 router = APIRouter(tags=["prices"], dependencies=[Depends(clean_query)])
 
@@ -39,21 +32,7 @@ def get_prices(
     moment = at or dt.datetime.now(dt.UTC)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    return PricesOut(at=moment.isoformat(), prices=[PriceOut(**describe(e)) for e in in_force(ledger, moment, service)])
-
-
-def in_force(ledger: Ledger, moment: dt.datetime, services: list[str] | None) -> list[PriceEntry]:
-    try:
-        return ledger.catalog.in_force(moment, services or None)
-    except UnknownPrice as exc:
-        # One model the catalog lists but cannot resolve must not hide every other price:
-        # answer service by service and leave out the services that fail.
-        log.warning("the catalog could not list every price in force: %s", exc)
-    wanted = services or sorted({e.service for e in ledger.catalog.entries} | set(MAIN_LLM_SERVICES))
-    out: list[PriceEntry] = []
-    for name in wanted:
-        try:
-            out.extend(ledger.catalog.in_force(moment, [name]))
-        except UnknownPrice as exc:
-            log.warning("prices of %s left out: %s", name, exc)
-    return out
+    return PricesOut(
+        at=moment.isoformat(),
+        prices=[PriceOut(**describe(e)) for e in ledger.catalog.in_force(moment, service or None)],
+    )

@@ -161,7 +161,7 @@ def _period_totals(connection: Connection) -> Iterable[Difference]:
     )
     recount: dict[tuple[Any, ...], list[int]] = {}
     for row in connection.execute(query):
-        for key in keys_of(row._mapping):
+        for key in keys_of(dict(row._mapping)):
             bucket = recount.setdefault(key, [0, 0, 0])
             bucket[0] += int(row.events)
             bucket[1] += int(row.unpriced)
