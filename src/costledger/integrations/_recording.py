@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Mapping
+import inspect
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -101,3 +102,23 @@ def apply_batch_discount(event: dict[str, Any], catalog: Catalog) -> dict[str, A
 
 def iso(ts: dt.datetime) -> str:
     return ts.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def recording_call(
+    call: Callable[..., Any], wrap: Callable[[Any], Any], prepare: Callable[[dict[str, Any]], None] | None = None
+) -> Callable[..., Any]:
+    """An SDK method whose result (returned, or awaited from the async client) passes through `wrap`."""
+
+    def call_and_wrap(*args: Any, **kwargs: Any) -> Any:
+        if prepare is not None:
+            prepare(kwargs)
+        result = call(*args, **kwargs)
+        if inspect.isawaitable(result):  # the async client
+
+            async def finish() -> Any:
+                return wrap(await result)
+
+            return finish()
+        return wrap(result)
+
+    return call_and_wrap

@@ -8,11 +8,18 @@ never here, so costledger works without it.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
-from ._recording import Recorder, apply_batch_discount, catalog_of, field, stable_id, tokens_with_cache
+from ._recording import (
+    Recorder,
+    apply_batch_discount,
+    catalog_of,
+    field,
+    recording_call,
+    stable_id,
+    tokens_with_cache,
+)
 
 Client = TypeVar("Client")
 R = TypeVar("R")
@@ -233,17 +240,7 @@ def instrument(client: Client, target: Recorder[Any], *, batch: bool = False, **
             return _RecordingStream(result, _StreamUsage(save))
         return result
 
-    def create_and_record(*args: Any, **kwargs: Any) -> Any:
-        result = create(*args, **kwargs)
-        if inspect.isawaitable(result):  # the async client
-
-            async def finish() -> Any:
-                return wrap(await result)
-
-            return finish()
-        return wrap(result)
-
-    messages.create = create_and_record
+    messages.create = recording_call(create, wrap)
     messages.stream = lambda *args, **kwargs: _StreamManager(stream(*args, **kwargs), _StreamUsage(save))
     messages._costledger_instrumented = True
     return client

@@ -8,11 +8,18 @@ asking streamed chat completions to include their usage.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
 
-from ._recording import Recorder, apply_batch_discount, catalog_of, field, stable_id, tokens_with_cache
+from ._recording import (
+    Recorder,
+    apply_batch_discount,
+    catalog_of,
+    field,
+    recording_call,
+    stable_id,
+    tokens_with_cache,
+)
 
 Client = TypeVar("Client")
 R = TypeVar("R")
@@ -139,25 +146,15 @@ def instrument(client: Client, target: Recorder[Any], *, batch: bool = False, **
             return _RecordingStream(result, save)
         return result
 
-    def patch(resource: Any, ask_usage: bool) -> None:
-        create = resource.create
+    def ask_usage(kwargs: dict[str, Any]) -> None:
+        # A streamed chat completion reports usage only when asked to.
+        if kwargs.get("stream") and "stream_options" not in kwargs:
+            kwargs["stream_options"] = {"include_usage": True}
 
-        def create_and_record(*args: Any, **kwargs: Any) -> Any:
-            if ask_usage and kwargs.get("stream") and "stream_options" not in kwargs:
-                kwargs["stream_options"] = {"include_usage": True}
-            result = create(*args, **kwargs)
-            if inspect.isawaitable(result):  # the async client
-
-                async def finish() -> Any:
-                    return wrap(await result)
-
-                return finish()
-            return wrap(result)
-
-        resource.create = create_and_record
-
-    patch(client.chat.completions, ask_usage=True)  # type: ignore[attr-defined]
-    patch(client.responses, ask_usage=False)  # type: ignore[attr-defined]
+    chat = client.chat.completions  # type: ignore[attr-defined]
+    chat.create = recording_call(chat.create, wrap, prepare=ask_usage)
+    responses = client.responses  # type: ignore[attr-defined]
+    responses.create = recording_call(responses.create, wrap)
     client._costledger_instrumented = True  # type: ignore[attr-defined]
     return client
 
