@@ -11,7 +11,7 @@ from typing import Any
 from ..ledger import Ledger
 from ..pricing.entries import describe
 from ..store import Filters, queries
-from ..store.overview import _session_costs
+from ..store.overview import session_costs_by_mode
 from .charts import Chart, layout
 from .pages import Card, Page, money, window
 from .tables import Column, Table
@@ -70,7 +70,7 @@ def session_types_page(ledger: Ledger, filters: Filters, today: dt.date) -> Page
     ranged = window(replace(filters, dims={k: v for k, v in filters.dims.items() if k != "mode"}), today,
                     SESSION_TYPE_DAYS)  # fmt: skip
     with ledger.store.engine.connect() as connection:
-        real = {m.mode: m for m in _session_costs(connection, ranged)}
+        real = {m.mode: m for m in session_costs_by_mode(connection, ranged)}
     rows: list[dict[str, Any]] = []
     for kind in ledger.config.session_types:
         low, high = kind.estimate_usd

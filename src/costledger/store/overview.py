@@ -292,4 +292,3 @@ def session_costs_by_mode(connection: Connection, filters: Filters = Filters()) 
     return _month_sessions(connection, filters)[0]
 
 
-_session_costs = session_costs_by_mode  # the name the dashboard's estimates page imported first
