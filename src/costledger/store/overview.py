@@ -290,5 +290,3 @@ def _month_sessions(connection: Connection, filters: Filters) -> tuple[list[Mode
 def session_costs_by_mode(connection: Connection, filters: Filters = Filters()) -> list[ModeCost]:
     """Cost per session by mode (count, total, average, p50, p90) of the sessions the filters select."""
     return _month_sessions(connection, filters)[0]
-
-
