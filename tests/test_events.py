@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from costledger import InvalidEvent, UsageEvent
+from costledger import InvalidEvent, Ledger, UsageEvent
 from costledger.events import parse_event, parse_events, to_json
 
 BASE: dict[str, Any] = {"service": "openai", "model": "gpt-4o", "usage": {"input_tokens": 10, "output_tokens": 2}}
@@ -167,3 +167,27 @@ def test_the_event_round_trips_through_its_json_form() -> None:
     event = parse_event({**BASE, "ts": "2026-11-22T10:00:00Z", "usage": {"input_tokens": 3, "audio_seconds": "1.5"}})
     dumped = event.model_dump(mode="json")
     assert parse_event(dumped) == event
+
+
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        ({"service": "anthropic", "agent": "a\x00b"}, "agent"),
+        ({"service": "anthropic", "session_id": "room-\udc80"}, "session_id"),
+        ({"service": "anthropic", "tags": {"env": "pr\x00d"}}, "tags"),
+        ({"service": "anthropic", "metadata": {"a": ["ok", {"b": "\ud800"}]}}, "metadata"),
+    ],
+)
+def test_text_no_database_can_store_is_refused_with_its_field(event: dict[str, object], field: str) -> None:
+    with pytest.raises(InvalidEvent) as caught:
+        parse_events([{"service": "openai"}, event])
+    assert [(index, name) for index, name, _ in caught.value.errors] == [(1, field)]
+    with pytest.raises(InvalidEvent):
+        parse_event(event)
+
+
+def test_a_ledger_stores_nothing_of_a_batch_with_a_nul(ledger: Ledger) -> None:
+    good = {"service": "deepgram", "model": "nova-3", "usage": {"audio_seconds": 1}, "event_id": "ok"}
+    with pytest.raises(InvalidEvent):
+        ledger.record_many([good, {**good, "event_id": "bad\x00"}])
+    assert ledger.report([]) == []

@@ -202,9 +202,10 @@ def parse_events(
     if not single and all(type(item) is dict for item in items):
         # The common case (JSON from a client): one validator call for the whole batch.
         try:
-            return _batch_adapter().validate_python(items, context=context)
+            parsed: list[UsageEvent] = _batch_adapter().validate_python(items, context=context)
         except ValidationError as exc:
             raise InvalidEvent(_batch_errors(exc)) from None
+        return _storable(parsed, single)
     events: list[UsageEvent] = []
     errors: list[tuple[int | None, str, str]] = []
     for index, item in enumerate(items):
@@ -222,6 +223,52 @@ def parse_events(
             events.append(UsageEvent.model_validate(item, context=context))
         except ValidationError as exc:
             errors.extend(_errors(exc, where))
+    if errors:
+        raise InvalidEvent(errors)
+    return _storable(events, single)
+
+
+# The columns stored as text. Tags and metadata are stored as JSON that escapes such
+# characters, but PostgreSQL's jsonb (tag filters) refuses the escapes too, so they are checked as well.
+_TEXT_FIELDS = ("event_id", "service", "model", "operation", "session_id", "user_id", "tier", "agent", "mode",
+                "endpoint")  # fmt: skip
+
+
+def storable(text: str) -> bool:
+    """False for NUL characters (PostgreSQL refuses them) and unpaired surrogates (not UTF-8)."""
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _storable_json(value: Any) -> bool:
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, Mapping):
+        return all(_storable_json(k) and _storable_json(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return all(_storable_json(v) for v in value)
+    return True
+
+
+def _storable(events: list[UsageEvent], single: bool) -> list[UsageEvent]:
+    errors: list[tuple[int | None, str, str]] = []
+    message = "must not contain NUL characters or unpaired surrogates"
+    for index, event in enumerate(events):
+        where = None if single else index
+        values = [getattr(event, name) or "" for name in _TEXT_FIELDS]
+        if not storable("".join(values)):
+            errors.extend((where, n, message) for n, v in zip(_TEXT_FIELDS, values, strict=True) if not storable(v))
+        if event.tags and not storable("".join(k + v for k, v in event.tags.items())):
+            errors.append((where, "tags", message))
+        if event.metadata and not _storable_json(event.metadata):
+            errors.append((where, "metadata", message))
     if errors:
         raise InvalidEvent(errors)
     return events
