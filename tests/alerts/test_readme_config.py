@@ -20,7 +20,7 @@ def test_the_readme_alert_and_budget_config_is_valid(tmp_path: object, monkeypat
     try:
         alerts = Alerts(store, config)
         kinds = sorted(r.kind for r in alerts.rules if r.source == "config")
-        assert kinds == ["daily_total", "forecast", "monthly_total", "spike"]
+        assert kinds == ["daily_total", "forecast", "monthly_total", "plan_margin", "spike"]
         assert set(alerts.channels) == {"log", "slack", "ops", "email", "nats"}
         assert [b.name for b in budgets_from_config(config)] == ["each user, $1.00 per day"]
     finally:

@@ -19,6 +19,7 @@ from ..store.alerts_schema import alert_rules
 from .channels import Channel, channels_from_config
 from .evaluate import Evaluator, stored_rules
 from .kinds import KINDS, Firing, Kind, register
+from .plan_margin import CHECK_SECONDS, plan_margin_firings
 from .queue import Alert, ack, history, utcnow
 from .rules import Rule, RuleSet, parse_rule
 from .worker import Deliveries, Loop
@@ -126,11 +127,26 @@ class Alerts:
 
         return publish_pending(self.store, self.bus_url) if self.bus_url else 0
 
+    def check_plans(self, now: dt.datetime | None = None) -> int:
+        """Evaluate the plan-margin rules against this month's at-limit table; returns the alerts fired."""
+        moment = now or utcnow()
+        firings = plan_margin_firings(self.all_rules(), self.store, self.config, moment.date())
+        if not firings:
+            return 0
+        ids = self.store.transaction(lambda c: [self.evaluator.fire(c, f, moment) for f in firings])
+        fired = sum(1 for alert_id in ids if alert_id is not None)
+        if fired:
+            self.wake()
+        return fired
+
     def start(self, interval: float = 1.0) -> None:
         """Deliver alerts (and publish the bus outbox) from background threads until `stop()`."""
         if self._loops:
             return
         self._loops.append(Loop("costledger-alert-delivery", self.deliver_pending, interval))
+        if any(rule.kind == "plan_margin" for rule in self.all_rules()):
+            # Returns 0 on purpose (a fired alert wakes delivery itself): the loop then sleeps its interval.
+            self._loops.append(Loop("costledger-plan-margins", lambda: self.check_plans() and 0, CHECK_SECONDS))
         if self.bus_url:
             self._loops.append(Loop("costledger-bus", self.publish_pending, interval))
         for loop in self._loops:

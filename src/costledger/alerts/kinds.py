@@ -27,7 +27,9 @@ MIN_HISTORY_DAYS = 4
 
 
 def dollars(amount: Decimal) -> str:
-    """$1,234.50 for people; sub-cent amounts keep their digits."""
+    """$1,234.50 for people; sub-cent amounts keep their digits; -$17.14 for a loss."""
+    if amount < 0:
+        return "-" + dollars(-amount)
     if abs(amount) >= Decimal("0.01") or amount == 0:
         return f"${amount:,.2f}"
     return f"${usd(amount)}"

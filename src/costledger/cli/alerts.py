@@ -130,6 +130,17 @@ def ack(
     print(f"acknowledged {count} alert(s)")
 
 
+@alerts_app.command("check")
+def check(db: DbOption = None, config: ConfigOption = None) -> None:
+    """Evaluate the scheduled rules now (plan margins at their limit); the delivery worker runs them every 5 min."""
+    ledger = _ledger(db, config)
+    try:
+        fired = ledger.alerts.check_plans()
+    finally:
+        ledger.close()
+    print(json.dumps({"fired": fired}))
+
+
 @alerts_app.command("deliver")
 def deliver(
     once: Annotated[bool, typer.Option("--once", help="try what is due once, then exit")] = False,
