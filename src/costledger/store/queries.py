@@ -11,11 +11,11 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Date, Select, and_, cast, func, literal, select
+from sqlalchemy import ColumnElement, Connection, Date, Select, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from ..money import from_nanos, usd
-from .schema import events, rollup_daily, session_costs, sessions
+from .schema import events, rollup_daily
 
 # What a report can group by, in the user's words → the column it reads.
 GROUPS = ("service", "model", "agent", "user", "tier", "mode", "session", "day", "week", "month")
@@ -213,36 +213,6 @@ class SessionSummary:
         }
 
 
-def session_summary(connection: Connection, session_id: str) -> SessionSummary | None:
-    row = connection.execute(select(sessions).where(sessions.c.session_id == session_id)).first()
-    if row is None:
-        return None
-    parts = connection.execute(
-        select(session_costs.c.service, session_costs.c.agent, session_costs.c.cost).where(
-            and_(session_costs.c.session_id == session_id)
-        )
-    ).all()
-    by_service: dict[str, Decimal] = {}
-    by_agent: dict[str, Decimal] = {}
-    for part in parts:
-        amount = from_nanos(part.cost) or Decimal(0)
-        by_service[part.service] = by_service.get(part.service, Decimal(0)) + amount
-        by_agent[part.agent or ""] = by_agent.get(part.agent or "", Decimal(0)) + amount
-    return SessionSummary(
-        session_id=row.session_id,
-        user_id=row.user_id,
-        tier=row.tier,
-        mode=row.mode,
-        started_at=row.started_at.replace(tzinfo=dt.UTC),
-        ended_at=row.ended_at.replace(tzinfo=dt.UTC),
-        events=row.events,
-        unpriced=row.unpriced,
-        cost_usd=from_nanos(row.cost) or Decimal(0),
-        by_service=by_service,
-        by_agent=by_agent,
-    )
-
-
 # The session listing and the overview live in modules of their own; they are re-exported
 # here so that the query layer is one import.
 from .overview import (  # noqa: E402
@@ -255,7 +225,7 @@ from .overview import (  # noqa: E402
     overview,
     session_costs_by_mode,
 )
-from .sessions_query import SESSION_SORTS, list_sessions, session_events  # noqa: E402
+from .sessions_query import SESSION_SORTS, list_sessions, session_events, session_summary  # noqa: E402
 
 __all__ = [
     "FILTERS",

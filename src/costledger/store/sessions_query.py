@@ -80,6 +80,14 @@ def list_sessions(
     return [_summary(row, *parts.get(row.session_id, ({}, {}))) for row in rows], int(count)
 
 
+def session_summary(connection: Connection, session_id: str) -> SessionSummary | None:
+    """One session with its cost by service and by agent."""
+    row = connection.execute(select(sessions).where(sessions.c.session_id == session_id)).first()
+    if row is None:
+        return None
+    return _summary(row, *_breakdowns(connection, [session_id]).get(session_id, ({}, {})))
+
+
 def _breakdowns(
     connection: Connection, session_ids: list[str]
 ) -> dict[str, tuple[dict[str, Decimal], dict[str, Decimal]]]:
