@@ -159,7 +159,8 @@ estimate_usd = ["1.00", "1.65"]
 [[session_types]]
 mode = "expert_session"
 agents = 1
-estimate_usd = ["1.50", "2.60"]
+estimate_usd = ["61.50", "62.60"]
+extra_cost_usd = "60"
 
 [[session_types]]
 mode = "phone_call"
@@ -227,6 +228,13 @@ def workload(seed: int = 7, days: int = 90, now: dt.datetime | None = None) -> I
                 continue  # not over yet: a later run records it
             if mode.name == "api_deliberation":
                 api_calls[(user.user_id, f"{day:%Y-%m}")] += 1
+            if mode.name == "expert_session":
+                # Paid per session when booked. Not part of the session: its Stripe fee is a
+                # payment fee in the margins, not a cost of running the session.
+                yield _event(
+                    f"{session_id}:pay", start, CARD, {"amount_usd": str(EXPERT_SESSION_PRICE)}, user_id=user.user_id,
+                    tier=user.tier.name, operation="payment", metadata={"plan": "expert_session"},
+                )  # fmt: skip
             yield from events
 
 
