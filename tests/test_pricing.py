@@ -378,3 +378,9 @@ def test_prices_match_the_providers_published_pricing(
         assert per_mtok(service, model, "output_tokens", long=True) == Decimal(long_out)
         assert per_mtok(service, model, "cache_read_tokens", long=True) == Decimal(long_read)
         assert per_mtok(service, model, "cache_write_tokens", long=True) == Decimal(long_write or long_in)
+
+
+def test_price_refuses_cache_parts_larger_than_the_input_they_are_part_of() -> None:
+    # Priced anyway, 20 cache reads out of 10 input tokens would bill -10 plain input tokens.
+    with pytest.raises(ValueError, match=r"cache_read_tokens \+ cache_write_tokens \(20\) exceed input_tokens \(10\)"):
+        costledger.price("openai", "gpt-4o", input_tokens=10, cache_read_tokens=20)

@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from .errors import InvalidEvent
-from .pricing.meters import STANDARD_METERS, Quantity, quantity
+from .pricing.meters import STANDARD_METERS, Quantity, quantity, readings
 
 MAX_TAGS = 64
 MAX_ID_LENGTH = 256
@@ -81,23 +81,7 @@ class UsageEvent(BaseModel):
         if not isinstance(value, Mapping):
             raise ValueError("usage must be an object of meter → number")
         custom: frozenset[str] = (info.context or {}).get("custom_meters", frozenset())
-        out: dict[str, Quantity] = {}
-        for meter, reading in value.items():
-            if meter not in STANDARD_METERS and meter not in custom:
-                raise ValueError(
-                    f"unknown meter {meter!r}; standard meters are {', '.join(STANDARD_METERS)}"
-                    " (a custom meter must be priced in costledger.toml)"
-                )
-            out[meter] = quantity(reading, f"usage.{meter}")
-        if "cache_read_tokens" in out or "cache_write_tokens" in out:
-            parts = out.get("cache_read_tokens", 0) + out.get("cache_write_tokens", 0)
-            total = out.get("input_tokens", 0)
-            if parts > total:
-                raise ValueError(
-                    f"usage.cache_read_tokens + usage.cache_write_tokens ({parts}) exceed usage.input_tokens"
-                    f" ({total}); input_tokens counts all prompt tokens, cached ones included"
-                )
-        return out
+        return readings(value, custom, prefix="usage.")
 
     @field_validator("cost_usd", "recorded_cost_usd", mode="before")
     @classmethod

@@ -14,19 +14,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection
 
 # The dimensions a rule or a budget can be "per" (rollup column names).
 DIMENSIONS = ("service", "agent", "user_id", "tier", "mode")
 # How people name them in config and on the command line.
 ALIASES = {"user": "user_id", "user_id": "user_id", "agent": "agent", "tier": "tier", "mode": "mode",
            "service": "service"}  # fmt: skip
-
-
-def upsert(connection: Connection, table: Table) -> Any:
-    """INSERT with ON CONFLICT for the connection's dialect."""
-    return (postgresql if connection.dialect.name == "postgresql" else sqlite).insert(table)
 
 
 def day_key(day: dt.date) -> str:
@@ -55,10 +49,6 @@ def keys_of(row: Mapping[str, Any]) -> list[Key]:
         out.append((period, "", ""))
         out.extend((period, d, row[d]) for d in DIMENSIONS if row.get(d))
     return out
-
-
-def _mark(connection: Connection) -> str:
-    return "%s" if connection.dialect.name == "postgresql" else "?"
 
 
 def raw(connection: Connection, sql: str, params: Any = (), many: bool = False) -> list[tuple[Any, ...]]:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .meters import STANDARD_METERS, quantity
+from .meters import STANDARD_METERS, readings
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -66,15 +65,6 @@ def price(
     if when.tzinfo is None:
         raise ValueError("at must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
     return catalog.price(service, model, readings(usage, catalog.custom_meters), when)
-
-
-def readings(usage: Mapping[str, Any], custom_meters: frozenset[str] = frozenset()) -> dict[str, Any]:
-    out = {}
-    for meter, value in usage.items():
-        if meter not in STANDARD_METERS and meter not in custom_meters:
-            raise ValueError(f"unknown meter {meter!r}; standard meters are {', '.join(STANDARD_METERS)}")
-        out[meter] = quantity(value, meter)
-    return out
 
 
 __all__ = [

@@ -7,6 +7,7 @@ tokens, cached ones included), so LLM usage passes to it unchanged.
 from __future__ import annotations
 
 import math
+from collections.abc import Container, Mapping
 from decimal import Decimal, InvalidOperation
 
 STANDARD_METERS: dict[str, str] = {
@@ -56,3 +57,30 @@ def quantity(value: object, what: str) -> Quantity:
     if number > MAX_QUANTITY:
         raise ValueError(f"{what} is absurdly large ({value!r} > 1e12)")
     return number
+
+
+def readings(
+    usage: Mapping[str, object], custom_meters: Container[str] = frozenset(), prefix: str = ""
+) -> dict[str, Quantity]:
+    """Meter readings as exact numbers, by the rules every way in shares (the event, `price()`, the CLI).
+
+    Refuses unknown meters, bad quantities, and cache parts larger than the input they are part of
+    (priced anyway, they would make the plain input negative). `prefix` names the field in messages.
+    """
+    out: dict[str, Quantity] = {}
+    for meter, reading in usage.items():
+        if meter not in STANDARD_METERS and meter not in custom_meters:
+            raise ValueError(
+                f"unknown meter {meter!r}; standard meters are {', '.join(STANDARD_METERS)}"
+                " (a custom meter must be priced in costledger.toml)"
+            )
+        out[meter] = quantity(reading, f"{prefix}{meter}")
+    if "cache_read_tokens" in out or "cache_write_tokens" in out:
+        parts = out.get("cache_read_tokens", 0) + out.get("cache_write_tokens", 0)
+        total = out.get("input_tokens", 0)
+        if parts > total:
+            raise ValueError(
+                f"{prefix}cache_read_tokens + {prefix}cache_write_tokens ({parts}) exceed {prefix}input_tokens"
+                f" ({total}): input_tokens counts all prompt tokens and must include the cache reads and writes"
+            )
+    return out
