@@ -152,10 +152,8 @@ def reprice(
                 connection.execute(statement, updates)
                 # Every aggregate the ingest keeps moves with the events: the rollups and
                 # the period totals that alerts, budgets and the overview read.
-                add_to_rollups(connection, olds, sign=-1)
-                add_to_rollups(connection, news, sign=1)
-                add_to_period_totals(connection, olds, sign=-1)
-                add_to_period_totals(connection, news, sign=1)
+                add_to_period_totals(connection, add_to_rollups(connection, olds, sign=-1))
+                add_to_period_totals(connection, add_to_rollups(connection, news, sign=1))
             seen += len(rows)
             if progress is not None:
                 progress(seen, total)

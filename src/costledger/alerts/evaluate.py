@@ -20,7 +20,7 @@ from ..store import Written
 from .kinds import KINDS, Context, Firing
 from .queue import insert_alert, utcnow
 from .rules import Rule, parse_rule
-from .totals import Figures, Key, add_to_period_totals, raw
+from .totals import Key, add_to_period_totals, raw
 
 log = logging.getLogger("costledger.alerts")
 
@@ -57,12 +57,12 @@ class Evaluator:
         self.bus = bus
         self.clock = clock
         self._fired: dict[tuple[str, str, str], None] = {}
-        self._counted: tuple[Written, dict[Key, Figures]] | None = None
+        self._counted: tuple[Written, set[Key]] | None = None
 
     def count(self, connection: Connection, written: Written) -> None:
         """Hook 1: the period totals (budgets read them too)."""
         if written.inserted:
-            self._counted = (written, add_to_period_totals(connection, written.inserted))
+            self._counted = (written, add_to_period_totals(connection, written.buckets))
 
     def __call__(self, connection: Connection, written: Written) -> None:
         """Hook 2: evaluate the rules against what this batch touched."""
@@ -72,8 +72,7 @@ class Evaluator:
         counted = self._counted
         self._counted = None
         if counted is not None and counted[0] is written:
-            context = Context(connection, written.inserted, now, keys=set(counted[1]), fired=self._fired)
-            context.known(counted[1])
+            context = Context(connection, written.inserted, now, keys=counted[1], fired=self._fired)
         else:
             context = Context(connection, written.inserted, now, fired=self._fired)
         rules = {rule.name: rule for rule in (*self.rules, *stored_rules(connection))}

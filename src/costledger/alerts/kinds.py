@@ -69,11 +69,6 @@ class Context:
                 self.keys.update(keys_of(row))
         self.session_ids = {row["session_id"] for row in self.rows if row.get("session_id")}
 
-    def known(self, totals: Mapping[Key, Figures]) -> None:
-        """Totals as this transaction just wrote them (the counting hook returns them)."""
-        self._totals.update(totals)
-        self.keys.update(totals)
-
     def prefetch(self, dimensions: set[str], extra: Iterable[Key] = ()) -> None:
         """Read the touched totals of `dimensions` ('' = overall) not known yet, and what rules said they will
         want, in one query."""

@@ -3,8 +3,8 @@ mode and service, each kept in one row so that reading it is one primary-key loo
 
 They are counted in the same transaction as the events (a Store.on_write hook), so an
 alert check or a budget check costs the same at 100 events a day as at 10 million.
-A repricing that moves events in or out of the rollups calls `add_to_period_totals`
-with sign=-1 / +1 as it does for `add_to_rollups`.
+They are summed from the rollup buckets the writer counts (add_to_rollups returns them),
+so a repricing that moves events in or out of the rollups moves them here too.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
+
+from ..store.schema import DIMENSIONS as ROLLUP_DIMENSIONS
 
 # The dimensions a rule or a budget can be "per" (rollup column names).
 DIMENSIONS = ("service", "agent", "user_id", "tier", "mode")
@@ -71,38 +73,61 @@ def raw(connection: Connection, sql: str, params: Any = (), many: bool = False) 
         cursor.close()
 
 
+# Where each period dimension sits in a rollup bucket's key (day, *store DIMENSIONS).
+_AT = tuple((d, 1 + ROLLUP_DIMENSIONS.index(d)) for d in DIMENSIONS)
+
+
+def period_sums(buckets: Mapping[tuple[Any, ...], Sequence[int]]) -> dict[Key, list[int]]:
+    """The period totals that rollup buckets (add_to_rollups' signed counts) add up to, as keys_of counts rows.
+
+    Summed per day first and then per month from the days: a batch has far fewer buckets than
+    events, and far fewer day totals than buckets.
+    """
+    days: dict[tuple[Any, str, Any], list[int]] = {}
+    for key, counts in buckets.items():
+        day = key[0]
+        slots = [(day, "", "")]
+        for dimension, at in _AT:
+            if key[at]:
+                slots.append((day, dimension, key[at]))
+        for slot in slots:
+            found = days.get(slot)
+            if found is None:
+                days[slot] = list(counts)
+            else:
+                found[0] += counts[0]
+                found[1] += counts[1]
+                found[2] += counts[2]
+    sums: dict[Key, list[int]] = {}
+    for (day, dimension, value), counts in days.items():
+        for key in ((day_key(day), dimension, value), (month_key(day), dimension, value)):
+            found = sums.get(key)
+            if found is None:
+                sums[key] = list(counts)
+            else:
+                found[0] += counts[0]
+                found[1] += counts[1]
+                found[2] += counts[2]
+    return sums
+
+
 _UPSERT = (
-    "INSERT INTO period_totals (period, dimension, value, events, unpriced, cost) VALUES {values} "
+    "INSERT INTO period_totals (period, dimension, value, events, unpriced, cost) VALUES (?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (period, dimension, value) DO UPDATE SET events = period_totals.events + excluded.events, "
-    "unpriced = period_totals.unpriced + excluded.unpriced, cost = period_totals.cost + excluded.cost "
-    "RETURNING period, dimension, value, events, unpriced, cost"
+    "unpriced = period_totals.unpriced + excluded.unpriced, cost = period_totals.cost + excluded.cost"
 )
 
 
-def add_to_period_totals(
-    connection: Connection, rows: Sequence[Mapping[str, Any]], sign: int = 1
-) -> dict[Key, Figures]:
-    """Count `rows` into the period totals (sign=-1 takes them out); returns the touched totals as they now are,
-    so evaluation reads none of them again."""
-    sums: dict[Key, list[int]] = {}
-    for row in rows:
-        cost = row["cost"]
-        for key in keys_of(row):
-            bucket = sums.get(key)
-            if bucket is None:
-                sums[key] = bucket = [0, 0, 0]
-            bucket[0] += sign
-            bucket[1] += sign if cost is None else 0
-            bucket[2] += sign * (cost or 0)
-    out: dict[Key, Figures] = {}
+def add_to_period_totals(connection: Connection, buckets: Mapping[tuple[Any, ...], Sequence[int]]) -> set[Key]:
+    """Count rollup buckets (add_to_rollups' return, signed) into the period totals; returns the keys it touched.
+
+    One prepared statement for all of them: a multi-row VALUES … RETURNING cost more to parse
+    than to run, and most batches have no rule that reads the totals back.
+    """
+    sums = period_sums(buckets)
     # Sorted: concurrent PostgreSQL writers take row locks in one order and never deadlock.
-    params = [(p, d, v, e, u, c) for (p, d, v), (e, u, c) in sorted(sums.items())]
-    for start in range(0, len(params), _CHUNK):
-        chunk = params[start : start + _CHUNK]
-        sql = _UPSERT.format(values=", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk)))
-        for r in raw(connection, sql, tuple(p for row in chunk for p in row)):
-            out[(r[0], r[1], r[2])] = Figures(int(r[3]), int(r[4]), int(r[5]))
-    return out
+    raw(connection, _UPSERT, [(*key, *counts) for key, counts in sorted(sums.items())], many=True)
+    return set(sums)
 
 
 def read_totals(connection: Connection, keys: Iterable[Key]) -> dict[Key, Figures]:

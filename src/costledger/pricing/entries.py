@@ -7,6 +7,7 @@ The packaged data file, corrections and the user's overrides share one format
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -60,9 +61,9 @@ class PriceEntry:
     note: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def ref(self) -> str:
-        """Which entry priced an event, as the ledger stores it."""
+        """Which entry priced an event, as the ledger stores it (once per entry: every priced event asks)."""
         since = self.since.isoformat() if self.since else "always"
         return f"{self.kind}:{self.service}/{self.model}@{since}"
 

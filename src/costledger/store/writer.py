@@ -16,7 +16,7 @@ statement per row was most of the cost of a batch.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from operator import itemgetter
 from typing import Any
@@ -33,6 +33,8 @@ class Written:
     unpriced: int = 0
     cost_nanos: int = 0
     inserted: tuple[dict[str, Any], ...] = ()
+    # What the inserted rows added to each daily rollup bucket (see add_to_rollups).
+    buckets: dict[tuple[Any, ...], list[int]] = field(default_factory=dict)
 
 
 # SQLite's limit on bound parameters is 32766 since 3.32; stay far below it.
@@ -183,7 +185,7 @@ def write_events(connection: Connection, rows: Sequence[dict[str, Any]]) -> Writ
     if new:
         written.unpriced = sum(1 for r in new if r["cost"] is None)
         written.cost_nanos = sum(r["cost"] or 0 for r in new)
-        add_to_rollups(connection, new)
+        written.buckets = add_to_rollups(connection, new)
     return written
 
 
@@ -198,48 +200,69 @@ def _existing_ids(connection: Connection, ids: Sequence[str]) -> set[str]:
     return found
 
 
-def add_to_rollups(connection: Connection, rows: Sequence[dict[str, Any]], sign: int = 1) -> None:
-    """Count `rows` into the daily rollups, sessions and session costs (sign=-1 takes them out)."""
-    daily: dict[tuple[Any, ...], list[int]] = {}
+Buckets = dict[tuple[Any, ...], list[int]]  # (day, *DIMENSIONS) → [events, unpriced, cost], None kept as None
+
+
+def add_to_rollups(connection: Connection, rows: Sequence[dict[str, Any]], sign: int = 1) -> Buckets:
+    """Count `rows` into the daily rollups, sessions and session costs (sign=-1 takes them out).
+
+    Returns the rollup buckets it counted (signed): everything else kept per day and dimension
+    (the period totals of alerts and budgets) is summed from them, not from the rows again.
+    """
+    daily: Buckets = {}
     per_session: dict[str, dict[str, Any]] = {}
     per_service: dict[tuple[str, str, str], list[int]] = {}
     for row in rows:
         cost = row["cost"]
-        unpriced = 1 if cost is None else 0
-        nanos = cost or 0
         key = _rollup_key(row)
         bucket = daily.get(key)
         if bucket is None:
-            daily[key] = [sign, sign * unpriced, sign * nanos]
+            daily[key] = bucket = [0, 0, 0]
+        bucket[0] += 1
+        if cost is None:
+            bucket[1] += 1
         else:
-            bucket[0] += sign
-            bucket[1] += sign * unpriced
-            bucket[2] += sign * nanos
+            bucket[2] += cost
         session_id = row["session_id"]
         if session_id is None:
             continue
+        ts = row["ts"]
         s = per_session.get(session_id)
         if s is None:
             per_session[session_id] = s = {
                 "session_id": session_id, "user_id": row["user_id"], "tier": row["tier"], "mode": row["mode"],
-                "started_at": row["ts"], "ended_at": row["ts"], "events": 0, "unpriced": 0, "cost": 0,
+                "started_at": ts, "ended_at": ts, "events": 0, "unpriced": 0, "cost": 0,
             }  # fmt: skip
         else:
-            s["started_at"] = min(s["started_at"], row["ts"])
-            s["ended_at"] = max(s["ended_at"], row["ts"])
-            for dim in ("user_id", "tier", "mode"):
-                s[dim] = s[dim] or row[dim]
-        s["events"] += sign
-        s["unpriced"] += sign * unpriced
-        s["cost"] += sign * nanos
+            if ts < s["started_at"]:
+                s["started_at"] = ts
+            elif ts > s["ended_at"]:
+                s["ended_at"] = ts
+            # A session's user, tier and mode: the first event that names them.
+            if not s["user_id"]:
+                s["user_id"] = row["user_id"]
+            if not s["tier"]:
+                s["tier"] = row["tier"]
+            if not s["mode"]:
+                s["mode"] = row["mode"]
+        s["events"] += 1
         skey = (session_id, row["service"], row["agent"] or "")
         sb = per_service.get(skey)
         if sb is None:
-            per_service[skey] = [sign, sign * unpriced, sign * nanos]
+            per_service[skey] = sb = [0, 0, 0]
+        sb[0] += 1
+        if cost is None:
+            s["unpriced"] += 1
+            sb[1] += 1
         else:
-            sb[0] += sign
-            sb[1] += sign * unpriced
-            sb[2] += sign * nanos
+            s["cost"] += cost
+            sb[2] += cost
+    if sign != 1:
+        for counts in (*daily.values(), *per_service.values()):
+            counts[:] = [sign * c for c in counts]
+        for s in per_session.values():
+            for c in _COUNTS:
+                s[c] *= sign
 
     sql = _statements(connection)
     # Sorted, so concurrent PostgreSQL transactions lock the same keys in the same order.
@@ -249,6 +272,7 @@ def add_to_rollups(connection: Connection, rows: Sequence[dict[str, Any]], sign:
         _upsert_sessions(connection, [per_session[k] for k in sorted(per_session)])
         _upsert(connection, sql, sql.upsert_session_costs, session_costs, (*_SESSION_COST_KEYS, *_COUNTS),
                 [(*key, *v) for key, v in sorted(per_service.items())])  # fmt: skip
+    return daily
 
 
 # Dimensions are read as they are and made '' (the rollups' "none") once per distinct key, not per row.
