@@ -165,7 +165,7 @@ def write_events(connection: Connection, rows: Sequence[dict[str, Any]]) -> Writ
     for row in rows:
         unique.setdefault(row["event_id"], row)
     # A fixed order keeps concurrent PostgreSQL transactions from deadlocking on each other's keys.
-    ordered = sorted(unique.values(), key=lambda r: r["event_id"])
+    ordered = sorted(unique.values(), key=_event_id)
     if not ordered:
         return Written(duplicates=len(rows))
     sql = _statements(connection)
@@ -183,10 +183,13 @@ def write_events(connection: Connection, rows: Sequence[dict[str, Any]]) -> Writ
             _execute(connection, sql.insert_events, sql.params(events, columns, values))
     written = Written(accepted=len(new), duplicates=len(rows) - len(new), inserted=new)
     if new:
-        written.unpriced = sum(1 for r in new if r["cost"] is None)
-        written.cost_nanos = sum(r["cost"] or 0 for r in new)
         written.buckets = add_to_rollups(connection, new)
+        written.unpriced = sum(b[1] for b in written.buckets.values())
+        written.cost_nanos = sum(b[2] for b in written.buckets.values())
     return written
+
+
+_event_id = itemgetter("event_id")
 
 
 def _existing_ids(connection: Connection, ids: Sequence[str]) -> set[str]:
