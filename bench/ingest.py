@@ -105,7 +105,7 @@ def rows_for(events: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, An
 
     with tempfile.TemporaryDirectory() as tmp:
         ledger = Ledger(Path(tmp) / "rows.db")
-        now = dt.datetime.now(dt.UTC)
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         rows = [ledger._row(e, now) for e in parse_events(events)]
         ledger.close()
     return list(rows[0]), rows

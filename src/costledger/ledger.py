@@ -113,7 +113,7 @@ class Ledger:
         parsed = parse_events(events, custom_meters=self.catalog.custom_meters)
         if not parsed:
             return Recorded(0, 0, 0, Decimal(0))
-        now = dt.datetime.now(dt.UTC)
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         written = self.store.write([self._row(e, now) for e in parsed])
         return Recorded(
             written.accepted,
@@ -123,6 +123,7 @@ class Ledger:
         )
 
     def _row(self, event: UsageEvent, now: dt.datetime | None = None) -> dict[str, Any]:
+        """The stored row of `event`, priced; `now` (naive UTC, once per batch) is its ingest time."""
         cost: int | None
         reason = ref = source = None
         if event.cost_usd is not None:
@@ -156,7 +157,7 @@ class Ledger:
             "price_ref": ref,
             "unpriced_reason": reason,
             "recorded_cost": to_nanos(event.recorded_cost_usd) if event.recorded_cost_usd is not None else None,
-            "ingested_at": (now or dt.datetime.now(dt.UTC)).replace(tzinfo=None),
+            "ingested_at": now or dt.datetime.now(dt.UTC).replace(tzinfo=None),
         }
 
     def session(self, session_id: str, **fields: Any) -> Session:
