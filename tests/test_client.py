@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from costledger import Client, InvalidEvent, Ledger
+from costledger.events import UsageEvent
 from costledger.outbox import OutboxInUse
 from server.harness import ThreadServer, free_port, start_thread_server, stop_thread_server
 
@@ -65,6 +69,24 @@ def test_an_invalid_event_fails_at_the_call_site_and_nothing_is_queued(tmp_path:
         client.close(timeout=0)
 
 
+def test_the_outbox_keeps_each_event_as_pydantic_writes_it(tmp_path: Path) -> None:
+    events: list[dict[str, Any]] = [
+        {"event_id": "plain", "ts": "2025-03-01T12:00:00.5+02:00", "service": " Anthropic ", "model": "claude",
+         "usage": {"input_tokens": 8000, "output_tokens": 350}, "session_id": "room-42", "agent": "scholar"},
+        {"event_id": "rich", "ts": "2025-03-01T10:00:00Z", "service": "deepgram", "operation": "stt",
+         "usage": {"audio_seconds": "12.50"}, "cost_usd": "0.0043", "recorded_cost_usd": 1, "tier": "créateur",
+         "tags": {"team": 'é"\n'},
+         "metadata": {"when": dt.datetime(2025, 1, 1), "n": None, "x": [1.5, "a", {"b": True}],
+                      "amount": Decimal("1E+3")}},
+    ]  # fmt: skip
+    expected = [UsageEvent.model_validate(e).model_dump_json(exclude_none=True) for e in events]
+    with Client(f"http://127.0.0.1:{free_port()}", "k", outbox=tmp_path / "out.db") as client:
+        client.record(events[0])  # one event: the single-insert path
+        client.record_many(events)  # a batch: one transaction
+        assert [p.body for p in client.outbox.peek(10, 1 << 20)] == [expected[0], *expected]
+        client.close(timeout=0)
+
+
 def test_events_the_server_refuses_go_to_the_dead_letter_table(
     server: ThreadServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -101,6 +123,33 @@ def test_the_outbox_survives_the_process_and_replays_on_the_next_start(tmp_path:
             assert client.pending == 300
             assert client.flush(30)
         assert stored(running.database) == 300
+    finally:
+        stop_thread_server(running)
+
+
+@pytest.mark.timeout(120)
+def test_a_kill_9_right_after_record_returns_loses_nothing(tmp_path: Path) -> None:
+    outbox = tmp_path / "out.db"
+    # SIGKILL the moment the last record() returns: no atexit, no close(), the sender thread
+    # alive and the WAL never checkpointed. What record() committed must be in the file.
+    script = textwrap.dedent(f"""
+        import os, signal
+        import costledger
+        client = costledger.Client("http://127.0.0.1:{free_port()}", "no-server", outbox={str(outbox)!r})
+        for i in range(200):
+            client.record("deepgram", "nova-3", audio_seconds=1, event_id=f"k{{i}}", session_id="killed")
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], timeout=60)
+    assert done.returncode == -9
+    running = start_thread_server(str(tmp_path / "server.db"))
+    try:
+        with Client(running.url, running.keys.ingest, outbox=outbox) as client:
+            assert client.pending == 200
+            assert client.flush(30)
+        with Ledger(running.database) as ledger:
+            summary = ledger.session_summary("killed")
+        assert summary is not None and summary.events == 200
     finally:
         stop_thread_server(running)
 
