@@ -258,11 +258,14 @@ def _storable(events: list[UsageEvent], single: bool) -> list[UsageEvent]:
     return events
 
 
+# Read once: UsageEvent.model_fields is a pydantic class property, slow to ask on every record().
+_EVENT_FIELDS = frozenset(UsageEvent.model_fields)
+
+
 def split_fields(fields: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split `record(..., input_tokens=8000, agent="scholar")` keywords into event fields and meters."""
-    event_fields = set(UsageEvent.model_fields)
-    top = {k: v for k, v in fields.items() if k in event_fields}
-    meters = {k: v for k, v in fields.items() if k not in event_fields}
+    top = {k: v for k, v in fields.items() if k in _EVENT_FIELDS}
+    meters = {k: v for k, v in fields.items() if k not in _EVENT_FIELDS}
     return top, meters
 
 
