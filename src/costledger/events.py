@@ -8,7 +8,9 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import chain
 from json.encoder import encode_basestring_ascii as _quote
+from operator import attrgetter
 from typing import Any
 
 from pydantic import (
@@ -241,7 +243,19 @@ def _storable_json(value: Any) -> bool:
     return True
 
 
+_texts = attrgetter(*_TEXT_FIELDS)
+
+
 def _storable(events: list[UsageEvent], single: bool) -> list[UsageEvent]:
+    # The whole batch's text checked as one string first (one pass in C); event by event only to name
+    # what is wrong.
+    parts: list[str] = []
+    for event in events:
+        parts.extend(filter(None, _texts(event)))
+        if event.tags:
+            parts.extend(chain.from_iterable(event.tags.items()))
+    if storable("".join(parts)) and all(_storable_json(e.metadata) for e in events if e.metadata):
+        return events
     errors: list[tuple[int | None, str, str]] = []
     message = "must not contain NUL characters or unpaired surrogates"
     for index, event in enumerate(events):
