@@ -16,7 +16,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from ..store.alerts_schema import period_totals
 from ..store.schema import DIMENSIONS as ROLLUP_DIMENSIONS
+from ..store.writer import add_counts
 
 # The dimensions a rule or a budget can be "per" (rollup column names).
 DIMENSIONS = ("service", "agent", "user_id", "tier", "mode")
@@ -111,22 +113,16 @@ def period_sums(buckets: Mapping[tuple[Any, ...], Sequence[int]]) -> dict[Key, l
     return sums
 
 
-_UPSERT = (
-    "INSERT INTO period_totals (period, dimension, value, events, unpriced, cost) VALUES (?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (period, dimension, value) DO UPDATE SET events = period_totals.events + excluded.events, "
-    "unpriced = period_totals.unpriced + excluded.unpriced, cost = period_totals.cost + excluded.cost"
-)
-
-
 def add_to_period_totals(connection: Connection, buckets: Mapping[tuple[Any, ...], Sequence[int]]) -> set[Key]:
     """Count rollup buckets (add_to_rollups' return, signed) into the period totals; returns the keys it touched.
 
-    One prepared statement for all of them: a multi-row VALUES … RETURNING cost more to parse
-    than to run, and most batches have no rule that reads the totals back.
+    Written as the rollups are (one statement over the batch), without reading them back: most
+    batches have no rule that reads them.
     """
     sums = period_sums(buckets)
     # Sorted: concurrent PostgreSQL writers take row locks in one order and never deadlock.
-    raw(connection, _UPSERT, [(*key, *counts) for key, counts in sorted(sums.items())], many=True)
+    rows = [(*key, *counts) for key, counts in sorted(sums.items())]
+    add_counts(connection, period_totals, ("period", "dimension", "value"), rows)
     return set(sums)
 
 

@@ -61,8 +61,6 @@ class _Statements:
         # SQLite inserts only ids it has just seen absent (write_events), so a conflict there is a bug: let it fail.
         conflict = "ON CONFLICT (event_id) DO NOTHING RETURNING event_id" if self.postgres else ""
         self.insert_events = self._insert(events, self.event_columns, conflict)
-        self.upsert_rollups = self._upsert_counts(rollup_daily, _ROLLUP_KEYS)
-        self.upsert_session_costs = self._upsert_counts(session_costs, _SESSION_COST_KEYS)
         # Two-argument min/max are scalar in SQLite; PostgreSQL spells them least/greatest.
         least, greatest = ("least", "greatest") if self.postgres else ("min", "max")
         t = self.quote(sessions.name)
@@ -80,6 +78,7 @@ class _Statements:
             ),
         )
         self._processors: dict[tuple[str, tuple[str, ...]], list[Callable[[Any], Any] | None]] = {}
+        self._add_counts: dict[str, str] = {}
 
     def _insert(self, table: Table, columns: Sequence[str], conflict: str) -> str:
         names = ", ".join(self.quote(c) for c in columns)
@@ -90,11 +89,16 @@ class _Statements:
         marks = ", ".join("?" for _ in columns)
         return f"INSERT INTO {self.quote(table.name)} ({names}) VALUES ({marks}) {conflict}".rstrip()
 
-    def _upsert_counts(self, table: Table, keys: Sequence[str]) -> str:
-        t = self.quote(table.name)
-        keys_sql = ", ".join(self.quote(k) for k in keys)
-        sets = ", ".join(f"{c} = {t}.{c} + excluded.{c}" for c in _COUNTS)
-        return self._insert(table, (*keys, *_COUNTS), f"ON CONFLICT ({keys_sql}) DO UPDATE SET {sets}")
+    def add_counts(self, table: Table, keys: Sequence[str]) -> str:
+        """The statement that adds (*keys, events, unpriced, cost) rows into `table`'s counts (made once)."""
+        found = self._add_counts.get(table.name)
+        if found is None:
+            t = self.quote(table.name)
+            keys_sql = ", ".join(self.quote(k) for k in keys)
+            sets = ", ".join(f"{c} = {t}.{c} + excluded.{c}" for c in _COUNTS)
+            found = self._insert(table, (*keys, *_COUNTS), f"ON CONFLICT ({keys_sql}) DO UPDATE SET {sets}")
+            self._add_counts[table.name] = found
+        return found
 
     def params(self, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:
         """Rows (value tuples in `columns` order) as the driver takes them, through the columns' type processors.
@@ -267,14 +271,12 @@ def add_to_rollups(connection: Connection, rows: Sequence[dict[str, Any]], sign:
             for c in _COUNTS:
                 s[c] *= sign
 
-    sql = _statements(connection)
     # Sorted, so concurrent PostgreSQL transactions lock the same keys in the same order.
-    _upsert(connection, sql, sql.upsert_rollups, rollup_daily, (*_ROLLUP_KEYS, *_COUNTS),
-            _with_blanks(daily))  # fmt: skip
+    add_counts(connection, rollup_daily, _ROLLUP_KEYS, _with_blanks(daily))
     if per_session:
         _upsert_sessions(connection, [per_session[k] for k in sorted(per_session)])
-        _upsert(connection, sql, sql.upsert_session_costs, session_costs, (*_SESSION_COST_KEYS, *_COUNTS),
-                [(*key, *v) for key, v in sorted(per_service.items())])  # fmt: skip
+        costs = [(*key, *v) for key, v in sorted(per_service.items())]
+        add_counts(connection, session_costs, _SESSION_COST_KEYS, costs)
     return daily
 
 
@@ -295,6 +297,13 @@ def _with_blanks(counts: dict[tuple[Any, ...], list[int]]) -> list[tuple[Any, ..
             for i, value in enumerate(values):
                 found[i] += value
     return [(*key, *values) for key, values in sorted(merged.items())]
+
+
+def add_counts(connection: Connection, table: Table, keys: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """Add (*keys, events, unpriced, cost) rows to a table of counts (rollups, period totals): one statement
+    per dialect, written once, over the whole batch. Sort `rows` first (PostgreSQL lock order)."""
+    sql = _statements(connection)
+    _upsert(connection, sql, sql.add_counts(table, keys), table, (*keys, *_COUNTS), rows)
 
 
 def _upsert(
