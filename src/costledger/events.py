@@ -11,13 +11,14 @@ from decimal import Decimal
 from itertools import chain
 from json.encoder import encode_basestring_ascii as _quote
 from operator import attrgetter
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     TypeAdapter,
     ValidationError,
     ValidationInfo,
@@ -51,7 +52,8 @@ class UsageEvent(BaseModel):
 
     event_id: str = Field(default_factory=_new_event_id, min_length=1, max_length=MAX_EVENT_ID_LENGTH)
     ts: AwareDatetime = Field(default_factory=_now)
-    service: str = Field(min_length=1, max_length=64)
+    # Lower-cased by pydantic itself, after the length check, as str.lower() would.
+    service: Annotated[str, StringConstraints(to_lower=True)] = Field(min_length=1, max_length=64)
     model: str | None = Field(default=None, max_length=MAX_ID_LENGTH)
     operation: str | None = Field(default=None, max_length=64)
     usage: dict[str, Quantity] = Field(default_factory=dict)
@@ -66,11 +68,6 @@ class UsageEvent(BaseModel):
     endpoint: str | None = Field(default=None, max_length=MAX_ID_LENGTH)
     tags: dict[str, str] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("service", mode="after")
-    @classmethod
-    def _service_lower(cls, value: str) -> str:
-        return value.lower()
 
     @field_validator("ts", mode="after")
     @classmethod

@@ -128,14 +128,15 @@ def insert_alert(
     if alert_id is None:
         return None
     if channels:
-        connection.execute(
-            alert_deliveries.insert(),
-            [
-                {"alert_id": alert_id, "channel": c, "status": "pending", "attempts": 0, "next_attempt_at": now,
-                 "created_at": now}
-                for c in channels
-            ],
-        )  # fmt: skip
+        # Straight to the driver, like the insert above: alerts are stored inside the ingest transaction.
+        when = _when(connection, now)
+        raw(
+            connection,
+            "INSERT INTO alert_deliveries (alert_id, channel, status, attempts, next_attempt_at, created_at) "
+            "VALUES (?, ?, 'pending', 0, ?, ?)",
+            [(alert_id, c, when, when) for c in channels],
+            many=True,
+        )
     return int(alert_id)
 
 
