@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import uuid
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import Connection, inspect, text
 from typer.testing import CliRunner
 
 from costledger import Ledger
+from costledger.alerts.totals import add_to_period_totals
 from costledger.cli import app
 from costledger.store import Store, migrate
 from costledger.store.check import check_store
@@ -49,6 +53,9 @@ def test_database_at_an_earlier_revision_upgrades_keeping_its_events(store_url: 
     try:
         migrate.upgrade(store.engine, revision)
         assert migrate.current(store.engine) == revision
+        if "period_totals" in _tables(store):
+            # From 0003 on, the ledger kept the period totals with the events (an on_write hook).
+            store.on_write.append(lambda connection, written: add_to_period_totals(connection, written.buckets))
         store.write([OLD_EVENT])
     finally:
         store.close()
@@ -59,6 +66,52 @@ def test_database_at_an_earlier_revision_upgrades_keeping_its_events(store_url: 
         assert ledger.total_usd() == Decimal("0.0043")
         assert ledger.record("deepgram", "nova-3", audio_seconds=60, event_id="from-the-past").duplicates == 1
         assert check_store(ledger.store) == []
+        # The old session, read back through the month indexes of 0004.
+        (mode,) = ledger.overview(dt.date(2026, 1, 5)).by_mode
+        assert (mode.mode, mode.sessions, mode.p50_usd, mode.p90_usd) == (None, 1, Decimal("0.0043"), Decimal("0.0043"))
+
+
+def _session_indexes(connection: Connection) -> dict[str, str]:
+    """The sessions table's indexes as the database states them (PostgreSQL's without the schema name)."""
+    if connection.dialect.name == "postgresql":
+        query = (
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'sessions' AND schemaname = current_schema()"
+        )
+        return {
+            name: re.sub(r" ON \S+\.sessions ", " ON sessions ", sql) for name, sql in connection.execute(text(query))
+        }
+    query = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sessions' AND sql IS NOT NULL"
+    return {name: " ".join(sql.split()) for name, sql in connection.execute(text(query))}
+
+
+def test_migrations_create_the_session_indexes_schema_declares(store_url: str, tmp_path: Path) -> None:
+    """A database made by the migrations and one made from schema.py have the same sessions indexes
+    (0004's month indexes among them), so the overview reads either the same way."""
+    store = Store(store_url)
+    try:
+        with store.engine.connect() as connection:
+            migrated = _session_indexes(connection)
+            if store.dialect == "postgresql":
+                # DDL is transactional there: the declared tables go to a scratch schema, then are rolled back.
+                name = f"declared_{uuid.uuid4().hex[:10]}"
+                connection.execute(text(f'CREATE SCHEMA "{name}"'))
+                connection.execute(text(f'SET LOCAL search_path TO "{name}"'))
+                metadata.create_all(connection)
+                declared = _session_indexes(connection)
+                connection.rollback()
+    finally:
+        store.close()
+    if store.dialect == "sqlite":
+        fresh = Store(str(tmp_path / "declared.db"), upgrade=False)
+        try:
+            metadata.create_all(fresh.engine)
+            with fresh.engine.connect() as connection:
+                declared = _session_indexes(connection)
+        finally:
+            fresh.close()
+    assert {"ix_sessions_started", "ix_sessions_month_mode_cost", "ix_sessions_month_tier_user"} <= set(migrated)
+    assert "WHERE" in migrated["ix_sessions_month_mode_cost"] and "WHERE" in migrated["ix_sessions_month_tier_user"]
+    assert migrated == declared
 
 
 def test_every_revision_is_listed_oldest_first() -> None:

@@ -7,13 +7,17 @@ on paper; one event of an unknown service stays unpriced.
 from __future__ import annotations
 
 import datetime as dt
+import random
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from costledger import Ledger
+from costledger.store import overview as overview_parts
 from costledger.store import queries
 from costledger.store.queries import Filters
 
@@ -246,6 +250,170 @@ def test_overview_of_an_empty_ledger(target: str) -> None:
         view = ledger.overview(TODAY)
         assert view.month.cost_usd == 0 and view.month.forecast_usd == 0 and view.sessions == 0
         assert view.avg_session_usd is None and not (view.by_service or view.by_mode or view.by_tier)
+
+
+# -- cost per session by mode and users per tier: the month indexes against the plain pass -------
+
+
+def _session_mix(ledger: Ledger) -> None:
+    """Sessions of every shape around November 2026: modes of 1 to 10 sessions (every nearest rank,
+    counted from either end), tied costs, modes, tiers and users of None, unpriced and free
+    sessions, sessions without events, and sessions that begin in one month and end in the next.
+    """
+    rng = random.Random(4)
+    rows: list[dict[str, Any]] = []
+
+    def session(sid: str, start: dt.datetime, costs: list[str | None], **fields: str | None) -> None:
+        for n, cost in enumerate(costs):
+            ts = (start + dt.timedelta(minutes=n)).isoformat() + "Z"
+            row: dict[str, Any] = {"event_id": f"{sid}.{n}", "ts": ts, "session_id": sid, "usage": {"requests": 1}}
+            row.update({k: v for k, v in fields.items() if v is not None})
+            if cost is None:
+                row.update(service="mystery", model="x")  # no price: the session counts, at 0 for it
+            else:
+                row.update(service="anthropic", model="m", cost_usd=cost)
+            rows.append(row)
+
+    for n in range(1, 11):
+        for k in range(n):
+            cost = str(D(k * 7 % n + 1) / 8)
+            session(f"r{n}-{k}", dt.datetime(2026, 11, 1 + k, 9), [cost], mode=f"ranks{n}", tier="pro", user_id=f"u{k}")
+    ties = ["0.10", "0.25", "0.25", "1.00", "0.00"]
+    for k in range(160):
+        start = dt.datetime(2026, 10, 20, 6) + dt.timedelta(hours=rng.randrange(60 * 24))
+        costs = [
+            rng.choice([*ties, None]) if rng.random() < 0.1 else rng.choice(ties) for _ in range(rng.randint(1, 3))
+        ]
+        user = rng.choice([None, *(f"u{i}" for i in range(9))])
+        mode, tier = rng.choice(["voice", "voice", "text", None]), rng.choice(["free", "pro", None])
+        session(f"x{k}", start, costs, mode=mode, tier=tier, user_id=user)
+    session("solo", dt.datetime(2026, 11, 18, 12), ["4.20"], mode="solo", user_id="only-user", tier="only-tier")
+    session("late", dt.datetime(2026, 11, 30, 23, 59), ["0.30", "0.40"], mode="voice", tier="free", user_id="u1")
+    session("early", dt.datetime(2026, 11, 1, 0, 30), ["2.00"], mode="early")
+    recorded = ledger.record_many(rows)
+    assert recorded.accepted == len(rows)
+    # Sessions opened without an event (their users and modes must count nowhere), and one that
+    # opened in October before its November events.
+    for k, day in enumerate((dt.datetime(2026, 11, 2), dt.datetime(2026, 11, 25), dt.datetime(2026, 10, 9))):
+        ledger.store.touch_session(f"empty{k}", day, {"mode": "ghost-mode", "tier": "ghost-tier", "user_id": "ghost"})
+    ledger.store.touch_session("early", dt.datetime(2026, 10, 31, 23), {})
+
+
+def _scanned(connection: Any, first: dt.date, until: dt.date) -> Any:
+    return overview_parts._scanned_sessions(connection, Filters(since=first, until=until))
+
+
+def test_month_indexes_give_exactly_what_the_plain_pass_gives(target: str) -> None:
+    with Ledger(target) as ledger:
+        _session_mix(ledger)
+        with ledger.store.engine.connect() as connection:
+            for first in (dt.date(2026, 10, 1), dt.date(2026, 11, 1), dt.date(2026, 12, 1)):
+                last = overview_parts._next_month(first) - dt.timedelta(days=1)
+                expected = _scanned(connection, first, last)
+                assert overview_parts._indexed_month(connection, first) == expected
+                # The users per tier at every budget: the loose scans, running out of seeks at the
+                # tiers or at any tier's users (None), or the plain pass.
+                outcomes = [overview_parts._seek_users(connection, first, budget) for budget in range(-1, 60)]
+                assert None in outcomes and all(found in (None, expected[1]) for found in outcomes)
+                assert outcomes[-1] == expected[1]
+                for budget in (0, overview_parts._MIN_SEEKS - 1, overview_parts._MIN_SEEKS, 10_000):
+                    assert overview_parts._users_by_tier(connection, first, budget) == expected[1]
+            october = _scanned(connection, dt.date(2026, 10, 1), dt.date(2026, 10, 31))[0]
+            by_mode, users = _scanned(connection, dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+            assert overview_parts._seek_users(connection, dt.date(2026, 11, 1), 10_000) == users
+            assert overview_parts._seek_users(connection, dt.date(2026, 11, 1), 3) is None
+    modes = {m.mode: m for m in by_mode}
+    assert [modes[f"ranks{n}"].sessions for n in range(1, 11)] == list(range(1, 11))
+    assert None in modes and modes["solo"].sessions == 1 and "ghost-mode" not in modes and "early" not in modes
+    assert "early" in {m.mode for m in october}
+    assert modes["voice"].p50_usd in (D("0.10"), D("0.25"), D("0.50"), D("1.00"))  # ties among the sessions
+    assert users["only-tier"] == 1 and None in users and "ghost-tier" not in users
+    # n = 10: ranks 5 and 9 of 1/8 … 10/8, every cost distinct.
+    assert (modes["ranks10"].p50_usd, modes["ranks10"].p90_usd) == (D("0.625"), D("1.125"))
+
+
+def test_the_overview_reads_the_month_indexes_only_where_they_answer_the_same(target: str) -> None:
+    with Ledger(target) as ledger:
+        _session_mix(ledger)
+        with ledger.store.engine.connect() as connection:
+            november = dt.date(2026, 11, 1)
+            days = [november + dt.timedelta(days=n) for n in range(30)] + [dt.date(2026, 10, 31), dt.date(2026, 12, 1)]
+            for day in days:
+                filters = Filters(since=day.replace(day=1), until=day)
+                assert overview_parts._month_sessions(connection, filters) == overview_parts._scanned_sessions(
+                    connection, filters
+                )
+            whole = overview_parts._whole_month
+            # The last day has the "late" session; the day before, that session starts after it.
+            assert whole(connection, Filters(since=november, until=dt.date(2026, 11, 30))) == november
+            assert whole(connection, Filters(since=november, until=dt.date(2026, 11, 29))) is None
+            # Only a session without events after the 25th (empty1): the 25th still reads the indexes.
+            assert whole(connection, Filters(since=dt.date(2026, 12, 1), until=dt.date(2026, 12, 31))) is not None
+            for other in (
+                Filters(since=november, until=dt.date(2026, 12, 1)),
+                Filters(since=dt.date(2026, 11, 2), until=dt.date(2026, 11, 30)),
+                Filters(since=november, until=dt.date(2026, 11, 30), dims={"tier": "pro"}),
+                Filters(since=november, until=dt.date(2026, 11, 30), tags={"env": "prod"}),
+                Filters(since=november, until=dt.date(2026, 11, 30), min_cost=D("0.2")),
+                Filters(since=november, until=dt.date(2026, 11, 30), max_cost=D("0.2")),
+            ):
+                assert whole(connection, other) is None
+                assert overview_parts._month_sessions(connection, other) == overview_parts._scanned_sessions(
+                    connection, other
+                )
+            by_mode, users = _scanned(connection, november, dt.date(2026, 11, 30))
+        view = ledger.overview(dt.date(2026, 11, 30))
+        assert view.by_mode == by_mode
+        assert {t.tier: t.users for t in view.by_tier} == {tier: n for tier, n in users.items() if tier is not None}
+
+
+def _plan(connection: Any, statement: str, parameters: Any) -> str:
+    """The plan of one captured statement; on PostgreSQL, its generic plan: the one a prepared
+    statement (psycopg prepares a query it has run five times) ends up with, planned without
+    the parameters' values, so a condition only a bound value states cannot pick an index."""
+    if connection.dialect.name == "sqlite":
+        return "\n".join(
+            str(row[-1]) for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+        )
+    names: dict[str, str] = {}
+    numbered = re.sub(r"%\((\w+)\)s", lambda m: names.setdefault(m.group(1), f"${len(names) + 1}"), statement)
+    connection.exec_driver_sql(f"PREPARE probe AS {numbered}")
+    from psycopg.sql import Literal
+
+    raw = connection.connection.driver_connection
+    arguments = ", ".join(Literal(parameters[name]).as_string(raw) for name in names)
+    rows = connection.exec_driver_sql(f"EXPLAIN EXECUTE probe({arguments})")
+    plan = "\n".join(str(row[0]) for row in rows)
+    connection.exec_driver_sql("DEALLOCATE probe")
+    return plan
+
+
+def test_month_index_reads_use_the_month_indexes(target: str) -> None:
+    """Every statement of the indexed path is planned on a month index (SQLite matches an index on
+    an expression only to the very same expression; PostgreSQL is told not to scan the table)."""
+    with Ledger(target) as ledger:
+        _session_mix(ledger)
+        seen: list[tuple[str, Any]] = []
+
+        def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+            if statement.lstrip().startswith(("SELECT", "WITH")):  # not the BEGIN of the transaction
+                seen.append((statement, parameters))
+
+        november = dt.date(2026, 11, 1)
+        with ledger.store.engine.connect() as connection:
+            event.listen(connection, "before_cursor_execute", capture)
+            overview_parts._indexed_month(connection, november)
+            overview_parts._users_by_tier(connection, november, 10_000)  # the loose scans
+            overview_parts._users_by_tier(connection, november, 0)  # the plain pass
+            event.remove(connection, "before_cursor_execute", capture)
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql("SET enable_seqscan = off")
+                connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+            assert len(seen) >= 6
+            for statement, parameters in seen:
+                plan = _plan(connection, statement, parameters)
+                assert "ix_sessions_month_" in plan, (statement, plan)
+                assert "SCAN sessions\n" not in plan + "\n" and "Seq Scan" not in plan, plan
 
 
 # -- sessions ---------------------------------------------------------------------------------
