@@ -79,6 +79,16 @@ def raw(connection: Connection, sql: str, params: Any = (), many: bool = False) 
 _AT = tuple((d, 1 + ROLLUP_DIMENSIONS.index(d)) for d in DIMENSIONS)
 
 
+def _add(into: dict[Any, list[int]], key: Any, counts: Sequence[int]) -> None:
+    found = into.get(key)
+    if found is None:
+        into[key] = list(counts)
+    else:
+        found[0] += counts[0]
+        found[1] += counts[1]
+        found[2] += counts[2]
+
+
 def period_sums(buckets: Mapping[tuple[Any, ...], Sequence[int]]) -> dict[Key, list[int]]:
     """The period totals that rollup buckets (add_to_rollups' signed counts) add up to, as keys_of counts rows.
 
@@ -88,28 +98,14 @@ def period_sums(buckets: Mapping[tuple[Any, ...], Sequence[int]]) -> dict[Key, l
     days: dict[tuple[Any, str, Any], list[int]] = {}
     for key, counts in buckets.items():
         day = key[0]
-        slots = [(day, "", "")]
+        _add(days, (day, "", ""), counts)
         for dimension, at in _AT:
             if key[at]:
-                slots.append((day, dimension, key[at]))
-        for slot in slots:
-            found = days.get(slot)
-            if found is None:
-                days[slot] = list(counts)
-            else:
-                found[0] += counts[0]
-                found[1] += counts[1]
-                found[2] += counts[2]
+                _add(days, (day, dimension, key[at]), counts)
     sums: dict[Key, list[int]] = {}
     for (day, dimension, value), counts in days.items():
-        for key in ((day_key(day), dimension, value), (month_key(day), dimension, value)):
-            found = sums.get(key)
-            if found is None:
-                sums[key] = list(counts)
-            else:
-                found[0] += counts[0]
-                found[1] += counts[1]
-                found[2] += counts[2]
+        _add(sums, (day_key(day), dimension, value), counts)
+        _add(sums, (month_key(day), dimension, value), counts)
     return sums
 
 
