@@ -229,22 +229,22 @@ def alert_check(connection: Connection, today: dt.date) -> tuple[bool, bool, int
 
 def session_part(connection: Connection, today: dt.date) -> None:
     """The part of the overview that reads the sessions table (the month's sessions), timed apart."""
-    from costledger.store import overview as parts
+    from costledger.store import session_modes as parts
     from costledger.store.queries import Filters
 
     month = Filters(since=today.replace(day=1), until=today)
-    parts._month_sessions(connection, month)
+    parts.month_sessions(connection, month)
 
 
 def _sessions_agree(connection: Connection, today: dt.date) -> None:
     """The month indexes must give what ranking every session of the month in Python gives."""
-    from costledger.store import overview as parts
+    from costledger.store import session_modes as parts
     from costledger.store.queries import Filters
 
     month = Filters(since=today.replace(day=1), until=today)
     if parts._whole_month(connection, month) is None:
         raise SystemExit("bench queries: the overview does not read the month indexes")
-    if parts._month_sessions(connection, month) != parts._scanned_sessions(connection, month):
+    if parts.month_sessions(connection, month) != parts._scanned_sessions(connection, month):
         raise SystemExit("bench queries: the month indexes and the ranking in Python disagree")
 
 

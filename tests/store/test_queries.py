@@ -17,8 +17,7 @@ import pytest
 from sqlalchemy import event
 
 from costledger import Ledger
-from costledger.store import overview as overview_parts
-from costledger.store import queries
+from costledger.store import queries, session_modes
 from costledger.store.queries import Filters
 
 D = Decimal
@@ -300,7 +299,7 @@ def _session_mix(ledger: Ledger) -> None:
 
 
 def _scanned(connection: Any, first: dt.date, until: dt.date) -> Any:
-    return overview_parts._scanned_sessions(connection, Filters(since=first, until=until))
+    return session_modes._scanned_sessions(connection, Filters(since=first, until=until))
 
 
 def test_month_indexes_give_exactly_what_the_plain_pass_gives(target: str) -> None:
@@ -308,20 +307,20 @@ def test_month_indexes_give_exactly_what_the_plain_pass_gives(target: str) -> No
         _session_mix(ledger)
         with ledger.store.engine.connect() as connection:
             for first in (dt.date(2026, 10, 1), dt.date(2026, 11, 1), dt.date(2026, 12, 1)):
-                last = overview_parts._next_month(first) - dt.timedelta(days=1)
+                last = session_modes._next_month(first) - dt.timedelta(days=1)
                 expected = _scanned(connection, first, last)
-                assert overview_parts._indexed_month(connection, first) == expected
+                assert session_modes._indexed_month(connection, first) == expected
                 # The users per tier at every budget: the loose scans, running out of seeks at the
                 # tiers or at any tier's users (None), or the plain pass.
-                outcomes = [overview_parts._seek_users(connection, first, budget) for budget in range(-1, 60)]
+                outcomes = [session_modes._seek_users(connection, first, budget) for budget in range(-1, 60)]
                 assert None in outcomes and all(found in (None, expected[1]) for found in outcomes)
                 assert outcomes[-1] == expected[1]
-                for budget in (0, overview_parts._MIN_SEEKS - 1, overview_parts._MIN_SEEKS, 10_000):
-                    assert overview_parts._users_by_tier(connection, first, budget) == expected[1]
+                for budget in (0, session_modes._MIN_SEEKS - 1, session_modes._MIN_SEEKS, 10_000):
+                    assert session_modes._users_by_tier(connection, first, budget) == expected[1]
             october = _scanned(connection, dt.date(2026, 10, 1), dt.date(2026, 10, 31))[0]
             by_mode, users = _scanned(connection, dt.date(2026, 11, 1), dt.date(2026, 11, 30))
-            assert overview_parts._seek_users(connection, dt.date(2026, 11, 1), 10_000) == users
-            assert overview_parts._seek_users(connection, dt.date(2026, 11, 1), 3) is None
+            assert session_modes._seek_users(connection, dt.date(2026, 11, 1), 10_000) == users
+            assert session_modes._seek_users(connection, dt.date(2026, 11, 1), 3) is None
     modes = {m.mode: m for m in by_mode}
     assert [modes[f"ranks{n}"].sessions for n in range(1, 11)] == list(range(1, 11))
     assert None in modes and modes["solo"].sessions == 1 and "ghost-mode" not in modes and "early" not in modes
@@ -340,10 +339,10 @@ def test_the_overview_reads_the_month_indexes_only_where_they_answer_the_same(ta
             days = [november + dt.timedelta(days=n) for n in range(30)] + [dt.date(2026, 10, 31), dt.date(2026, 12, 1)]
             for day in days:
                 filters = Filters(since=day.replace(day=1), until=day)
-                assert overview_parts._month_sessions(connection, filters) == overview_parts._scanned_sessions(
+                assert session_modes.month_sessions(connection, filters) == session_modes._scanned_sessions(
                     connection, filters
                 )
-            whole = overview_parts._whole_month
+            whole = session_modes._whole_month
             # The last day has the "late" session; the day before, that session starts after it.
             assert whole(connection, Filters(since=november, until=dt.date(2026, 11, 30))) == november
             assert whole(connection, Filters(since=november, until=dt.date(2026, 11, 29))) is None
@@ -358,7 +357,7 @@ def test_the_overview_reads_the_month_indexes_only_where_they_answer_the_same(ta
                 Filters(since=november, until=dt.date(2026, 11, 30), max_cost=D("0.2")),
             ):
                 assert whole(connection, other) is None
-                assert overview_parts._month_sessions(connection, other) == overview_parts._scanned_sessions(
+                assert session_modes.month_sessions(connection, other) == session_modes._scanned_sessions(
                     connection, other
                 )
             by_mode, users = _scanned(connection, november, dt.date(2026, 11, 30))
@@ -402,9 +401,9 @@ def test_month_index_reads_use_the_month_indexes(target: str) -> None:
         november = dt.date(2026, 11, 1)
         with ledger.store.engine.connect() as connection:
             event.listen(connection, "before_cursor_execute", capture)
-            overview_parts._indexed_month(connection, november)
-            overview_parts._users_by_tier(connection, november, 10_000)  # the loose scans
-            overview_parts._users_by_tier(connection, november, 0)  # the plain pass
+            session_modes._indexed_month(connection, november)
+            session_modes._users_by_tier(connection, november, 10_000)  # the loose scans
+            session_modes._users_by_tier(connection, november, 0)  # the plain pass
             event.remove(connection, "before_cursor_execute", capture)
             if connection.dialect.name == "postgresql":
                 connection.exec_driver_sql("SET enable_seqscan = off")

@@ -11,7 +11,7 @@ from typing import Any
 from ..ledger import Ledger
 from ..pricing.entries import describe
 from ..store import Filters, queries
-from ..store.overview import session_costs_by_mode
+from ..store.session_modes import session_costs_by_mode
 from .charts import Chart, layout
 from .pages import Card, Page, money, window
 from .tables import Column, Table

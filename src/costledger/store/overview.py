@@ -20,32 +20,21 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import functools
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from sqlalchemy import (
-    CTE,
-    ColumnElement,
-    CompoundSelect,
     Connection,
-    DateTime,
-    Integer,
-    Select,
-    String,
-    bindparam,
     func,
-    literal,
-    literal_column,
     select,
 )
 
-from ..money import from_nanos, quantize, usd
+from ..money import quantize, usd
 from .periods import period_breakdowns, period_scope
 from .queries import Filters, Total, days_totals, top, totals
-from .schema import rollup_daily, session_month, sessions
-from .sessions_query import session_conditions
+from .schema import rollup_daily
+from .session_modes import ModeCost, month_sessions
 
 RUN_RATE_DAYS = 7
 SHARE = Decimal("0.0001")
@@ -149,28 +138,6 @@ class ServiceShare:
 
 
 @dataclass(frozen=True)
-class ModeCost:
-    """Cost per session of one mode: sessions started this month with at least one event."""
-
-    mode: str | None
-    sessions: int
-    cost_usd: Decimal  # all of them
-    avg_usd: Decimal
-    p50_usd: Decimal  # nearest-rank percentiles: an actual session's cost
-    p90_usd: Decimal
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "mode": self.mode,
-            "sessions": self.sessions,
-            "cost_usd": usd(self.cost_usd),
-            "avg_usd": usd(self.avg_usd),
-            "p50_usd": usd(self.p50_usd),
-            "p90_usd": usd(self.p90_usd),
-        }
-
-
-@dataclass(frozen=True)
 class TierCost:
     """This month's cost of a tier, and per user: its users are those with a session this month.
 
@@ -252,7 +219,7 @@ def overview(
         )
         for t in sorted(services, key=lambda t: (-t.cost_usd, t.group["service"] or ""))
     ]
-    by_mode, users = _month_sessions(connection, month)
+    by_mode, users = month_sessions(connection, month)
     by_tier = []
     for t in sorted(tier_costs, key=lambda t: t.group["tier"] or ""):
         tier = t.group["tier"]
@@ -272,237 +239,3 @@ def overview(
         top_users=top_users,
         top_agents=top_agents,
     )
-
-
-def _month_sessions(connection: Connection, filters: Filters) -> tuple[list[ModeCost], dict[str | None, int]]:
-    """Cost per session by mode (count, total, average, nearest-rank p50/p90) and distinct users per
-    tier, of the sessions the filters select (those with at least one event).
-
-    When those are exactly the sessions started in one month (the overview, unfiltered), the month
-    indexes answer in the database (_indexed_month); otherwise one pass ranks them in Python.
-    """
-    first = _whole_month(connection, filters)
-    if first is not None:
-        return _indexed_month(connection, first)
-    return _scanned_sessions(connection, filters)
-
-
-def _ranks(n: int) -> tuple[int, int]:
-    """Nearest rank: the p-th percentile of n values is the one at rank ceil(p × n) (1-based); p50, p90."""
-    return (n + 1) // 2, (9 * n + 9) // 10
-
-
-def _mode_cost(mode: str | None, n: int, total: int, p50: int, p90: int) -> ModeCost:
-    spent = from_nanos(total) or _ZERO
-    return ModeCost(mode, n, spent, quantize(spent / n), from_nanos(p50) or _ZERO, from_nanos(p90) or _ZERO)
-
-
-def _mode_order(mode: str | None) -> tuple[bool, str]:
-    return mode is None, mode or ""
-
-
-def _scanned_sessions(connection: Connection, filters: Filters) -> tuple[list[ModeCost], dict[str | None, int]]:
-    """_month_sessions for any filters, from one narrow pass over the sessions they select.
-
-    It grows with the sessions selected: an exact percentile needs every one of them. Ranking in
-    Python from one pass of four columns costs half of what window functions cost in SQLite, and
-    the same in PostgreSQL.
-    """
-    query = select(sessions.c.mode, sessions.c.tier, sessions.c.user_id, sessions.c.cost).where(
-        sessions.c.events > 0, *session_conditions(connection, filters)
-    )
-    costs: dict[str | None, list[int]] = {}
-    users: dict[str | None, set[str]] = {}
-    for mode, tier, user, cost in connection.execute(query):
-        costs.setdefault(mode, []).append(cost)
-        if user is not None:
-            users.setdefault(tier, set()).add(user)
-    by_mode = []
-    for mode, found in sorted(costs.items(), key=lambda item: _mode_order(item[0])):
-        found.sort()
-        p50, p90 = _ranks(len(found))
-        by_mode.append(_mode_cost(mode, len(found), sum(found), found[p50 - 1], found[p90 - 1]))
-    return by_mode, {tier: len(seen) for tier, seen in users.items()}
-
-
-def _next_month(first: dt.date) -> dt.date:
-    return (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-
-
-def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time())
-
-
-def _whole_month(connection: Connection, filters: Filters) -> dt.date | None:
-    """The first day of the month whose sessions are exactly those the filters select, or None.
-
-    That is when nothing but the dates filters, `since` is the first of a month, `until` is in that
-    month, and no session with events started in the month after `until` (one look at the index on
-    started_at): so the overview of the month's last day with events, as the dashboard shows it.
-    """
-    first, until = filters.since, filters.until
-    if filters.dims or filters.tags or filters.min_cost is not None or filters.max_cost is not None:
-        return None
-    if first is None or until is None or first.day != 1 or not first <= until < _next_month(first):
-        return None
-    after, following = until + dt.timedelta(days=1), _next_month(first)
-    if after < following:
-        started = sessions.c.started_at
-        later = select(literal(1)).where(
-            started >= _midnight(after), started < _midnight(following), sessions.c.events > 0
-        )
-        if connection.execute(later.limit(1)).first() is not None:
-            return None
-    return first
-
-
-def _month_key(dialect: str, first: dt.date) -> str | dt.datetime:
-    """The month of `first` as session_month(dialect) gives it."""
-    return _midnight(first) if dialect == "postgresql" else first.strftime("%Y-%m")
-
-
-@dataclass(frozen=True)
-class _MonthReads:
-    """The indexed path's statements for one dialect, built once: building them costs more than
-    running them on a small month. Bound at each run: month, and mode, tier, ranks or budget."""
-
-    modes: Select[Any] | CompoundSelect[Any]  # per mode: sessions, sum of cost (on PostgreSQL, p50 and p90 too)
-    ranks: dict[bool, Select[Any]]  # SQLite, by "mode is None": the mode's p50 and p90 costs
-    tiers: Select[Any]  # the tiers, by a loose index scan
-    users: dict[bool, Select[Any]]  # by "tier is None": how many users the tier has, by a loose index scan
-    pairs: Select[Any]  # per tier: how many users, by one pass
-
-
-@functools.cache
-def _month_reads(dialect: str) -> _MonthReads:
-    month = bindparam("month", type_=DateTime() if dialect == "postgresql" else String())
-    # 0 written out: a plan made for any parameter values (PostgreSQL's generic plan of a prepared
-    # statement) may use a partial index only if the query states its condition itself.
-    in_month = [session_month(dialect) == month, sessions.c.events > literal_column("0")]
-    mode, tier, user, cost = sessions.c.mode, sessions.c.tier, sessions.c.user_id, sessions.c.cost
-
-    # p50 (rank ceil(n/2)) is never nearer the top, p90 never nearer the bottom: each is walked to
-    # from its nearer end, p90 over a tenth of the mode's sessions (see _ranks).
-    def pick(same: ColumnElement[bool], order: ColumnElement[Any], skip: Any) -> Any:
-        return select(cost).where(*in_month, same).order_by(order).limit(1).offset(skip).scalar_subquery()
-
-    def ranks(same: ColumnElement[bool]) -> Select[Any]:
-        below, above = bindparam("below_p50", type_=Integer()), bindparam("above_p90", type_=Integer())
-        return select(pick(same, cost.asc(), below), pick(same, cost.desc(), above))
-
-    def count_users(same: ColumnElement[bool]) -> Select[Any]:
-        scan = _loose_scan(user, [*in_month, same])
-        return select(func.count(scan.c.value))
-
-    counts = select(mode, func.count().label("n"), func.sum(cost).label("total")).where(*in_month).group_by(mode)
-    modes: Select[Any] | CompoundSelect[Any] = counts
-    if dialect == "postgresql":
-        # One statement, so the percentiles are ranked among the very sessions counted: under
-        # read committed, each statement sees the sessions as they are when it starts (SQLite's
-        # read transaction keeps one snapshot for all). Its OFFSET may depend on the count there.
-        found = counts.cte("counts")
-
-        def with_ranks(same: ColumnElement[bool], which: ColumnElement[bool]) -> Select[Any]:
-            n = found.c.n
-            p50, p90 = pick(same, cost.asc(), (n + 1) // 2 - 1), pick(same, cost.desc(), n - (9 * n + 9) // 10)
-            return select(found.c.mode, n, found.c.total, p50, p90).where(which)
-
-        per_mode = with_ranks(mode == found.c.mode, found.c.mode.is_not(None))
-        modes = per_mode.union_all(with_ranks(mode.is_(None), found.c.mode.is_(None)))
-    tiers = _loose_scan(tier, in_month)
-    pairs = select(tier, user).where(*in_month, user.is_not(None)).distinct().subquery()
-    return _MonthReads(
-        modes=modes,
-        ranks={True: ranks(mode.is_(None)), False: ranks(mode == bindparam("mode"))},
-        tiers=select(tiers.c.value).where(tiers.c.value.is_not(None)),
-        users={True: count_users(tier.is_(None)), False: count_users(tier == bindparam("tier"))},
-        pairs=select(pairs.c.tier, func.count()).group_by(pairs.c.tier),
-    )
-
-
-def _indexed_month(connection: Connection, first: dt.date) -> tuple[list[ModeCost], dict[str | None, int]]:
-    """_month_sessions for the sessions started in the month of `first`, from the month indexes
-    (schema.py), no session's row leaving the database.
-
-    Count and sum per mode are one index-only scan of the month's sessions; each percentile is
-    ORDER BY cost LIMIT 1 OFFSET k from the nearer end of its mode; the users per tier loose index
-    scans (_users_by_tier). It still steps over the month's sessions (about 1.6 times: no count
-    is kept anywhere), but in C, at a fraction of a microsecond each, instead of building a row
-    per session in Python.
-    """
-    dialect = connection.dialect.name
-    reads, month = _month_reads(dialect), {"month": _month_key(dialect, first)}
-    rows = connection.execute(reads.modes, month).all()
-    by_mode = []
-    for mode, n, total, *picks in rows:
-        if dialect != "postgresql":
-            p50, p90 = _ranks(n)
-            ranks = {**month, "below_p50": p50 - 1, "above_p90": n - p90} | ({} if mode is None else {"mode": mode})
-            picks = list(connection.execute(reads.ranks[mode is None], ranks).one())
-        by_mode.append(_mode_cost(mode, n, int(total), *picks))
-    by_mode.sort(key=lambda m: _mode_order(m.mode))
-    budget = sum(m.sessions for m in by_mode) // _SEEK_STEPS[dialect]
-    return by_mode, _users_by_tier(connection, first, budget)
-
-
-# What one seek of a loose index scan costs, counted in index entries a pass steps over in the same
-# time (measured at 10M events: SQLite about 4 µs against 0.08 to 0.13 µs, PostgreSQL about 25 µs
-# against 0.2 µs), and the fewest seeks worth their extra statements (about 0.1 ms each on SQLite,
-# 0.3 ms on PostgreSQL): below that, the pass.
-_SEEK_STEPS = {"sqlite": 48, "postgresql": 96}
-_MIN_SEEKS = 256
-
-
-def _loose_scan(column: ColumnElement[Any], conditions: list[ColumnElement[bool]]) -> CTE:
-    """The distinct non-null values of `column` among the rows `conditions` select, smallest first,
-    each found by one index seek for the next value up (a loose index scan: neither SQLite nor
-    PostgreSQL plans one by itself). At most `budget` (bound) rows; a NULL value ends the list.
-    """
-
-    def above(bound: ColumnElement[bool]) -> Any:
-        return select(column).where(*conditions, bound).order_by(column).limit(1).scalar_subquery()
-
-    # literal_column, not bound parameters: PostgreSQL wants the same integer type in both terms.
-    found = select(above(column.is_not(None)).label("value"), literal_column("1").label("n")).cte(recursive=True)
-    step = select(above(column > found.c.value), found.c.n + literal_column("1"))
-    return found.union_all(step.where(found.c.value.is_not(None), found.c.n < bindparam("budget", type_=Integer())))
-
-
-def _users_by_tier(connection: Connection, first: dt.date, budget: int) -> dict[str | None, int]:
-    """Distinct users per tier (users of no tier under None) among the sessions with events started in
-    the month of `first`: by loose index scans when they take at most `budget` seeks, else one pass.
-    """
-    users = _seek_users(connection, first, budget) if budget >= _MIN_SEEKS else None
-    if users is None:
-        month = {"month": _month_key(connection.dialect.name, first)}
-        users = {tier: n for tier, n in connection.execute(_month_reads(connection.dialect.name).pairs, month)}
-    return users
-
-
-def _seek_users(connection: Connection, first: dt.date, budget: int) -> dict[str | None, int] | None:
-    """_users_by_tier by loose index scans of (month, tier, user), or None past `budget` seeks.
-
-    A month has far fewer users than sessions: one seek per tier, then one per user of each tier.
-    On PostgreSQL each statement sees the sessions as they are when it starts: a tier's users are
-    counted at once, the tiers a few milliseconds apart.
-    """
-    reads, month = _month_reads(connection.dialect.name), {"month": _month_key(connection.dialect.name, first)}
-    found = [tier for (tier,) in connection.execute(reads.tiers, {**month, "budget": budget})]
-    budget -= len(found) + 1  # the last seek finds no further tier (or the budget ran out)
-    users: dict[str | None, int] = {}
-    for tier in [*found, None]:
-        if budget <= 0:
-            return None
-        which = {**month, "budget": budget} | ({} if tier is None else {"tier": tier})
-        count = connection.execute(reads.users[tier is None], which).scalar_one()
-        if count == budget:  # there may be more
-            return None
-        budget -= count + 1
-        if count:
-            users[tier] = count
-    return users
-
-
-def session_costs_by_mode(connection: Connection, filters: Filters = Filters()) -> list[ModeCost]:
-    """Cost per session by mode (count, total, average, p50, p90) of the sessions the filters select."""
-    return _month_sessions(connection, filters)[0]

@@ -216,15 +216,14 @@ class SessionSummary:
 # The session listing and the overview live in modules of their own; they are re-exported
 # here so that the query layer is one import.
 from .overview import (  # noqa: E402
-    ModeCost,
     MonthToDate,
     Overview,
     ServiceShare,
     TierCost,
     month_to_date,
     overview,
-    session_costs_by_mode,
 )
+from .session_modes import ModeCost, session_costs_by_mode  # noqa: E402
 from .sessions_query import SESSION_SORTS, list_sessions, session_events, session_summary  # noqa: E402
 
 __all__ = [
