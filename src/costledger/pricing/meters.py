@@ -74,7 +74,10 @@ def readings(
                 f"unknown meter {meter!r}; standard meters are {', '.join(STANDARD_METERS)}"
                 " (a custom meter must be priced in costledger.toml)"
             )
-        out[meter] = quantity(reading, f"{prefix}{meter}")
+        if type(reading) is int and 0 <= reading <= MAX_QUANTITY:
+            out[meter] = reading  # what quantity() returns for it, without the call: the common case
+        else:
+            out[meter] = quantity(reading, f"{prefix}{meter}")
     if "cache_read_tokens" in out or "cache_write_tokens" in out:
         parts = out.get("cache_read_tokens", 0) + out.get("cache_write_tokens", 0)
         total = out.get("input_tokens", 0)

@@ -3,10 +3,10 @@
 Idempotency rests on the unique event_id. On PostgreSQL, where many processes
 write at once, INSERT … ON CONFLICT DO NOTHING RETURNING tells each transaction
 exactly which rows it inserted; only those are counted into the rollups. On
-SQLite the writer holds the database's only write lock from BEGIN IMMEDIATE
-on, so the ids already present can be read first and the rest inserted plainly:
-no other process can insert in between (and if one could, the unique
-constraint would fail the whole transaction rather than count an event twice).
+SQLite (whose executemany returns no rows) the writer holds the database's only
+write lock from BEGIN IMMEDIATE on, so the rows it inserts get ids above the
+largest before it: the row count says whether all went in, and when some did
+not, the new ids say which did.
 
 The SQL is written once per dialect and sent through the driver's executemany
 (SQLite) or as one statement over arrays (PostgreSQL's unnest): building a
@@ -37,8 +37,6 @@ class Written:
     buckets: dict[tuple[Any, ...], list[int]] = field(default_factory=dict)
 
 
-# SQLite's limit on bound parameters is 32766 since 3.32; stay far below it.
-_ID_CHUNK = 500
 _COUNTS = ("events", "unpriced", "cost")
 _ROLLUP_KEYS = ("day", *DIMENSIONS)
 _SESSION_COST_KEYS = ("session_id", "service", "agent")
@@ -58,8 +56,8 @@ class _Statements:
         self.quote = dialect.identifier_preparer.quote
         self.event_columns = _event_columns()
         self.event_values = itemgetter(*self.event_columns)
-        # SQLite inserts only ids it has just seen absent (write_events), so a conflict there is a bug: let it fail.
-        conflict = "ON CONFLICT (event_id) DO NOTHING RETURNING event_id" if self.postgres else ""
+        # Only a repeated event_id is skipped (OR IGNORE would also drop a row that breaks another constraint).
+        conflict = "ON CONFLICT (event_id) DO NOTHING" + (" RETURNING event_id" if self.postgres else "")
         self.insert_events = self._insert(events, self.event_columns, conflict)
         # Two-argument min/max are scalar in SQLite; PostgreSQL spells them least/greatest.
         least, greatest = ("least", "greatest") if self.postgres else ("min", "max")
@@ -165,11 +163,13 @@ def _execute(connection: Connection, sql: str, params: Any) -> Any:
 
 def write_events(connection: Connection, rows: Sequence[dict[str, Any]]) -> Written:
     """Insert `rows` (event column dicts) and count the new ones into rollups and sessions."""
-    unique: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        unique.setdefault(row["event_id"], row)
+    ids = list(map(_event_id, rows))
+    if len(set(ids)) == len(ids):
+        unique: Sequence[dict[str, Any]] = rows
+    else:  # the first of each repeated id
+        unique = list({i: row for i, row in reversed(list(zip(ids, rows, strict=True)))}.values())
     # A fixed order keeps concurrent PostgreSQL transactions from deadlocking on each other's keys.
-    ordered = sorted(unique.values(), key=_event_id)
+    ordered = sorted(unique, key=_event_id)
     if not ordered:
         return Written(duplicates=len(rows))
     sql = _statements(connection)
@@ -180,11 +180,16 @@ def write_events(connection: Connection, rows: Sequence[dict[str, Any]]) -> Writ
         inserted_ids = {r[0] for r in result}
         new = tuple(r for r in ordered if r["event_id"] in inserted_ids)
     else:
-        existing = _existing_ids(connection, [r["event_id"] for r in ordered])
-        new = tuple(r for r in ordered if r["event_id"] not in existing)
-        if new:
-            values = list(map(sql.event_values, new))
-            _execute(connection, sql.insert_events, sql.params(events, columns, values))
+        # This transaction holds SQLite's only write lock, so the rows it inserts get ids above the
+        # largest one now: when fewer rows went in than were sent, those ids say which.
+        (top,) = connection.exec_driver_sql("SELECT coalesce(max(id), 0) FROM events").one()
+        values = list(map(sql.event_values, ordered))
+        inserted = _execute(connection, sql.insert_events, sql.params(events, columns, values)).rowcount
+        if inserted == len(ordered):
+            new = tuple(ordered)
+        else:
+            fresh = {r[0] for r in connection.exec_driver_sql("SELECT event_id FROM events WHERE id > ?", (top,))}
+            new = tuple(r for r in ordered if r["event_id"] in fresh)
     written = Written(accepted=len(new), duplicates=len(rows) - len(new), inserted=new)
     if new:
         written.buckets = add_to_rollups(connection, new)
@@ -194,17 +199,6 @@ def write_events(connection: Connection, rows: Sequence[dict[str, Any]]) -> Writ
 
 
 _event_id = itemgetter("event_id")
-
-
-def _existing_ids(connection: Connection, ids: Sequence[str]) -> set[str]:
-    """Which of `ids` are stored already. Only sound while this transaction holds the write lock."""
-    found: set[str] = set()
-    for start in range(0, len(ids), _ID_CHUNK):
-        chunk = tuple(ids[start : start + _ID_CHUNK])
-        marks = ", ".join("?" for _ in chunk)
-        result = connection.exec_driver_sql(f"SELECT event_id FROM events WHERE event_id IN ({marks})", chunk)
-        found.update(r[0] for r in result)
-    return found
 
 
 Buckets = dict[tuple[Any, ...], list[int]]  # (day, *DIMENSIONS) → [events, unpriced, cost], None kept as None
