@@ -8,12 +8,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from .app import ConfigOption, DbOption, app, console, fail, parse_moment
+from .app import ConfigOption, DbOption, JsonOption, app, console, fail, parse_moment
 
 alerts_app = typer.Typer(help="Alert rules, fired alerts and their delivery.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
-
-JsonOption = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 
 def _ledger(db: str | None, config: str | None) -> Any:

@@ -25,6 +25,7 @@ DbOption = Annotated[
     typer.Option("--db", "--database-url", help="SQLite file or postgresql:// URL (default: $COSTLEDGER_DATABASE_URL, "
                  "$COSTLEDGER_DB, or the user data dir)", envvar=None),
 ]  # fmt: skip
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON")]
 ConfigOption = Annotated[
     str | None, typer.Option("--config", help="costledger.toml (default: $COSTLEDGER_CONFIG or ./costledger.toml)")
 ]

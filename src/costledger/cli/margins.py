@@ -11,7 +11,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from .app import ConfigOption, DbOption, app, console, fail, open_ledger, parse_day
+from .app import ConfigOption, DbOption, JsonOption, app, console, fail, open_ledger, parse_day
 
 if TYPE_CHECKING:
     from ..ledger import Ledger
@@ -25,8 +25,6 @@ _COMPACT: dict[str, Any] = {
     "collapse_padding": True,
 }
 
-JsonOption = Annotated[bool, typer.Option("--json", help="print JSON")]
-
 
 def _money(value: str | None) -> str:
     """To the cent, as a person reads money: -$5.05."""
@@ -34,6 +32,11 @@ def _money(value: str | None) -> str:
         return ""
     cents = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
     return f"-${-cents}" if cents < 0 else f"${cents}"
+
+
+# The period what-if and advice look at.
+SinceOption = Annotated[str | None, typer.Option(help="first UTC day (default: 30 days before --until)")]
+UntilOption = Annotated[str | None, typer.Option(help="last UTC day (default: the last day with data)")]
 
 
 @app.command()
@@ -99,8 +102,8 @@ def whatif(
     agent: Annotated[list[str] | None, typer.Option(help="only these agents (repeatable)")] = None,
     mode: Annotated[list[str] | None, typer.Option(help="only these modes (repeatable)")] = None,
     tier: Annotated[list[str] | None, typer.Option(help="only these tiers (repeatable)")] = None,
-    since: Annotated[str | None, typer.Option(help="first UTC day (default: 30 days before --until)")] = None,
-    until: Annotated[str | None, typer.Option(help="last UTC day (default: the last day with data)")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
     as_json: JsonOption = False,
     db: DbOption = None,
     config: ConfigOption = None,
@@ -148,8 +151,8 @@ def whatif(
 
 @app.command()
 def advice(
-    since: Annotated[str | None, typer.Option(help="first UTC day (default: 30 days before --until)")] = None,
-    until: Annotated[str | None, typer.Option(help="last UTC day (default: the last day with data)")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
     as_json: JsonOption = False,
     db: DbOption = None,
     config: ConfigOption = None,

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from ..pricing.entries import describe
-from .app import ConfigOption, app, console, fail, parse_moment
+from .app import ConfigOption, JsonOption, app, console, fail, parse_moment
 
 
 def _catalog(config: str | None) -> Any:
@@ -41,7 +41,7 @@ def price(
     meter: Annotated[list[str] | None, typer.Option(help="a custom meter priced in your config: NAME=QUANTITY")] = None,
     at: Annotated[str | None, typer.Option(help="price as of this date or time (default: now)")] = None,
     config: ConfigOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Price one usage with the catalog in force at --at."""
     from ..errors import UnknownPrice
@@ -96,7 +96,7 @@ def prices(
     service: Annotated[list[str] | None, typer.Option(help="only these services (repeatable)")] = None,
     at: Annotated[str | None, typer.Option(help="the catalog as of this date (default: now)")] = None,
     config: ConfigOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """The catalog in force: every price with its source and effective date."""
     catalog = _catalog(config)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from .app import ConfigOption, DbOption, app, console, fail, open_ledger, parse_day
+from .app import ConfigOption, DbOption, JsonOption, app, console, fail, open_ledger, parse_day
 
 BATCH = 1000
 
@@ -103,7 +103,7 @@ def report(
     mode: Annotated[str | None, typer.Option()] = None,
     session: Annotated[str | None, typer.Option()] = None,
     tag: Annotated[list[str] | None, typer.Option(help="KEY=VALUE (repeatable)")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    as_json: JsonOption = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="print CSV")] = False,
     compare_recorded: Annotated[
         bool, typer.Option("--compare-recorded", help="imported events: old tracker's cost vs costledger's")

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .app import ConfigOption, DbOption, app, console, fail
+from .app import ConfigOption, DbOption, JsonOption, app, console, fail
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # not imported from server.metrics: that imports prometheus_client
 
@@ -101,7 +101,7 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(
     db: DbOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Every key: id, name, scope, prefix, created, last used, revoked."""
     from ..keys import list_keys

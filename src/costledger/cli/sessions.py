@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from ..money import usd
-from .app import ConfigOption, DbOption, app, console, fail, open_ledger, parse_day
+from .app import ConfigOption, DbOption, JsonOption, app, console, fail, open_ledger, parse_day
 from .recording import print_rows
 
 SESSION_COLUMNS = ["session_id", "user_id", "tier", "mode", "started_at", "duration_seconds", "events", "unpriced",
@@ -75,7 +75,7 @@ def sessions(
 @app.command()
 def session(
     session_id: Annotated[str, typer.Argument(help="the session's id")],
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    as_json: JsonOption = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -127,7 +127,7 @@ def _event_json(event: dict[str, Any]) -> dict[str, Any]:
 @app.command()
 def overview(
     today: Annotated[str | None, typer.Option(help="the day to report as today (default: today, UTC)")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    as_json: JsonOption = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:

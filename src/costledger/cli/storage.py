@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from .app import ConfigOption, DbOption, app, console, errors, fail, open_ledger, parse_moment
+from .app import ConfigOption, DbOption, JsonOption, app, console, errors, fail, open_ledger, parse_moment
 from .recording import print_rows
 
 db_app = typer.Typer(help="The database: migrate it, check its totals against its events.", no_args_is_help=True)
@@ -97,7 +97,7 @@ def reprice(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="report what would change; change nothing")] = False,
     history: Annotated[bool, typer.Option("--history", help="show the reprice audit log instead")] = False,
     note: Annotated[str | None, typer.Option(help="why: kept in the audit log")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    as_json: JsonOption = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -158,7 +158,7 @@ def import_(
     participants: Annotated[
         int, typer.Option(help="sutra-jsonl: participants per LiveKit room (the tracker assumed 2)")
     ] = 2,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    as_json: JsonOption = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
