@@ -123,6 +123,19 @@ def timestamp(value: object, what: str) -> dt.datetime:
     return moment
 
 
+def json_lines(path: Path) -> Iterator[tuple[int, Any, str | None]]:
+    """(line number, value, None) for each non-blank line of a JSON Lines file, or (number, None, why)
+    for a line that is not JSON."""
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line), None
+            except json.JSONDecodeError as exc:
+                yield number, None, f"not valid JSON ({exc.msg}, column {exc.colno})"
+
+
 def count_lines(path: Path) -> int:
     with path.open("rb") as handle:
         return sum(1 for _ in handle)

@@ -6,28 +6,21 @@ exported from another costledger or written by your own tracker. An event withou
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from .common import Options, Parsed, stable_id
+from .common import Options, Parsed, json_lines, stable_id
 
 FILES = r".*\.jsonl"
 
 
 def read(path: Path, options: Options) -> Iterator[Parsed]:
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                event = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield Parsed(number, error=f"not valid JSON ({exc.msg}, column {exc.colno})")
-                continue
-            if not isinstance(event, dict):
-                yield Parsed(number, error="a line must be one JSON event (an object)")
-                continue
+    for number, event, error in json_lines(path):
+        if error is not None:
+            yield Parsed(number, error=error)
+        elif not isinstance(event, dict):
+            yield Parsed(number, error="a line must be one JSON event (an object)")
+        else:
             if not event.get("event_id"):
                 event = {**event, "event_id": stable_id("jsonl", event)}
             yield Parsed(number, events=[event])

@@ -15,13 +15,12 @@ Its quirks, handled here:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .common import Options, Parsed, SessionSpan, money_text, stable_id, timestamp
+from .common import Options, Parsed, SessionSpan, json_lines, money_text, stable_id, timestamp
 
 # The meters a sutra usage row may carry, in costledger's names.
 _METERS = ("input_tokens", "output_tokens", "audio_seconds", "characters")
@@ -39,16 +38,14 @@ FILES = r"(.*-)?costs-\d{4}-\d{2}-\d{2}\.jsonl"
 
 
 def read(path: Path, options: Options) -> Iterator[Parsed]:
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield _session(number, json.loads(line), options)
-            except json.JSONDecodeError as exc:
-                yield Parsed(number, error=f"not valid JSON ({exc.msg}, column {exc.colno})")
-            except (ValueError, TypeError, KeyError) as exc:
-                yield Parsed(number, error=_reason(exc))
+    for number, record, error in json_lines(path):
+        if error is not None:
+            yield Parsed(number, error=error)
+            continue
+        try:
+            yield _session(number, record, options)
+        except (ValueError, TypeError, KeyError) as exc:
+            yield Parsed(number, error=_reason(exc))
 
 
 def _reason(exc: Exception) -> str:
