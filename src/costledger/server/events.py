@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from ..errors import InvalidEvent
 from ..ledger import Ledger, Recorded
 from .deps import IngestKey, LedgerDep
-from .metrics import BATCHES_REFUSED, count_written, take_written
+from .metrics import BATCHES_REFUSED, record_counted
 from .schemas import MAX_BATCH_EVENTS, MAX_BODY_BYTES, RecordedOut, errors, event_batch_schema
 
 router = APIRouter(tags=["events"])
@@ -58,16 +58,10 @@ def _short(exc: Exception) -> str:
 def record_batch(ledger: Ledger, body: bytes) -> Recorded:
     """Parse, validate and store one request's batch (runs on a worker thread: it blocks on the database)."""
     try:
-        batch = parse_batch(body)
-        take_written()
-        recorded = ledger.record_many(batch)
+        return record_counted(ledger, parse_batch(body))
     except InvalidEvent:
         BATCHES_REFUSED.labels("invalid").inc()
         raise
-    written = take_written()
-    if written is not None:
-        count_written(written)
-    return recorded
 
 
 @router.post(

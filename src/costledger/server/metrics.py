@@ -8,12 +8,15 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from ..store import Written
+
+if TYPE_CHECKING:
+    from ..ledger import Ledger, Recorded
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -38,22 +41,30 @@ def remember_written(_connection: object, written: Written) -> None:
     _last_written.value = written
 
 
-def take_written() -> Written | None:
+def record_counted(ledger: Ledger, events: Sequence[Any]) -> Recorded:
+    """`ledger.record_many(events)`, counted into the metrics once it has committed."""
+    _take_written()
+    recorded = ledger.record_many(events)
+    written = _take_written()
+    if written is not None:
+        _count_written(written)
+    return recorded
+
+
+def _take_written() -> Written | None:
     written: Written | None = getattr(_last_written, "value", None)
     _last_written.value = None
     return written
 
 
-def count_written(written: Written) -> None:
-    """Count a committed batch (call it only after the commit)."""
+def _count_written(written: Written) -> None:
+    """Count a committed batch (call it only after the commit), per service from its rollup buckets."""
     per_service: dict[str, list[int]] = {}
-    for row in written.inserted:
-        bucket = per_service.setdefault(row["service"], [0, 0, 0])
-        bucket[0] += 1
-        if row["cost"] is None:
-            bucket[1] += 1
-        else:
-            bucket[2] += row["cost"]
+    for key, (accepted, unpriced, nanos) in written.buckets.items():
+        bucket = per_service.setdefault(key[1], [0, 0, 0])  # key: (day, service, …)
+        bucket[0] += accepted
+        bucket[1] += unpriced
+        bucket[2] += nanos
     for service, (accepted, unpriced, nanos) in per_service.items():
         EVENTS_ACCEPTED.labels(service).inc(accepted)
         if unpriced:

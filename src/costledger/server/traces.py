@@ -12,7 +12,7 @@ from ..integrations.opentelemetry import JSON, PROTOBUF, InvalidTraces, events_f
 from ..ledger import Ledger, Recorded
 from .deps import IngestKey, LedgerDep
 from .events import read_capped
-from .metrics import BATCHES_REFUSED, count_written, take_written
+from .metrics import BATCHES_REFUSED, record_counted
 from .schemas import MAX_BODY_BYTES, errors
 
 router = APIRouter(tags=["events"])
@@ -43,12 +43,7 @@ def record_traces(ledger: Ledger, body: bytes, content_type: str) -> Recorded:
     except InvalidTraces as exc:
         BATCHES_REFUSED.labels("invalid").inc()
         raise HTTPException(400, str(exc)) from None
-    take_written()
-    recorded = ledger.record_many(events)
-    written = take_written()
-    if written is not None:
-        count_written(written)
-    return recorded
+    return record_counted(ledger, events)
 
 
 @router.post(
