@@ -25,6 +25,8 @@ from sqlalchemy import Connection, Date, DateTime, Dialect, Table
 
 from .schema import DIMENSIONS, events, rollup_daily, session_costs, sessions
 
+Buckets = dict[tuple[Any, ...], list[int]]  # (day, *DIMENSIONS) → [events, unpriced, cost], None kept as None
+
 
 @dataclass
 class Written:
@@ -34,7 +36,7 @@ class Written:
     cost_nanos: int = 0
     inserted: tuple[dict[str, Any], ...] = ()
     # What the inserted rows added to each daily rollup bucket (see add_to_rollups).
-    buckets: dict[tuple[Any, ...], list[int]] = field(default_factory=dict)
+    buckets: Buckets = field(default_factory=dict)
 
 
 _COUNTS = ("events", "unpriced", "cost")
@@ -199,9 +201,6 @@ def write_events(connection: Connection, rows: Sequence[dict[str, Any]]) -> Writ
 
 
 _event_id = itemgetter("event_id")
-
-
-Buckets = dict[tuple[Any, ...], list[int]]  # (day, *DIMENSIONS) → [events, unpriced, cost], None kept as None
 
 
 def add_to_rollups(connection: Connection, rows: Sequence[dict[str, Any]], sign: int = 1) -> Buckets:
