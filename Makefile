@@ -27,8 +27,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench examples
 	$(BIN)/mypy
 
+# Test files run in parallel, one worker per core; a file's tests stay on one worker (their
+# module-scoped fixtures, such as the dashboard's demo server, are built once).
 test: $(STAMP) browser lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

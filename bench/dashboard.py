@@ -21,7 +21,6 @@ today so that "this month" has data. Sizes: COSTLEDGER_BENCH_SIZES=10k,1M (defau
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import socket
 import statistics
@@ -33,6 +32,7 @@ from pathlib import Path
 import httpx
 
 from bench import queries as bulk
+from costledger import clock
 
 SIZES = {"10k": 10_000, "1M": 1_000_000}
 RUNS = 15
@@ -118,7 +118,7 @@ def main() -> None:
     wanted = os.environ.get("COSTLEDGER_BENCH_SIZES", "10k,1M").split(",")
     # The bulk generator dates its events over the 90 days up to bulk.TODAY; the page shows the
     # real today, so both must be the same day.
-    bulk.TODAY = dt.datetime.now(dt.UTC).date()
+    bulk.TODAY = clock.today()
     print(f"# {bulk.__doc__.splitlines()[0] if bulk.__doc__ else ''}")
     print(f"# events: bulk path of bench/queries.py, 90 days up to {bulk.TODAY}, sqlite; ours = GET / over HTTP")
     with tempfile.TemporaryDirectory(prefix="costledger-bench-dashboard-") as folder:

@@ -25,6 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from costledger import clock
+
 BATCH = 1000
 SQLITE_EVENTS = 20_000
 PG_EVENTS = 20_000
@@ -105,7 +107,7 @@ def rows_for(events: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, An
 
     with tempfile.TemporaryDirectory() as tmp:
         ledger = Ledger(Path(tmp) / "rows.db")
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        now = clock.utcnow()
         rows = [ledger._row(e, now) for e in parse_events(events)]
         ledger.close()
     return list(rows[0]), rows

@@ -6,6 +6,7 @@ but when CI=true a missing dependency is a failure, never a skip.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
@@ -18,6 +19,14 @@ PG_SERVER = os.environ.get("COSTLEDGER_TEST_PG", "postgresql://postgres@127.0.0.
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 
+# One instant for the whole run, so no test crosses midnight half-way: the suite's clock is pinned
+# through COSTLEDGER_NOW (servers and CLIs the tests start share it). COSTLEDGER_TEST_NOW replays the
+# suite at any instant; otherwise it is the moment the run started (faketime moves that too). The
+# pytest-xdist workers inherit it from the first process, so every worker runs at the same instant.
+RUN_NOW = os.environ.get("COSTLEDGER_TEST_NOW") or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+os.environ["COSTLEDGER_TEST_NOW"] = RUN_NOW
+os.environ["COSTLEDGER_NOW"] = RUN_NOW  # for session- and module-scoped fixtures too
+
 
 def require(available: bool, what: str) -> None:
     """Skip without `what` on a laptop; fail under CI=true."""
@@ -29,13 +38,19 @@ def require(available: bool, what: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test reads the developer's config or writes to their data directory."""
     for name in ("COSTLEDGER_DATABASE_URL", "COSTLEDGER_CONFIG", "ALERT_SESSION_COST", "ALERT_DAILY_COST",
                  "ALERT_MONTHLY_COST", "COSTLEDGER_ADMIN_KEY"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("COSTLEDGER_DB", str(tmp_path / "default-ledger.db"))
+    monkeypatch.setenv("COSTLEDGER_NOW", RUN_NOW)
     monkeypatch.chdir(tmp_path)
+    from costledger import clock
+
+    clock.set_clock(None)
+    yield
+    clock.set_clock(None)  # a test that moved the clock leaves the next one on the run's instant
 
 
 @pytest.fixture

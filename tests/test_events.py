@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from costledger import InvalidEvent, Ledger, UsageEvent
+from costledger import InvalidEvent, Ledger, UsageEvent, clock
 from costledger.events import parse_event, parse_events, to_json
 
 BASE: dict[str, Any] = {"service": "openai", "model": "gpt-4o", "usage": {"input_tokens": 10, "output_tokens": 2}}
@@ -123,7 +123,7 @@ def test_events_are_normalised() -> None:
     assert event.session_id == "room-42"
     assert event.cost_usd == Decimal("0.3")  # through the float's shortest repr, never its binary value
     assert len(event.event_id) == 32  # generated when absent
-    assert abs(parse_event(BASE).ts - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
+    assert parse_event(BASE).ts == clock.now()  # the one clock, pinned for the run
 
 
 def test_a_z_suffix_and_fractions_of_a_second_are_read() -> None:

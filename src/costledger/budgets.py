@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, func, literal, select, text, update
 
+from . import clock
 from .config import Config
 from .errors import BudgetExceeded
 from .money import from_nanos, to_nanos, usd
@@ -45,7 +46,7 @@ _PG_LOCK = 7262152
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return clock.utcnow()
 
 
 @dataclass(frozen=True)

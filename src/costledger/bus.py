@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select, update
 
+from . import clock
 from .config import Config
 from .money import from_nanos, usd
 from .store.alerts_schema import bus_outbox
@@ -130,7 +131,7 @@ def publish_pending(store: Store, url: str, batch: int = 500, timeout: float = 1
     if not rows:
         return 0
     publish_sync(url, [(r.subject, r.msg_id, r.payload.encode()) for r in rows], timeout)
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = clock.utcnow()
     ids = [r.id for r in rows]
     store.transaction(lambda c: c.execute(update(bus_outbox).where(bus_outbox.c.id.in_(ids)).values(published_at=now)))
     return len(rows)

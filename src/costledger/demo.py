@@ -20,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from . import clock
 from .ledger import Ledger, Recorded
 
 LLM = ("anthropic", "claude-sonnet-4-20250514")
@@ -199,7 +200,7 @@ def users(seed: int, count: int = 160) -> list[User]:
 
 def workload(seed: int = 7, days: int = 90, now: dt.datetime | None = None) -> Iterator[dict[str, Any]]:
     """The events of `days` days up to `now` (UTC), oldest day first; nothing after `now`."""
-    now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    now = (now or clock.now()).astimezone(dt.UTC)
     people = users(seed)
     api_calls: Counter[tuple[str, str]] = Counter()  # (user, yyyy-mm) → calls, billed on the 1st
     first = now.date() - dt.timedelta(days=days - 1)

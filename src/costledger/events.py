@@ -25,6 +25,7 @@ from pydantic import (
     field_validator,
 )
 
+from . import clock
 from .errors import InvalidEvent
 from .pricing.meters import STANDARD_METERS, Quantity, quantity, readings
 
@@ -42,7 +43,7 @@ def _new_event_id() -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 class UsageEvent(BaseModel):

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from . import clock
 from .store import Store
 from .store.schema import api_keys
 
@@ -65,7 +66,7 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return clock.utcnow()
 
 
 def hash_key(key: str) -> str:

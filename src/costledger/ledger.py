@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection
 
+from . import clock
 from .config import Config, load_config
 from .errors import UnknownPrice
 from .events import UsageEvent, parse_events, split_fields, to_json
@@ -113,7 +114,7 @@ class Ledger:
         parsed = parse_events(events, custom_meters=self.catalog.custom_meters)
         if not parsed:
             return Recorded(0, 0, 0, Decimal(0))
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        now = clock.utcnow()
         written = self.store.write([self._row(e, now) for e in parsed])
         return Recorded(
             written.accepted,
@@ -157,7 +158,7 @@ class Ledger:
             "price_ref": ref,
             "unpriced_reason": reason,
             "recorded_cost": to_nanos(event.recorded_cost_usd) if event.recorded_cost_usd is not None else None,
-            "ingested_at": now or dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            "ingested_at": now or clock.utcnow(),
         }
 
     def session(self, session_id: str, **fields: Any) -> Session:
@@ -318,9 +319,7 @@ class Session:
 
     def _touch(self) -> None:
         # Start and end are when the session was open, even if its first event comes later.
-        self.ledger.store.touch_session(
-            self.session_id, dt.datetime.now(dt.UTC).replace(tzinfo=None), dict(self.fields)
-        )
+        self.ledger.store.touch_session(self.session_id, clock.utcnow(), dict(self.fields))
 
     def record(self, event: EventLike | str, model: str | None = None, /, **fields: Any) -> Recorded:
         return self.record_many([build_event(event, model, fields, {})])

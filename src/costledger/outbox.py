@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from . import clock
 
 # seq is handed out by the Outbox (one process owns the file), not by AUTOINCREMENT: that
 # updates sqlite_sequence, a second page written to the WAL by every commit, a third of
@@ -137,7 +138,7 @@ class Outbox:
 
     def add_one(self, event_id: str, body: str) -> None:
         """Append one event: committed (an autocommit statement) when this returns."""
-        now = time.time()
+        now = clock.timestamp()
         with self._lock:
             self._cursor.execute(_INSERT, (self._next_seq, event_id, body, now))
             self._next_seq += 1
@@ -150,7 +151,7 @@ class Outbox:
             if events:
                 self.add_one(*events[0])
             return
-        now = time.time()
+        now = clock.timestamp()
         with self._lock:
             first = self._next_seq
             rows = [(first + i, event_id, body, now) for i, (event_id, body) in enumerate(events)]
@@ -185,7 +186,7 @@ class Outbox:
 
     def dead_letter(self, refused: Sequence[tuple[Pending, int | None, str]]) -> None:
         """Move events the server refused as invalid to the failed table, with its message."""
-        now = time.time()
+        now = clock.timestamp()
         rows = [(p.seq, p.event_id, p.body, status, message, now) for p, status, message in refused]
         self._delete_and([p.seq for p, _, _ in refused], rows)
 

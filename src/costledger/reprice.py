@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, bindparam, desc, func, select, update
 
+from . import clock
 from .alerts.totals import add_to_period_totals
 from .errors import UnknownPrice
 from .money import from_nanos, to_nanos, usd
@@ -172,7 +173,7 @@ def reprice(
         )
         connection.execute(
             reprice_audit.insert().values(
-                at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                at=clock.utcnow(),
                 since=start,
                 until=end,
                 service=service,

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from costledger import Ledger
+from costledger import Ledger, clock
 from costledger.errors import BudgetExceeded, ConfigError
 
 from .conftest import cost_event, ledger_with
 
-NOW = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+NOW = clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
 USER_DAY = '[[budgets]]\nscope = "user"\nperiod = "day"\nlimit_usd = "1.00"\n'
 
 
@@ -55,10 +54,12 @@ def test_a_reservation_holds_money_until_the_sessions_events_settle_it(db_path: 
 
 def test_reservations_expire(db_path: Path) -> None:
     with ledger_with(db_path, USER_DAY) as ledger:
-        ledger.reserve("0.90", user_id="u1", ttl=dt.timedelta(seconds=0.3))
+        ledger.reserve("0.90", user_id="u1", ttl=dt.timedelta(minutes=5))
         assert not ledger.budgets.check("0.2", user_id="u1").allowed
-        time.sleep(0.4)
-        assert ledger.check_budget("0.2", user_id="u1").reserved == 0
+        with clock.use(clock.now() + dt.timedelta(minutes=4, seconds=59)):
+            assert not ledger.budgets.check("0.2", user_id="u1").allowed
+        with clock.use(clock.now() + dt.timedelta(minutes=5, seconds=1)):
+            assert ledger.check_budget("0.2", user_id="u1").reserved == 0
 
 
 def test_the_tightest_of_several_budgets_decides(db_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import email
 import email.policy
 import hashlib
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from conftest import require
+from costledger import clock
 from costledger.alerts.channels import SIGNATURE_HEADER, sign, slack_text
 from costledger.alerts.queue import attempts
 from costledger.alerts.worker import Deliveries
@@ -29,9 +31,11 @@ def _fast(ledger: Any, **options: Any) -> Deliveries:
 
 
 def _drain(deliveries: Deliveries, until: Any, timeout: float = 10.0) -> None:
+    """Run the worker until `until()`; the suite's clock is pinned, so each round moves it past the backoff."""
     deadline = time.monotonic() + timeout
     while not until() and time.monotonic() < deadline:
         deliveries.run_once()
+        clock.set_clock(clock.now() + dt.timedelta(seconds=deliveries.max_backoff))
         time.sleep(0.02)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from costledger import Ledger
+from costledger import Ledger, clock
 from costledger.cli import app
 from costledger.config import parse_config
 
@@ -73,7 +73,7 @@ def test_alerts_check_command_runs_the_scheduled_rules(tmp_path: Path) -> None:
     config.write_text(CONFIG.format(threshold="0"))
     db = tmp_path / "cli.db"
     with Ledger(db, config=config) as ledger:
-        _record(ledger, dt.datetime.now(dt.UTC))
+        _record(ledger, clock.now())
     result = CliRunner().invoke(app, ["alerts", "check", "--db", str(db), "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == {"fired": 1}

@@ -3,7 +3,6 @@ real headless Chromium (Debian's /usr/bin/chromium) driven by Playwright."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import socket
 import threading
@@ -44,14 +43,14 @@ def _free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     import uvicorn
 
-    from costledger import Ledger
+    from costledger import Ledger, clock
     from costledger.demo import record_workload, write_config
     from costledger.keys import create_key
     from costledger.server.app import create_app
 
     folder = tmp_path_factory.mktemp("dashboard")
     db, config = folder / "ledger.db", folder / "costledger.toml"
-    write_config(config, dt.datetime.now(dt.UTC).date(), DEMO_DAYS)
+    write_config(config, clock.today(), DEMO_DAYS)
     ledger = Ledger(db, config=config)
     record_workload(ledger, seed=11, days=DEMO_DAYS)
     admin, _ = create_key(ledger.store, "admin", "browser tests")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from contextlib import closing
 from decimal import Decimal
 from importlib import resources
@@ -13,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from costledger import clock
 from costledger.dashboard import auth
 from costledger.keys import KeyVerifier, create_key, revoke_key
 from costledger.store import Store
@@ -95,7 +95,7 @@ def test_a_forged_expired_or_revoked_cookie_opens_nothing(server: Running) -> No
     store = Store(str(server.db))
     try:
         assert auth.check_cookie(store, good) is not None
-        assert auth.check_cookie(store, good, now=time.time() + auth.LIFETIME_SECONDS + 5) is None
+        assert auth.check_cookie(store, good, now=clock.timestamp() + auth.LIFETIME_SECONDS + 5) is None
         key, stored = create_key(store, "admin", "short-lived")
         login = auth.log_in(KeyVerifier(store), key)
         assert login is not None

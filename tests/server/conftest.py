@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .harness import ServeProcess, ThreadServer, free_port, start_thread_server, stop_thread_server
+from .harness import ServeProcess, ThreadServer, restartable_port, start_thread_server, stop_thread_server
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def serve_process(tmp_path: Path) -> Iterator[Any]:
     started: list[ServeProcess] = []
 
     def start(database: str, workers: int = 1, **env: str) -> ServeProcess:
-        proc = ServeProcess(database, free_port(), workers, tmp_path / f"serve-{len(started)}.log", env)
+        proc = ServeProcess(database, restartable_port(), workers, tmp_path / f"serve-{len(started)}.log", env)
         started.append(proc)
         proc.start()
         return proc

@@ -5,6 +5,7 @@ Shared by tests/server/ and tests/test_client.py."""
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -25,6 +26,34 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _ephemeral_ports() -> range:
+    try:
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999  # Linux's default
+    return range(low, high + 1)
+
+
+def restartable_port() -> int:
+    """A free port outside the kernel's ephemeral range, for a server that is stopped and started again.
+
+    While such a server is down, any outgoing connection on the machine (the client's own retries,
+    a PostgreSQL connection, another test) may be given its port as the local end, and the restart
+    then fails to bind it (EADDRINUSE: the server exited 1). No connection is ever given a port
+    outside the ephemeral range.
+    """
+    ephemeral = _ephemeral_ports()
+    candidates = [p for p in range(20000, 32768) if p not in ephemeral] or list(range(10000, 20000))
+    for port in random.sample(candidates, len(candidates)):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port outside the ephemeral range")
 
 
 def wait_healthy(url: str, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None) -> None:

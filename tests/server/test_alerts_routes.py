@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from costledger import clock
+
 from .harness import ThreadServer, start_thread_server, stop_thread_server
 
-TODAY = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+TODAY = clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @pytest.fixture

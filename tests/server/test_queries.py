@@ -6,9 +6,11 @@ import datetime as dt
 
 import httpx
 
+from costledger import clock
+
 from .harness import ThreadServer
 
-TODAY = dt.datetime.now(dt.UTC).date()
+TODAY = clock.today()
 YESTERDAY = TODAY - dt.timedelta(days=1)
 
 

@@ -17,13 +17,14 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, select, update
 
+from .. import clock
 from ..money import from_nanos, usd
 from ..store.alerts_schema import alert_deliveries, delivery_attempts, fired_alerts
 from .totals import raw
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return clock.utcnow()
 
 
 @dataclass(frozen=True)

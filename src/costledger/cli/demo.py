@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from .. import clock
 from .app import app, console, fail
 
 DEFAULT_DB = Path("costledger-demo") / "ledger.db"
@@ -36,7 +37,7 @@ def demo(
         fail("--db: the demo writes a SQLite file; give a path", 2)
     path.parent.mkdir(parents=True, exist_ok=True)
     config = path.parent / "costledger.toml"
-    today = dt.datetime.now(dt.UTC).date()
+    today = clock.today()
     if not write_config(config, today, days):
         console.print(f"keeping your edited {config}", style="dim")
     started = time.perf_counter()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
+from .. import clock
 from ..pricing.entries import describe
 from .app import ConfigOption, JsonOption, app, console, fail, parse_moment
 
@@ -69,7 +69,7 @@ def price(
         if not sep:
             fail(f"--meter: expected NAME=QUANTITY, got {item!r}", 2)
         raw[name.strip()] = value.strip()
-    moment = parse_moment(at, "--at") or dt.datetime.now(dt.UTC)
+    moment = parse_moment(at, "--at") or clock.now()
     try:
         usage = readings(raw, catalog.custom_meters)
         cost = catalog.price(service, model, usage, moment)
@@ -100,7 +100,7 @@ def prices(
 ) -> None:
     """The catalog in force: every price with its source and effective date."""
     catalog = _catalog(config)
-    moment = parse_moment(at, "--at") or dt.datetime.now(dt.UTC)
+    moment = parse_moment(at, "--at") or clock.now()
     entries = catalog.in_force(moment, service or None)
     rows = [describe(e) for e in entries]
     if as_json:

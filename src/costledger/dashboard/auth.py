@@ -18,11 +18,11 @@ import hashlib
 import hmac
 import os
 import secrets
-import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from .. import clock
 from ..keys import KeyVerifier
 from ..store import Store
 from ..store.schema import api_keys
@@ -74,7 +74,7 @@ def log_in(verifier: KeyVerifier, presented: str, now: float | None = None) -> t
     key_hash = _admin_hash(verifier.store, found.id)
     if key_hash is None:
         return None
-    expires = int(now if now is not None else time.time()) + LIFETIME_SECONDS
+    expires = int(now if now is not None else clock.timestamp()) + LIFETIME_SECONDS
     login = Login(found.id, expires, secrets.token_urlsafe(16), _signing_key(key_hash))
     payload = f"{login.key_id}.{login.expires}.{login.nonce}"
     return login, f"{payload}.{_sign(login.signing_key, payload)}"
@@ -88,7 +88,7 @@ def check_cookie(store: Store, value: str | None, now: float | None = None) -> L
     if len(parts) != 4 or not parts[0].isdigit() or not parts[1].isdigit():
         return None
     key_id, expires, nonce, signature = int(parts[0]), int(parts[1]), parts[2], parts[3]
-    if expires < (now if now is not None else time.time()):
+    if expires < (now if now is not None else clock.timestamp()):
         return None
     key_hash = _admin_hash(store, key_id)
     if key_hash is None:

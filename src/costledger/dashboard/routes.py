@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from .. import clock
 from ..ledger import Ledger
 from ..store import Filters, queries
 from ..store.periods import period_breakdowns
@@ -43,7 +44,7 @@ def _ledger(request: Request) -> Ledger:
 
 
 def _today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
+    return clock.today()
 
 
 def require_login(request: Request) -> auth.Login:

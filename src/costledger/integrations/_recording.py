@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from .. import clock
 from ..errors import UnknownPrice
 from ..pricing.meters import INPUT_PARTS
 
@@ -81,7 +82,7 @@ def apply_batch_discount(event: dict[str, Any], catalog: Catalog) -> dict[str, A
     reported cost, with the list price kept in metadata. Web searches and other
     non-token charges keep their full price. An unknown model stays unpriced.
     """
-    when = event.get("ts") or dt.datetime.now(dt.UTC)
+    when = event.get("ts") or clock.now()
     if isinstance(when, str):
         when = dt.datetime.fromisoformat(when.replace("Z", "+00:00"))
     event["ts"] = when

@@ -12,12 +12,12 @@ room's participant-minutes, all under session id = the room's name.
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from .. import clock
 from ._recording import Recorder, field, stable_id, tokens_with_cache
 
 R = TypeVar("R")
@@ -181,7 +181,7 @@ class SessionTracker:
         Once per session: the events' ids make a second call a no-op, so call it at the end.
         """
         fields = {k: v for k, v in self.fields.items() if k != "session_id"}
-        ended = dt.datetime.now(dt.UTC)
+        ended = clock.now()
         events = usage_events(self.agent_session.usage, session_id=self.session_id, ts=ended, **fields)
         room_fields = {k: v for k, v in fields.items() if k != "agent"}
         events.append(room_event(self.session_id, self.clock.participant_minutes(), ts=ended, **room_fields))

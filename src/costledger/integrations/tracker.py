@@ -16,13 +16,13 @@ response are priced as cache reads and writes.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from .. import clock
 from ..errors import UnknownPrice
 from ..pricing.meters import INPUT_PARTS, STANDARD_METERS
 from ._recording import Recorder, catalog_of, field
@@ -133,7 +133,7 @@ class CostTracker:
                 meters[name] = meters.get(name, 0) + value
             else:
                 features[name] = value
-        ts = dt.datetime.now(dt.UTC)
+        ts = clock.now()
         event = {
             "event_id": event_id or uuid.uuid4().hex,
             "ts": ts,

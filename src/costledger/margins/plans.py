@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from .. import clock
 from ..config import Config, FixedCost, Plan, Subscription
 from ..errors import UnknownPrice
 from ..money import usd
@@ -192,7 +193,7 @@ def margin_report(
     """Margins for every month in [since, until] (default: all data)."""
     if since is None or until is None:
         found = data_range(store)
-        today = dt.datetime.now(dt.UTC).date()
+        today = clock.today()
         since = since or (found[0] if found else today.replace(day=1))
         until = until or (found[1] if found else today)
     months = months_between(since, until)

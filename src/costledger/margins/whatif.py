@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from .. import clock
 from ..config import Config
 from ..errors import UnknownPrice
 from ..money import from_nanos, quantize, usd
@@ -177,7 +178,7 @@ def default_period(
     """The given period, else the last `days` days that hold data."""
     if until is None:
         found = data_range(store)
-        until = found[1] if found else dt.datetime.now(dt.UTC).date()
+        until = found[1] if found else clock.today()
     if since is None:
         since = until - dt.timedelta(days=days - 1)
     if since > until:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from .. import clock
 from .meters import STANDARD_METERS, readings
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ def price(
     Raises UnknownPrice (with close matches) rather than guess, ValueError for bad quantities.
     """
     catalog = catalog or default_catalog()
-    when = at or dt.datetime.now(dt.UTC)
+    when = at or clock.now()
     if when.tzinfo is None:
         raise ValueError("at must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
     return catalog.price(service, model, readings(usage, catalog.custom_meters), when)

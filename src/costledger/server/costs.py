@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.exceptions import RequestValidationError
 
+from .. import clock
 from ..money import usd
 from ..store import queries
 from .deps import AdminKey, LedgerDep
@@ -77,7 +78,7 @@ def get_daily(
     filters: FiltersDep,
     days: Annotated[int, Query(ge=1, le=366, description="how many days, today included")] = 30,
 ) -> DailyOut:
-    today = dt.datetime.now(dt.UTC).date()
+    today = clock.today()
     rows = ledger.daily_trend(days, today=today, tags=filters.tags, **filters.dims)
     return DailyOut(
         days=days,

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from .. import clock
 from ..pricing.entries import describe
 from .deps import AdminKey, LedgerDep
 from .schemas import PriceOut, PricesOut, errors
@@ -29,7 +30,7 @@ def get_prices(
     service: Annotated[list[str] | None, Query(examples=["deepgram"])] = None,
     at: Annotated[dt.datetime | None, Query(description="RFC 3339 time or date; default now")] = None,
 ) -> PricesOut:
-    moment = at or dt.datetime.now(dt.UTC)
+    moment = at or clock.now()
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return PricesOut(

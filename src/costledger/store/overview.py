@@ -30,6 +30,7 @@ from sqlalchemy import (
     select,
 )
 
+from .. import clock
 from ..money import quantize, usd
 from .periods import period_breakdowns, period_scope
 from .queries import Filters, Total, days_totals, top, totals
@@ -70,7 +71,7 @@ class MonthToDate:
 
 
 def _today(today: dt.date | None) -> dt.date:
-    return today or dt.datetime.now(dt.UTC).date()
+    return today or clock.today()
 
 
 def month_to_date(connection: Connection, today: dt.date | None = None, filters: Filters = Filters()) -> MonthToDate:

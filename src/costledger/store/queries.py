@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Date, Select, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import JSONB
 
+from .. import clock
 from ..money import from_nanos, usd
 from .schema import events, rollup_daily
 
@@ -122,7 +123,7 @@ def daily_trend(
     """
     if days < 1:
         raise ValueError("days must be at least 1")
-    end = today or dt.datetime.now(dt.UTC).date()
+    end = today or clock.today()
     start = end - dt.timedelta(days=days - 1)
     found = days_totals(connection, start, end, filters)
     out = []

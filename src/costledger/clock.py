@@ -1,0 +1,128 @@
+"""The one clock: every "now" and "today" of the library comes from here (DESIGN section 3b).
+
+Production reads real UTC time. `COSTLEDGER_NOW` (an RFC 3339 instant with an offset, e.g.
+`2026-12-01T09:00:00Z`) pins it for a whole process — the CLI, `costledger serve` and its workers,
+an embedded Ledger — so a person can reproduce what the dashboard showed on a given day. In code,
+`use(instant)` pins it for a block (tests, notebooks) and `set_clock()` for the process.
+
+A pinned clock does not move: every read returns the same instant, so a test pinned to the last
+seconds of a UTC day never crosses midnight half-way. Durations (timeouts, backoff) are not
+"now": they use `time.monotonic()`, which this clock does not touch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Protocol
+
+from .errors import ConfigError
+
+ENV = "COSTLEDGER_NOW"
+
+
+class Clock(Protocol):
+    def now(self) -> dt.datetime:
+        """The current instant, timezone-aware, in UTC."""
+        ...
+
+
+class SystemClock:
+    """Real time."""
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)  # clock: the one read of the wall clock
+
+    def __repr__(self) -> str:
+        return "SystemClock()"
+
+
+@dataclass(frozen=True)
+class FixedClock:
+    """A clock pinned to one instant."""
+
+    instant: dt.datetime
+
+    def __post_init__(self) -> None:
+        if self.instant.tzinfo is None:
+            raise ValueError("a pinned instant needs a UTC offset")
+        object.__setattr__(self, "instant", self.instant.astimezone(dt.UTC))
+
+    def now(self) -> dt.datetime:
+        return self.instant
+
+
+SYSTEM = SystemClock()
+_pinned: Clock | None = None
+_from_env: tuple[str, FixedClock] | None = None
+
+
+def parse_instant(text: str, what: str = ENV) -> dt.datetime:
+    """An RFC 3339 instant with an offset (`Z` or `+02:00`), as UTC; ConfigError naming `what` if not."""
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None or "T" not in text.upper():
+        raise ConfigError(f"{what}: expected an RFC 3339 instant with an offset such as 2026-12-01T09:00:00Z, "
+                          f"not {text!r}")  # fmt: skip
+    return value.astimezone(dt.UTC)
+
+
+def current() -> Clock:
+    """The clock in force: `set_clock`/`use`, else `$COSTLEDGER_NOW`, else real time."""
+    global _from_env
+    if _pinned is not None:
+        return _pinned
+    text = os.environ.get(ENV)
+    if not text:
+        return SYSTEM
+    if _from_env is None or _from_env[0] != text:
+        _from_env = (text, FixedClock(parse_instant(text)))
+    return _from_env[1]
+
+
+def now() -> dt.datetime:
+    """Now, timezone-aware UTC."""
+    return current().now()
+
+
+def utcnow() -> dt.datetime:
+    """Now as the store keeps instants: naive UTC."""
+    return current().now().replace(tzinfo=None)
+
+
+def today() -> dt.date:
+    """Today's UTC date."""
+    return current().now().date()
+
+
+def timestamp() -> float:
+    """Now in seconds since the epoch (cookie expiries, the client's outbox)."""
+    return current().now().timestamp()
+
+
+def set_clock(clock: Clock | dt.datetime | None) -> None:
+    """Pin the process's clock (an instant or a Clock); None goes back to `$COSTLEDGER_NOW` / real time."""
+    global _pinned
+    _pinned = FixedClock(clock) if isinstance(clock, dt.datetime) else clock
+
+
+@contextmanager
+def use(clock: Clock | dt.datetime) -> Iterator[Clock]:
+    """Pin the clock inside a `with` block, then put back what was there."""
+    global _pinned
+    before = _pinned
+    set_clock(clock)
+    try:
+        assert _pinned is not None
+        yield _pinned
+    finally:
+        _pinned = before
+
+
+__all__ = ["ENV", "SYSTEM", "Clock", "FixedClock", "SystemClock", "current", "now", "parse_instant",
+           "set_clock", "timestamp", "today", "use", "utcnow"]  # fmt: skip
