@@ -79,3 +79,21 @@ def test_one_worker_counts_in_memory_and_serves_its_metrics(tmp_path: Path, serv
     assert _post_concurrently(server.url, keys.ingest, _batches(3, 10), senders=1) == [200] * 3
     text = httpx.get(f"{server.url}/metrics").text
     assert _metric(text, 'costledger_events_accepted_total{service="deepgram"}') == 30
+
+
+@pytest.mark.timeout(120)
+def test_costledger_now_pins_the_server_and_its_workers(tmp_path: Path, serve_process: Any) -> None:
+    database = str(tmp_path / "pinned.db")
+    keys = make_keys(database)
+    server = serve_process(database, workers=2, COSTLEDGER_NOW="2027-01-01T00:00:30Z", COSTLEDGER_ALERT_DELIVERY="off")
+    admin = {"Authorization": f"Bearer {keys.admin}"}
+    body = {
+        "events": [{"event_id": "pinned", "service": "deepgram", "model": "nova-3", "usage": {"audio_seconds": 60}}]
+    }
+    assert httpx.post(
+        f"{server.url}/v1/events", json=body, headers={"Authorization": f"Bearer {keys.ingest}"}
+    ).is_success
+    for _ in range(4):  # each request lands on one worker or the other: both read the pinned clock
+        daily = httpx.get(f"{server.url}/v1/costs/daily", params={"days": 2}, headers=admin).json()
+        assert [row["day"] for row in daily["rows"]] == ["2026-12-31", "2027-01-01"]
+        assert daily["rows"][1]["events"] == 1  # the event without ts was stamped at the pinned instant

@@ -10,6 +10,16 @@ from .app import app
 
 
 def main() -> None:
+    import sys
+
+    from .. import clock
+    from ..errors import ConfigError
+
+    try:
+        clock.current()  # a malformed $COSTLEDGER_NOW is one line here, not a traceback later
+    except ConfigError as exc:
+        print(f"costledger: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     app()
 
 
