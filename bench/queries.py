@@ -135,17 +135,28 @@ def generate_postgres(connection: Connection, n: int) -> None:
     )
 
 
+ROLLUP_COLUMNS = "day, service, model, agent, user_id, tier, mode, events, unpriced, cost"
+SESSION_COLUMNS = "session_id, user_id, tier, mode, started_at, ended_at, events, unpriced, cost"
+TOTAL_COLUMNS = "period, dimension, value, events, unpriced, cost"
+
+
 def build_rollups(connection: Connection) -> None:
-    """rollup_daily, sessions and period_totals from the events, as the ledger would have kept them."""
+    """rollup_daily, sessions and period_totals from the events, as the ledger would have kept them.
+
+    Sums here stay far below 10^18 nano-dollars, so each cost_high keeps its default of 0 (money.py)."""
     dims = "service, coalesce(model, ''), coalesce(agent, ''), coalesce(user_id, ''), coalesce(tier, ''), " + (
         "coalesce(mode, '')"
     )
     counts = "count(*), count(*) - count(cost), coalesce(sum(cost), 0)"
-    connection.execute(text(f"INSERT INTO rollup_daily SELECT day, {dims}, {counts} FROM events GROUP BY day, {dims}"))
     connection.execute(
         text(
-            "INSERT INTO sessions SELECT session_id, max(user_id), max(tier), max(mode), min(ts), max(ts), "
-            f"{counts} FROM events WHERE session_id IS NOT NULL GROUP BY session_id"
+            f"INSERT INTO rollup_daily ({ROLLUP_COLUMNS}) SELECT day, {dims}, {counts} FROM events GROUP BY day, {dims}"
+        )
+    )
+    connection.execute(
+        text(
+            f"INSERT INTO sessions ({SESSION_COLUMNS}) SELECT session_id, max(user_id), max(tier), max(mode), "
+            f"min(ts), max(ts), {counts} FROM events WHERE session_id IS NOT NULL GROUP BY session_id"
         )
     )
     postgres = connection.dialect.name == "postgresql"
@@ -154,15 +165,16 @@ def build_rollups(connection: Connection) -> None:
         value, where, by = (dimension, f"WHERE {dimension} != ''", f", {dimension}") if dimension else ("''", "", "")
         connection.execute(
             text(
-                f"INSERT INTO period_totals SELECT {day}, '{dimension}', {value}, sum(events), sum(unpriced), "
-                f"sum(cost) FROM rollup_daily {where} GROUP BY {day}{by}"
+                f"INSERT INTO period_totals ({TOTAL_COLUMNS}) SELECT {day}, '{dimension}', {value}, sum(events), "
+                f"sum(unpriced), sum(cost) FROM rollup_daily {where} GROUP BY {day}{by}"
             )
         )
     # Months from the days: a few thousand rows, not another pass over the rollups.
     connection.execute(
         text(
-            "INSERT INTO period_totals SELECT substr(period, 1, 7), dimension, value, sum(events), sum(unpriced), "
-            "sum(cost) FROM period_totals WHERE length(period) = 10 GROUP BY substr(period, 1, 7), dimension, value"
+            f"INSERT INTO period_totals ({TOTAL_COLUMNS}) SELECT substr(period, 1, 7), dimension, value, "
+            "sum(events), sum(unpriced), sum(cost) FROM period_totals WHERE length(period) = 10 "
+            "GROUP BY substr(period, 1, 7), dimension, value"
         )
     )
 

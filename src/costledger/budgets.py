@@ -31,10 +31,11 @@ from sqlalchemy import Connection, and_, func, literal, select, text, update
 from . import clock
 from .config import Config
 from .errors import BudgetExceeded
-from .money import from_nanos, to_nanos, usd
+from .money import MAX_EVENT_USD, from_nanos, to_nanos, usd
 from .pricing.entries import EntryError, money
 from .store.alerts_schema import budget_reservations, period_totals
 from .store.schema import sessions
+from .store.sums import cost_sum, stored_sum, summed
 
 if TYPE_CHECKING:
     from .store import Store, Written
@@ -315,24 +316,27 @@ class Budgets:
         r = budget_reservations.c
         held = [r.settled_at.is_(None), r.expires_at > now]
         if budget.scope == "session":
-            spent: Any = select(sessions.c.cost).where(sessions.c.session_id == subject).scalar_subquery()
+            table: Any = sessions
+            spent = [sessions.c.session_id == subject]
             held.append(r.session_id == subject)
         else:
             start = now.date().replace(day=1) if budget.period == "month" else now.date()
             period = start.isoformat()[:7] if budget.period == "month" else start.isoformat()
             dimension = SCOPES[budget.scope]
             p = period_totals.c
-            spent = (
-                select(p.cost)
-                .where(and_(p.period == period, p.dimension == dimension, p.value == (subject if dimension else "")))
-                .scalar_subquery()
-            )
+            table = period_totals
+            spent = [p.period == period, p.dimension == dimension, p.value == (subject if dimension else "")]
             held.append(r.created_at >= dt.datetime.combine(start, dt.time()))
             if dimension:
                 held.append(getattr(r, dimension) == subject)
-        reserved = select(func.coalesce(func.sum(r.amount), 0)).where(and_(*held)).scalar_subquery()
-        row = connection.execute(select(func.coalesce(spent, literal(0)), reserved)).one()
-        return from_nanos(int(row[0])) or Decimal(0), from_nanos(int(row[1])) or Decimal(0)
+        # The stored sum's two parts and the held amounts' sum (each reservation is at most MAX_EVENT_USD,
+        # their sum is not), in one statement.
+        part = {name: select(table.c[name]).where(and_(*spent)).scalar_subquery() for name in ("cost_high", "cost")}
+        reserved = select(*cost_sum(r.amount, label="held")).where(and_(*held)).subquery()
+        row = connection.execute(
+            select(*(func.coalesce(v, literal(0)).label(k) for k, v in part.items()), reserved)
+        ).one()
+        return from_nanos(stored_sum(row)) or Decimal(0), from_nanos(summed(row, "held")) or Decimal(0)
 
 
 def _amount(value: Decimal | str | int) -> Decimal:
@@ -340,4 +344,6 @@ def _amount(value: Decimal | str | int) -> Decimal:
         amount = money(value, "estimate_usd")
     except EntryError as exc:
         raise ValueError(str(exc)) from None
+    if amount > MAX_EVENT_USD:
+        raise ValueError(f"estimate_usd: {usd(amount)} is more than the {usd(MAX_EVENT_USD)} one estimate may hold")
     return amount

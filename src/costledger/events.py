@@ -27,6 +27,7 @@ from pydantic import (
 
 from . import clock
 from .errors import InvalidEvent
+from .money import MAX_EVENT_USD, usd
 from .pricing.meters import STANDARD_METERS, Quantity, quantity, readings
 
 MAX_TAGS = 64
@@ -88,7 +89,10 @@ class UsageEvent(BaseModel):
     def _money(cls, value: object, info: ValidationInfo) -> Quantity | None:
         if value is None:
             return None
-        return Decimal(quantity(value, str(info.field_name)))
+        amount = Decimal(quantity(value, str(info.field_name)))
+        if amount > MAX_EVENT_USD:
+            raise ValueError(f"{info.field_name} is {usd(amount)}; one event may cost at most {usd(MAX_EVENT_USD)}")
+        return amount
 
     @field_validator("tags", mode="before")
     @classmethod

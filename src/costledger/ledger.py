@@ -14,9 +14,9 @@ from sqlalchemy import Connection
 
 from . import clock
 from .config import Config, load_config
-from .errors import UnknownPrice
+from .errors import InvalidEvent, UnknownPrice
 from .events import UsageEvent, parse_events, split_fields, to_json
-from .money import from_nanos, to_nanos, usd
+from .money import MAX_EVENT_USD, from_nanos, to_nanos, too_dear, usd
 from .pricing import Catalog
 from .pricing.catalog import catalog_from_config
 from .store import Filters, SessionSummary, Store, Total, queries
@@ -52,6 +52,7 @@ class Recorded:
 
 
 EventLike = UsageEvent | Mapping[str, Any]
+MAX_EVENT_NANOS = to_nanos(MAX_EVENT_USD)
 T = TypeVar("T")
 
 
@@ -115,7 +116,11 @@ class Ledger:
         if not parsed:
             return Recorded(0, 0, 0, Decimal(0))
         now = clock.utcnow()
-        written = self.store.write([self._row(e, now) for e in parsed])
+        rows = [self._row(e, now) for e in parsed]
+        dear = [i for i, row in enumerate(rows) if row["cost"] is not None and row["cost"] > MAX_EVENT_NANOS]
+        if dear:
+            raise InvalidEvent([(i, "usage", too_dear(rows[i]["cost"])) for i in dear])
+        written = self.store.write(rows)
         return Recorded(
             written.accepted,
             written.duplicates,

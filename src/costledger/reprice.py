@@ -23,9 +23,10 @@ from sqlalchemy import Connection, and_, bindparam, desc, func, select, update
 from . import clock
 from .alerts.totals import add_to_period_totals
 from .errors import UnknownPrice
-from .money import from_nanos, to_nanos, usd
+from .money import MAX_EVENT_USD, from_nanos, to_nanos, too_dear, usd
 from .pricing.meters import quantity
 from .store.schema import events, reprice_audit
+from .store.sums import stored_sum, stored_sums
 from .store.writer import add_to_rollups
 
 if TYPE_CHECKING:
@@ -181,8 +182,7 @@ def reprice(
                 dry_run=dry_run,
                 events=seen,
                 changed=changed,
-                old_cost=old_cost,
-                new_cost=new_cost,
+                **stored_sums(old_cost=old_cost, new_cost=new_cost),
                 unpriced_before=unpriced_before,
                 unpriced_after=unpriced_after,
                 note=note,
@@ -203,6 +203,9 @@ def _price(ledger: Ledger, row: dict[str, Any]) -> dict[str, Any]:
         priced = ledger.catalog.price(row["service"], row["model"], usage, at)
     except UnknownPrice as exc:
         return {"cost": None, "cost_source": None, "price_ref": None, "unpriced_reason": str(exc)}
+    if priced.total > MAX_EVENT_USD:
+        # As ingest refuses it; raised inside the transaction, so nothing is repriced.
+        raise ValueError(f"event {row['event_id']} {too_dear(to_nanos(priced.total))}; nothing was repriced")
     return {"cost": to_nanos(priced.total), "cost_source": "catalog", "price_ref": priced.entry.ref,
             "unpriced_reason": None}  # fmt: skip
 
@@ -217,7 +220,8 @@ def audit_log(ledger: Ledger, limit: int = 50) -> list[dict[str, Any]]:
             for name in ("at", "since", "until"):
                 entry[name] = entry[name].replace(tzinfo=dt.UTC).isoformat() if entry[name] else None
             for name in ("old_cost", "new_cost"):
-                entry[f"{name}_usd"] = usd(from_nanos(entry.pop(name)))
+                entry[f"{name}_usd"] = usd(from_nanos(stored_sum(entry, name)))
+                del entry[name], entry[f"{name}_high"]
             entry["dry_run"] = bool(entry["dry_run"])
             out.append(entry)
         return out

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from ..money import from_nanos, to_nanos, usd
+from ..money import from_nanos, join, to_nanos, usd
 from .rules import Rule
 from .totals import Figures, Key, day_key, keys_of, raw, read_totals
 
@@ -88,12 +88,14 @@ class Context:
             wanted = sorted(self.session_ids)
             found = raw(
                 self.connection,
-                "SELECT session_id, user_id, tier, mode, events, cost FROM sessions WHERE session_id IN "
+                "SELECT session_id, user_id, tier, mode, events, cost_high, cost FROM sessions WHERE session_id IN "
                 f"({', '.join('?' * len(wanted))})",
                 tuple(wanted),
             )
-            columns = ("session_id", "user_id", "tier", "mode", "events", "cost")
-            self._sessions.update({r[0]: dict(zip(columns, r, strict=True)) for r in found})
+            columns = ("session_id", "user_id", "tier", "mode", "events")
+            self._sessions.update(
+                {r[0]: {**dict(zip(columns, r[:5], strict=True)), "cost": join(r[5], r[6])} for r in found}
+            )
         return self._sessions.get(session_id)
 
     def touched(self, rule: Rule, monthly: bool) -> list[Key]:

@@ -118,8 +118,8 @@ def insert_alert(
             kind,
             subject,
             period,
-            value,
-            threshold,
+            None if value is None else str(value),  # text: a period's total may pass 64 bits
+            None if threshold is None else str(threshold),
             message,
             json.dumps(details, default=str),
             _when(connection, now),
@@ -236,8 +236,8 @@ def history(
         for d in found:
             deliveries.setdefault(int(d.alert_id), []).append(_delivery(d))
     return [
-        Alert(id=int(r.id), rule=r.rule, kind=r.kind, subject=r.subject, period=r.period, value=r.value,
-              threshold=r.threshold, message=r.message, details=json.loads(r.details), fired_at=r.fired_at,
+        Alert(id=int(r.id), rule=r.rule, kind=r.kind, subject=r.subject, period=r.period, value=_whole(r.value),
+              threshold=_whole(r.threshold), message=r.message, details=json.loads(r.details), fired_at=r.fired_at,
               acked_at=r.acked_at, acked_by=r.acked_by, deliveries=tuple(deliveries.get(int(r.id), ())))
         for r in rows
     ]  # fmt: skip
@@ -258,3 +258,7 @@ def _delivery(row: Any) -> Delivery:
         attempts=int(row.attempts), next_attempt_at=row.next_attempt_at, last_error=row.last_error,
         sent_at=row.sent_at,
     )  # fmt: skip
+
+
+def _whole(value: object) -> int | None:
+    return None if value is None else int(str(value))

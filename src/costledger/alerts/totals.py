@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from ..money import join
 from ..store.alerts_schema import period_totals
 from ..store.schema import DIMENSIONS as ROLLUP_DIMENSIONS
 from ..store.writer import add_counts
@@ -129,13 +130,13 @@ def read_totals(connection: Connection, keys: Iterable[Key]) -> dict[Key, Figure
     # One primary-key lookup per key (an OR of them makes SQLite scan the table), in chunks:
     # SQLite limits a compound SELECT to 500 terms.
     one = (
-        "SELECT period, dimension, value, events, unpriced, cost FROM period_totals "
+        "SELECT period, dimension, value, events, unpriced, cost_high, cost FROM period_totals "
         "WHERE period = ? AND dimension = ? AND value = ?"
     )
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
         rows = raw(connection, " UNION ALL ".join([one] * len(chunk)), tuple(p for k in chunk for p in k))
-        found.update({(r[0], r[1], r[2]): Figures(int(r[3]), int(r[4]), int(r[5])) for r in rows})
+        found.update({(r[0], r[1], r[2]): Figures(int(r[3]), int(r[4]), join(r[5], r[6])) for r in rows})
     return {key: found.get(key, Figures()) for key in wanted}
 
 

@@ -15,11 +15,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, select
 
 from ..money import from_nanos
 from ..store import Filters, Store
 from ..store.schema import events, session_costs, sessions
+from ..store.sums import summed, table_sum
 
 PAYMENT_SERVICE = "stripe"
 REFUND = "refund"
@@ -123,14 +124,14 @@ def session_list(connection: Connection, since: dt.date, until: dt.date) -> list
     api = (
         select(
             session_costs.c.session_id,
-            func.sum(session_costs.c.cost).label("cost"),
+            *table_sum(session_costs, label="api"),
         )
         .where(session_costs.c.service != PAYMENT_SERVICE)
         .group_by(session_costs.c.session_id)
         .subquery()
     )
     rows = connection.execute(
-        select(sessions, func.coalesce(api.c.cost, 0).label("api_cost"))
+        select(sessions, *(api.c[f"api__{part}"] for part in ("usd", "nano", "high")))
         .select_from(sessions.outerjoin(api, api.c.session_id == sessions.c.session_id))
         .where(and_(sessions.c.started_at >= _naive(since), sessions.c.started_at < _naive(until, end=True)))
         .order_by(sessions.c.started_at, sessions.c.session_id)
@@ -142,7 +143,7 @@ def session_list(connection: Connection, since: dt.date, until: dt.date) -> list
             tier=row.tier,
             mode=row.mode,
             started_at=row.started_at.replace(tzinfo=dt.UTC),
-            api_cost=from_nanos(int(row.api_cost)) or Decimal(0),
+            api_cost=from_nanos(summed(row, "api")) or Decimal(0),
             unpriced=int(row.unpriced),
         )
         for row in rows

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, DateTime, Index, Integer, String, Table, Text, UniqueConstraint
 
-from .schema import _ID, metadata
+from .schema import _ID, metadata, sum_columns
 
 # Totals per period ('2026-11-23' or '2026-11') × one dimension ('' = everything).
 # rollup_daily is keyed by all six dimensions at once, so a day's total is a sum over
@@ -23,7 +23,7 @@ period_totals = Table(
     Column("value", String(256), primary_key=True),
     Column("events", BigInteger(), nullable=False),
     Column("unpriced", BigInteger(), nullable=False),
-    Column("cost", BigInteger(), nullable=False),
+    *sum_columns(),
     sqlite_with_rowid=False,
 )
 
@@ -43,8 +43,9 @@ fired_alerts = Table(
     Column("kind", String(32), nullable=False),
     Column("subject", String(300), nullable=False),
     Column("period", String(300), nullable=False),
-    Column("value", BigInteger()),  # nano-USD (or a count for `unpriced`)
-    Column("threshold", BigInteger()),
+    # Decimal text of nano-USD (or a count for `unpriced`): a period's total may pass 64 bits.
+    Column("value", Text()),
+    Column("threshold", Text()),
     Column("message", Text(), nullable=False),
     Column("details", Text(), nullable=False),  # JSON figures
     Column("fired_at", DateTime(), nullable=False),

@@ -12,7 +12,7 @@ that the session's span covers its events, and its counts and cost equal the rec
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import Connection, case, func, select
 
 from ..money import from_nanos, usd
 from .schema import DIMENSIONS, events, rollup_daily, session_costs, sessions
+from .sums import cost_sum, stored_sum, summed
 
 COUNTS = ("events", "unpriced", "cost")
 
@@ -52,8 +53,22 @@ def _counts() -> tuple[Any, ...]:
     return (
         func.count().label("events"),
         func.coalesce(func.sum(case((events.c.cost.is_(None), 1), else_=0)), 0).label("unpriced"),
-        func.coalesce(func.sum(events.c.cost), 0).label("cost"),
+        *cost_sum(events.c.cost),
     )
+
+
+def _recounted(row: Any) -> tuple[int, int, int]:
+    """(events, unpriced, cost) of a row of _counts()."""
+    return int(row.events), int(row.unpriced), summed(row)
+
+
+def _kept(row: Any) -> tuple[int, int, int]:
+    """(events, unpriced, cost) of an aggregate row as stored."""
+    return int(row.events), int(row.unpriced), stored_sum(row)
+
+
+def _stored_counts(table: Any) -> tuple[Any, ...]:
+    return table.c.events, table.c.unpriced, table.c.cost_high, table.c.cost
 
 
 def _show(field: str, value: Any) -> str:
@@ -67,8 +82,8 @@ def _show(field: str, value: Any) -> str:
 def _compare(
     table: str,
     names: tuple[str, ...],
-    stored: dict[tuple[Any, ...], tuple[int, ...]],
-    recount: dict[tuple[Any, ...], tuple[int, ...]],
+    stored: Mapping[tuple[Any, ...], tuple[int, ...]],
+    recount: Mapping[tuple[Any, ...], tuple[int, ...]],
 ) -> Iterable[Difference]:
     zero = (0,) * len(COUNTS)
     for key in sorted(set(stored) | set(recount), key=lambda k: tuple(str(part) for part in k)):
@@ -89,13 +104,12 @@ def _compare(
 def _rollups(connection: Connection) -> Iterable[Difference]:
     dims = [func.coalesce(events.c[d], "").label(d) for d in DIMENSIONS]
     query = select(events.c.day, *dims, *_counts()).group_by(events.c.day, *dims)
-    recount = {
-        tuple(row[: 1 + len(DIMENSIONS)]): tuple(row[1 + len(DIMENSIONS) :]) for row in connection.execute(query)
-    }
+    width = 1 + len(DIMENSIONS)
+    recount = {tuple(row[:width]): _recounted(row) for row in connection.execute(query)}
     stored_rows = connection.execute(select(rollup_daily.c.day, *(rollup_daily.c[d] for d in DIMENSIONS),
-                                            *(rollup_daily.c[c] for c in COUNTS)))  # fmt: skip
-    stored = {tuple(row[: 1 + len(DIMENSIONS)]): tuple(row[1 + len(DIMENSIONS) :]) for row in stored_rows}
-    return _compare("rollup_daily", ("day", *DIMENSIONS), stored, recount)
+                                            *_stored_counts(rollup_daily)))  # fmt: skip
+    kept = {tuple(row[:width]): _kept(row) for row in stored_rows}
+    return _compare("rollup_daily", ("day", *DIMENSIONS), kept, recount)
 
 
 def _session_costs(connection: Connection) -> Iterable[Difference]:
@@ -105,42 +119,42 @@ def _session_costs(connection: Connection) -> Iterable[Difference]:
         .where(events.c.session_id.is_not(None))
         .group_by(events.c.session_id, events.c.service, agent)
     )
-    recount = {tuple(row[:3]): tuple(row[3:]) for row in connection.execute(query)}
-    stored = {
-        tuple(row[:3]): tuple(row[3:])
+    recount = {tuple(row[:3]): _recounted(row) for row in connection.execute(query)}
+    kept = {
+        tuple(row[:3]): _kept(row)
         for row in connection.execute(
             select(session_costs.c.session_id, session_costs.c.service, session_costs.c.agent,
-                   *(session_costs.c[c] for c in COUNTS))
+                   *_stored_counts(session_costs))
         )
     }  # fmt: skip
-    return _compare("session_costs", ("session_id", "service", "agent"), stored, recount)
+    return _compare("session_costs", ("session_id", "service", "agent"), kept, recount)
 
 
 def _sessions(connection: Connection) -> Iterable[Difference]:
     query = (
-        select(events.c.session_id, *_counts(), func.min(events.c.ts), func.max(events.c.ts))
+        select(events.c.session_id, *_counts(), func.min(events.c.ts).label("first"),
+               func.max(events.c.ts).label("last"))
         .where(events.c.session_id.is_not(None))
         .group_by(events.c.session_id)
-    )
-    recount = {row[0]: row[1:] for row in connection.execute(query)}
-    stored = {
-        row[0]: row[1:]
+    )  # fmt: skip
+    recount = {row.session_id: (_recounted(row), row.first, row.last) for row in connection.execute(query)}
+    kept = {
+        row.session_id: (_kept(row), row.started_at, row.ended_at)
         for row in connection.execute(
-            select(sessions.c.session_id, *(sessions.c[c] for c in COUNTS), sessions.c.started_at,
-                   sessions.c.ended_at)
+            select(sessions.c.session_id, *_stored_counts(sessions), sessions.c.started_at, sessions.c.ended_at)
         )
-    }  # fmt: skip
+    }
     out = list(
         _compare(
             "sessions",
             ("session_id",),
-            {(k,): tuple(v[:3]) for k, v in stored.items()},
-            {(k,): tuple(v[:3]) for k, v in recount.items()},
+            {(k,): v[0] for k, v in kept.items()},
+            {(k,): v[0] for k, v in recount.items()},
         )
     )
-    for session_id in sorted(set(stored) & set(recount)):
-        started, ended = stored[session_id][3], stored[session_id][4]
-        first, last = recount[session_id][3], recount[session_id][4]
+    for session_id in sorted(set(kept) & set(recount)):
+        started, ended = kept[session_id][1], kept[session_id][2]
+        first, last = recount[session_id][1], recount[session_id][2]
         if started > first:
             out.append(Difference("sessions", {"session_id": session_id}, "started_at", _show("", started),
                                   f"on or before {_show('', first)}"))  # fmt: skip
@@ -161,19 +175,17 @@ def _period_totals(connection: Connection) -> Iterable[Difference]:
     )
     recount: dict[tuple[Any, ...], list[int]] = {}
     for row in connection.execute(query):
+        counts = _recounted(row)
         for key in keys_of(dict(row._mapping)):
             bucket = recount.setdefault(key, [0, 0, 0])
-            bucket[0] += int(row.events)
-            bucket[1] += int(row.unpriced)
-            bucket[2] += int(row.cost)
+            for i, value in enumerate(counts):
+                bucket[i] += value
     p = period_totals.c
-    stored = {
-        (row[0], row[1], row[2]): tuple(row[3:])
-        for row in connection.execute(select(p.period, p.dimension, p.value, p.events, p.unpriced, p.cost))
+    kept = {
+        (row[0], row[1], row[2]): _kept(row)
+        for row in connection.execute(select(p.period, p.dimension, p.value, *_stored_counts(period_totals)))
     }
-    return _compare(
-        "period_totals", ("period", "dimension", "value"), stored, {k: tuple(v) for k, v in recount.items()}
-    )
+    return _compare("period_totals", ("period", "dimension", "value"), kept, {k: tuple(v) for k, v in recount.items()})
 
 
 def check(connection: Connection) -> list[Difference]:

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, case, func, select
 
 from ..money import from_nanos, usd
 from .schema import events
+from .sums import cost_sum, summed
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,11 @@ def compare_recorded(
         select(
             events.c.service,
             events.c.model,
-            func.count(),
-            func.sum(case((priced, zero), else_=1)),
-            func.coalesce(func.sum(case((priced, events.c.recorded_cost), else_=zero)), 0),
-            func.coalesce(func.sum(events.c.cost), 0),
-            func.coalesce(func.sum(case((priced, zero), else_=events.c.recorded_cost)), 0),
+            func.count().label("n"),
+            func.sum(case((priced, zero), else_=1)).label("unpriced"),
+            *cost_sum(case((priced, events.c.recorded_cost), else_=zero), label="recorded"),
+            *cost_sum(events.c.cost, label="computed"),
+            *cost_sum(case((priced, zero), else_=events.c.recorded_cost), label="recorded_unpriced"),
         )
         .where(events.c.recorded_cost.is_not(None))
         .group_by(events.c.service, events.c.model)
@@ -71,9 +72,10 @@ def compare_recorded(
     if until is not None:
         query = query.where(events.c.day <= until)
     rows = [
-        Comparison(service, model, int(n), int(unpriced), _usd(recorded), _usd(computed), _usd(recorded_unpriced))
-        for service, model, n, unpriced, recorded, computed, recorded_unpriced in connection.execute(query)
-    ]
+        Comparison(row.service, row.model, int(row.n), int(row.unpriced), _usd(summed(row, "recorded")),
+                   _usd(summed(row, "computed")), _usd(summed(row, "recorded_unpriced")))
+        for row in connection.execute(query)
+    ]  # fmt: skip
     return sorted(rows, key=lambda c: (-(abs(c.difference_usd) + c.recorded_unpriced_usd), c.service, c.model or ""))
 
 

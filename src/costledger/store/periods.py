@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
 from ..money import from_nanos
 from .alerts_schema import period_totals
 from .queries import Filters, Total
+from .sums import by_cost, stored_sum
 
 # The dimensions the period totals are kept per ('' = everything).
 PERIOD_DIMENSIONS = ("service", "agent", "user_id", "tier", "mode")
@@ -37,19 +39,20 @@ def period_scope(filters: Filters) -> tuple[str, str] | None:
     return (column, value) if column in PERIOD_DIMENSIONS else None
 
 
-def _total(name: str, key: str | None, events: int, unpriced: int, cost: int) -> Total:
-    return Total(group={name: key}, events=int(events), unpriced=int(unpriced), cost_usd=from_nanos(cost) or Decimal(0))
+def _total(name: str, key: str | None, row: Any) -> Total:
+    return Total(group={name: key}, events=int(row.events), unpriced=int(row.unpriced),
+                 cost_usd=from_nanos(stored_sum(row)) or Decimal(0))  # fmt: skip
 
 
 def period_figures(connection: Connection, periods: Sequence[str], scope: tuple[str, str]) -> dict[str, Total]:
     """period ('2026-11-23' or '2026-11') → its Total, for the periods that have events."""
     dimension, value = scope
     c = period_totals.c
-    query = select(c.period, c.events, c.unpriced, c.cost).where(
+    query = select(c.period, c.events, c.unpriced, c.cost_high, c.cost).where(
         c.period.in_(sorted(set(periods))), c.dimension == dimension, c.value == value
     )
     rows = connection.execute(query)
-    return {row.period: _total("period", row.period, row.events, row.unpriced, row.cost) for row in rows}
+    return {row.period: _total("period", row.period, row) for row in rows}
 
 
 def period_breakdowns(connection: Connection, period: str, limits: Mapping[str, int | None]) -> dict[str, list[Total]]:
@@ -57,9 +60,9 @@ def period_breakdowns(connection: Connection, period: str, limits: Mapping[str, 
     most expensive first, as Totals grouped by the dimension: one query for them all.
     """
     c = period_totals.c
-    rank = func.row_number().over(partition_by=c.dimension, order_by=(c.cost.desc(), c.value)).label("rank")
+    rank = func.row_number().over(partition_by=c.dimension, order_by=(*by_cost(period_totals, True), c.value))
     ranked = (
-        select(c.dimension, c.value, c.events, c.unpriced, c.cost, rank)
+        select(c.dimension, c.value, c.events, c.unpriced, c.cost_high, c.cost, rank.label("rank"))
         .where(c.period == period, c.dimension.in_(sorted(limits)), c.events != 0)
         .subquery()
     )
@@ -72,5 +75,5 @@ def period_breakdowns(connection: Connection, period: str, limits: Mapping[str, 
     out: dict[str, list[Total]] = {dimension: [] for dimension in limits}
     query = select(ranked).where(or_(*wanted)).order_by(ranked.c.dimension, ranked.c.rank)
     for row in connection.execute(query):
-        out[row.dimension].append(_total(row.dimension, row.value, row.events, row.unpriced, row.cost))
+        out[row.dimension].append(_total(row.dimension, row.value, row))
     return out

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from .. import clock
 from ..money import from_nanos, usd
 from .schema import events, rollup_daily
+from .sums import cost_sum, summed, table_sum
 
 # What a report can group by, in the user's words → the column it reads.
 GROUPS = ("service", "model", "agent", "user", "tier", "mode", "session", "day", "week", "month")
@@ -78,18 +79,18 @@ def totals(connection: Connection, by: Sequence[str], filters: Filters = Filters
     if raw:
         count: ColumnElement[Any] = func.count()
         unpriced: ColumnElement[Any] = func.count() - func.count(events.c.cost)
-        cost: ColumnElement[Any] = func.coalesce(func.sum(events.c.cost), 0)
+        cost = cost_sum(events.c.cost)
     else:
         count = func.sum(rollup_daily.c.events)
         unpriced = func.sum(rollup_daily.c.unpriced)
-        cost = func.coalesce(func.sum(rollup_daily.c.cost), 0)
+        cost = table_sum(rollup_daily)
     keys = []
     for name in by:
         if name in ("day", "week", "month"):
             keys.append(_period(connection, table.c.day, name).label(name))
         else:
             keys.append(table.c[_COLUMN.get(name, name)].label(name))
-    query: Select[Any] = select(*keys, count.label("events"), unpriced.label("unpriced"), cost.label("cost"))
+    query: Select[Any] = select(*keys, count.label("events"), unpriced.label("unpriced"), *cost)
     query = query.select_from(table).where(*_conditions(connection, table, filters))
     if keys:
         query = query.group_by(*keys)
@@ -101,7 +102,7 @@ def totals(connection: Connection, by: Sequence[str], filters: Filters = Filters
             group={name: (getattr(row, name) or None) for name in by},
             events=int(row.events or 0),
             unpriced=int(row.unpriced or 0),
-            cost_usd=from_nanos(int(row.cost)) or Decimal(0),
+            cost_usd=from_nanos(summed(row)) or Decimal(0),
         )
         for row in rows
         if (row.events or 0) > 0

@@ -1,8 +1,9 @@
 """The tables. Events are append-only; rollups and sessions are kept in the same
 transaction as the events they count, so totals never disagree with them.
 
-Money columns hold whole nano-dollars (see money.py). Dimension columns of the
-rollups hold '' for "none" so they can be part of a primary key.
+Money columns hold whole nano-dollars (see money.py): an event's cost is one column, a
+stored sum two (`cost` below 10^18 and `cost_high`, its 10^18s), so no sum overflows 64 bits.
+Dimension columns of the rollups hold '' for "none" so they can be part of a primary key.
 """
 
 from __future__ import annotations
@@ -24,12 +25,22 @@ from sqlalchemy import (
     Text,
     func,
     literal_column,
+    text,
 )
 
 metadata = MetaData()
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
 _ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def sum_columns(name: str = "cost") -> tuple[Column[int], Column[int]]:
+    """A stored sum of nano-dollars: `name` (below 10^18) and `name`_high (its 10^18s), see money.py."""
+    return (
+        Column(f"{name}_high", BigInteger(), nullable=False, server_default=text("0")),
+        Column(name, BigInteger(), nullable=False),
+    )
+
 
 events = Table(
     "events",
@@ -69,7 +80,7 @@ rollup_daily = Table(
     *(Column(name, String(256), primary_key=True) for name in DIMENSIONS),
     Column("events", BigInteger(), nullable=False),
     Column("unpriced", BigInteger(), nullable=False),
-    Column("cost", BigInteger(), nullable=False),
+    *sum_columns(),
 )
 
 sessions = Table(
@@ -83,7 +94,7 @@ sessions = Table(
     Column("ended_at", DateTime(), nullable=False),
     Column("events", BigInteger(), nullable=False),
     Column("unpriced", BigInteger(), nullable=False),
-    Column("cost", BigInteger(), nullable=False),
+    *sum_columns(),
 )
 Index("ix_sessions_started", sessions.c.started_at)
 
@@ -110,7 +121,7 @@ for _dialect in ("sqlite", "postgresql"):
     _options: dict[str, Any] = {f"{_dialect}_where": sessions.c.events > 0}
     if _dialect == "postgresql":
         _options["postgresql_include"] = ["started_at"]
-    for _name, _columns in (("ix_sessions_month_mode_cost", ("mode", "cost")),
+    for _name, _columns in (("ix_sessions_month_mode_cost", ("mode", "cost_high", "cost")),
                             ("ix_sessions_month_tier_user", ("tier", "user_id"))):  # fmt: skip
         Index(_name, session_month(_dialect), *(sessions.c[c] for c in _columns), **_options).ddl_if(dialect=_dialect)
 
@@ -122,7 +133,7 @@ session_costs = Table(
     Column("agent", String(256), primary_key=True),
     Column("events", BigInteger(), nullable=False),
     Column("unpriced", BigInteger(), nullable=False),
-    Column("cost", BigInteger(), nullable=False),
+    *sum_columns(),
 )
 
 api_keys = Table(
@@ -150,8 +161,8 @@ reprice_audit = Table(
     Column("dry_run", Boolean(), nullable=False),
     Column("events", BigInteger(), nullable=False),
     Column("changed", BigInteger(), nullable=False),
-    Column("old_cost", BigInteger(), nullable=False),
-    Column("new_cost", BigInteger(), nullable=False),
+    *sum_columns("old_cost"),
+    *sum_columns("new_cost"),
     Column("unpriced_before", BigInteger(), nullable=False),
     Column("unpriced_after", BigInteger(), nullable=False),
     Column("note", Text()),

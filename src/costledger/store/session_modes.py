@@ -20,19 +20,22 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Integer,
+    Numeric,
     Select,
     String,
     bindparam,
+    cast,
     func,
     literal,
     literal_column,
     select,
 )
 
-from ..money import from_nanos, quantize, usd
+from ..money import SPLIT, from_nanos, join, quantize, usd
 from .queries import Filters
 from .schema import session_month, sessions
 from .sessions_query import session_conditions
+from .sums import by_cost, summed, table_sum
 
 _ZERO = Decimal(0)
 
@@ -93,13 +96,13 @@ def _scanned_sessions(connection: Connection, filters: Filters) -> tuple[list[Mo
     Python from one pass of four columns costs half of what window functions cost in SQLite, and
     the same in PostgreSQL.
     """
-    query = select(sessions.c.mode, sessions.c.tier, sessions.c.user_id, sessions.c.cost).where(
+    query = select(sessions.c.mode, sessions.c.tier, sessions.c.user_id, sessions.c.cost_high, sessions.c.cost).where(
         sessions.c.events > 0, *session_conditions(connection, filters)
     )
     costs: dict[str | None, list[int]] = {}
     users: dict[str | None, set[str]] = {}
-    for mode, tier, user, cost in connection.execute(query):
-        costs.setdefault(mode, []).append(cost)
+    for mode, tier, user, high, low in connection.execute(query):
+        costs.setdefault(mode, []).append(join(high, low))
         if user is not None:
             users.setdefault(tier, set()).add(user)
     by_mode = []
@@ -152,7 +155,8 @@ class _MonthReads:
     running them on a small month. Bound at each run: month, and mode, tier, ranks or budget."""
 
     modes: Select[Any] | CompoundSelect[Any]  # per mode: sessions, sum of cost (on PostgreSQL, p50 and p90 too)
-    ranks: dict[bool, Select[Any]]  # SQLite, by "mode is None": the mode's p50 and p90 costs
+    # SQLite, by "mode is None": the (cost_high, cost) at a rank from the bottom (p50) and from the top (p90)
+    ranks: dict[bool, tuple[Select[Any], Select[Any]]]
     tiers: Select[Any]  # the tiers, by a loose index scan
     users: dict[bool, Select[Any]]  # by "tier is None": how many users the tier has, by a loose index scan
     pairs: Select[Any]  # per tier: how many users, by one pass
@@ -164,33 +168,42 @@ def _month_reads(dialect: str) -> _MonthReads:
     # 0 written out: a plan made for any parameter values (PostgreSQL's generic plan of a prepared
     # statement) may use a partial index only if the query states its condition itself.
     in_month = [session_month(dialect) == month, sessions.c.events > literal_column("0")]
-    mode, tier, user, cost = sessions.c.mode, sessions.c.tier, sessions.c.user_id, sessions.c.cost
+    mode, tier, user = sessions.c.mode, sessions.c.tier, sessions.c.user_id
+    high, cost = sessions.c.cost_high, sessions.c.cost
 
     # p50 (rank ceil(n/2)) is never nearer the top, p90 never nearer the bottom: each is walked to
-    # from its nearer end, p90 over a tenth of the mode's sessions (see _ranks).
-    def pick(same: ColumnElement[bool], order: ColumnElement[Any], skip: Any) -> Any:
-        return select(cost).where(*in_month, same).order_by(order).limit(1).offset(skip).scalar_subquery()
+    # from its nearer end, p90 over a tenth of the mode's sessions (see _ranks). A session's cost is
+    # two columns (money.py), ordered high part first.
+    def walk(same: ColumnElement[bool], descending: bool, skip: Any, *columns: ColumnElement[Any]) -> Select[Any]:
+        order = by_cost(sessions, descending)
+        return select(*(columns or (high, cost))).where(*in_month, same).order_by(*order).limit(1).offset(skip)
 
-    def ranks(same: ColumnElement[bool]) -> Select[Any]:
+    def ranks(same: ColumnElement[bool]) -> tuple[Select[Any], Select[Any]]:
         below, above = bindparam("below_p50", type_=Integer()), bindparam("above_p90", type_=Integer())
-        return select(pick(same, cost.asc(), below), pick(same, cost.desc(), above))
+        return walk(same, False, below), walk(same, True, above)
 
     def count_users(same: ColumnElement[bool]) -> Select[Any]:
         scan = _loose_scan(user, [*in_month, same])
         return select(func.count(scan.c.value))
 
-    counts = select(mode, func.count().label("n"), func.sum(cost).label("total")).where(*in_month).group_by(mode)
+    counts = select(mode, func.count().label("n"), *table_sum(sessions, label="total")).where(*in_month)
+    counts = counts.group_by(mode)
     modes: Select[Any] | CompoundSelect[Any] = counts
     if dialect == "postgresql":
         # One statement, so the percentiles are ranked among the very sessions counted: under
         # read committed, each statement sees the sessions as they are when it starts (SQLite's
         # read transaction keeps one snapshot for all). Its OFFSET may depend on the count there.
+        # PostgreSQL's numeric puts a cost's two parts together in the statement.
         found = counts.cte("counts")
+
+        def pick(same: ColumnElement[bool], descending: bool, skip: Any) -> Any:
+            return walk(same, descending, skip, cast(high, Numeric()) * SPLIT + cost).scalar_subquery()
 
         def with_ranks(same: ColumnElement[bool], which: ColumnElement[bool]) -> Select[Any]:
             n = found.c.n
-            p50, p90 = pick(same, cost.asc(), (n + 1) // 2 - 1), pick(same, cost.desc(), n - (9 * n + 9) // 10)
-            return select(found.c.mode, n, found.c.total, p50, p90).where(which)
+            p50, p90 = pick(same, False, (n + 1) // 2 - 1), pick(same, True, n - (9 * n + 9) // 10)
+            totals = (found.c[f"total__{part}"] for part in ("usd", "nano", "high"))
+            return select(found.c.mode, n, *totals, p50, p90).where(which)
 
         per_mode = with_ranks(mode == found.c.mode, found.c.mode.is_not(None))
         modes = per_mode.union_all(with_ranks(mode.is_(None), found.c.mode.is_(None)))
@@ -219,12 +232,15 @@ def _indexed_month(connection: Connection, first: dt.date) -> tuple[list[ModeCos
     reads, month = _month_reads(dialect), {"month": _month_key(dialect, first)}
     rows = connection.execute(reads.modes, month).all()
     by_mode = []
-    for mode, n, total, *picks in rows:
-        if dialect != "postgresql":
+    for row in rows:
+        mode, n = row.mode, row.n
+        if dialect == "postgresql":
+            picks = [int(row[-2]), int(row[-1])]
+        else:
             p50, p90 = _ranks(n)
             ranks = {**month, "below_p50": p50 - 1, "above_p90": n - p90} | ({} if mode is None else {"mode": mode})
-            picks = list(connection.execute(reads.ranks[mode is None], ranks).one())
-        by_mode.append(_mode_cost(mode, n, int(total), *picks))
+            picks = [join(*connection.execute(walk, ranks).one()) for walk in reads.ranks[mode is None]]
+        by_mode.append(_mode_cost(mode, n, summed(row, "total"), *picks))
     by_mode.sort(key=lambda m: _mode_order(m.mode))
     budget = sum(m.sessions for m in by_mode) // _SEEK_STEPS[dialect]
     return by_mode, _users_by_tier(connection, first, budget)

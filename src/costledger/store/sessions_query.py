@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Connection, exists, func, literal, select
 from ..money import from_nanos, to_nanos
 from .queries import Filters, SessionSummary, _tag
 from .schema import events, session_costs, sessions
+from .sums import by_cost, cost_at_least, cost_at_most, stored_sum
 
 SESSION_SORTS = ("started_at", "ended_at", "cost", "events", "duration")
 
@@ -48,9 +49,9 @@ def session_conditions(connection: Connection, filters: Filters) -> list[ColumnE
         tagged = [_tag(connection, key) == value for key, value in filters.tags.items()]
         conditions.append(exists().where(events.c.session_id == sessions.c.session_id, *tagged))
     if filters.min_cost is not None:
-        conditions.append(sessions.c.cost >= to_nanos(filters.min_cost))
+        conditions.append(cost_at_least(sessions, to_nanos(filters.min_cost)))
     if filters.max_cost is not None:
-        conditions.append(sessions.c.cost <= to_nanos(filters.max_cost))
+        conditions.append(cost_at_most(sessions, to_nanos(filters.max_cost)))
     return conditions or [literal(True)]
 
 
@@ -72,8 +73,12 @@ def list_sessions(
     if limit < 0 or offset < 0:
         raise ValueError("limit and offset must not be negative")
     conditions = session_conditions(connection, filters)
-    key = _duration(connection) if sort == "duration" else sessions.c[sort]
-    order = [key.desc(), sessions.c.session_id.desc()] if descending else [key.asc(), sessions.c.session_id.asc()]
+    if sort == "cost":
+        keys = by_cost(sessions, descending)
+    else:
+        key = _duration(connection) if sort == "duration" else sessions.c[sort]
+        keys = [key.desc() if descending else key.asc()]
+    order = [*keys, sessions.c.session_id.desc() if descending else sessions.c.session_id.asc()]
     rows = connection.execute(select(sessions).where(*conditions).order_by(*order).limit(limit).offset(offset)).all()
     count = connection.execute(select(func.count()).select_from(sessions).where(*conditions)).scalar_one()
     parts = _breakdowns(connection, [row.session_id for row in rows])
@@ -98,7 +103,7 @@ def _breakdowns(
     query = select(session_costs).where(session_costs.c.session_id.in_(session_ids))
     for part in connection.execute(query):
         by_service, by_agent = out.setdefault(part.session_id, ({}, {}))
-        amount = from_nanos(part.cost) or Decimal(0)
+        amount = from_nanos(stored_sum(part)) or Decimal(0)
         by_service[part.service] = by_service.get(part.service, Decimal(0)) + amount
         by_agent[part.agent] = by_agent.get(part.agent, Decimal(0)) + amount
     return out
@@ -114,7 +119,7 @@ def _summary(row: Any, by_service: dict[str, Decimal], by_agent: dict[str, Decim
         ended_at=row.ended_at.replace(tzinfo=dt.UTC),
         events=row.events,
         unpriced=row.unpriced,
-        cost_usd=from_nanos(row.cost) or Decimal(0),
+        cost_usd=from_nanos(stored_sum(row)) or Decimal(0),
         by_service=by_service,
         by_agent=by_agent,
     )

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Date, DateTime, Dialect, Table
 
+from ..money import SPLIT, split
 from .schema import DIMENSIONS, events, rollup_daily, session_costs, sessions
 
 Buckets = dict[tuple[Any, ...], list[int]]  # (day, *DIMENSIONS) → [events, unpriced, cost], None kept as None
@@ -40,9 +41,26 @@ class Written:
 
 
 _COUNTS = ("events", "unpriced", "cost")
+# As stored: the cost, a sum, is two columns (money.py).
+_STORED_COUNTS = ("events", "unpriced", "cost_high", "cost")
 _ROLLUP_KEYS = ("day", *DIMENSIONS)
 _SESSION_COST_KEYS = ("session_id", "service", "agent")
-_SESSION_COLUMNS = ("session_id", "user_id", "tier", "mode", "started_at", "ended_at", *_COUNTS)
+_SESSION_COLUMNS = ("session_id", "user_id", "tier", "mode", "started_at", "ended_at", *_STORED_COUNTS)
+
+
+def _add_stored(t: str, percent: str) -> list[str]:
+    """SET clauses that add excluded's counts to table `t`'s: the low parts' carry goes to the high part.
+
+    Both lows are below 10^18, so their sum stays below 2^63; SET expressions read the row as it was.
+    `percent` is the modulo operator as the driver's paramstyle writes it.
+    """
+    low = f"({t}.cost + excluded.cost)"
+    return [
+        f"events = {t}.events + excluded.events",
+        f"unpriced = {t}.unpriced + excluded.unpriced",
+        f"cost_high = {t}.cost_high + excluded.cost_high + {low} / {SPLIT}",
+        f"cost = {low} {percent} {SPLIT}",
+    ]
 
 
 def _event_columns() -> tuple[str, ...]:
@@ -56,6 +74,7 @@ class _Statements:
         self.postgres = dialect.name == "postgresql"
         self.dialect = dialect
         self.quote = dialect.identifier_preparer.quote
+        self.percent = "%%" if self.postgres else "%"  # psycopg's placeholders start with %
         self.event_columns = _event_columns()
         self.event_values = itemgetter(*self.event_columns)
         # Only a repeated event_id is skipped (OR IGNORE would also drop a row that breaks another constraint).
@@ -73,7 +92,7 @@ class _Statements:
                     *(f"{c} = coalesce({t}.{c}, excluded.{c})" for c in ("user_id", "tier", "mode")),
                     f"started_at = {least}({t}.started_at, excluded.started_at)",
                     f"ended_at = {greatest}({t}.ended_at, excluded.ended_at)",
-                    *(f"{c} = {t}.{c} + excluded.{c}" for c in _COUNTS),
+                    *_add_stored(t, self.percent),
                 ]
             ),
         )
@@ -90,13 +109,13 @@ class _Statements:
         return f"INSERT INTO {self.quote(table.name)} ({names}) VALUES ({marks}) {conflict}".rstrip()
 
     def add_counts(self, table: Table, keys: Sequence[str]) -> str:
-        """The statement that adds (*keys, events, unpriced, cost) rows into `table`'s counts (made once)."""
+        """The statement that adds (*keys, events, unpriced, cost_high, cost) rows into `table`'s counts (made once)."""
         found = self._add_counts.get(table.name)
         if found is None:
             t = self.quote(table.name)
             keys_sql = ", ".join(self.quote(k) for k in keys)
-            sets = ", ".join(f"{c} = {t}.{c} + excluded.{c}" for c in _COUNTS)
-            found = self._insert(table, (*keys, *_COUNTS), f"ON CONFLICT ({keys_sql}) DO UPDATE SET {sets}")
+            sets = ", ".join(_add_stored(t, self.percent))
+            found = self._insert(table, (*keys, *_STORED_COUNTS), f"ON CONFLICT ({keys_sql}) DO UPDATE SET {sets}")
             self._add_counts[table.name] = found
         return found
 
@@ -294,9 +313,13 @@ def _with_blanks(counts: dict[tuple[Any, ...], list[int]]) -> list[tuple[Any, ..
 
 def add_counts(connection: Connection, table: Table, keys: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
     """Add (*keys, events, unpriced, cost) rows to a table of counts (rollups, period totals): one statement
-    per dialect, written once, over the whole batch. Sort `rows` first (PostgreSQL lock order)."""
+    per dialect, written once, over the whole batch. Sort `rows` first (PostgreSQL lock order).
+
+    `cost` is any int of nano-dollars (signed: a reprice takes costs out); it is stored as its two
+    columns (money.split)."""
     sql = _statements(connection)
-    _upsert(connection, sql, sql.add_counts(table, keys), table, (*keys, *_COUNTS), rows)
+    stored = [(*row[:-1], *split(row[-1])) for row in rows]
+    _upsert(connection, sql, sql.add_counts(table, keys), table, (*keys, *_STORED_COUNTS), stored)
 
 
 def _upsert(
@@ -308,7 +331,7 @@ def _upsert(
 
 def _upsert_sessions(connection: Connection, rows: list[dict[str, Any]]) -> None:
     sql = _statements(connection)
-    values = [tuple(r[c] for c in _SESSION_COLUMNS) for r in rows]
+    values = [(*(r[c] for c in _SESSION_COLUMNS[:-2]), *split(r["cost"])) for r in rows]
     _upsert(connection, sql, sql.upsert_sessions, sessions, _SESSION_COLUMNS, values)
 
 
