@@ -47,10 +47,10 @@ def refused(change: dict[str, Any]) -> tuple[str, str]:
         ({"usage": {"characters": None}}, "usage", "usage.characters must be a number"),
         ({"usage": [1, 2]}, "usage", "usage must be an object"),
         ({"usage": {"input_tokens": 10, "cache_read_tokens": 8, "cache_write_tokens": 3}}, "usage", "exceed"),
-        ({"ts": "yesterday"}, "ts", "valid datetime"),
+        ({"ts": "yesterday"}, "ts", "RFC 3339"),
         ({"ts": "2026-13-40T10:00:00Z"}, "ts", "valid datetime"),
-        ({"ts": "2026-11-22T10:15:00"}, "ts", "timezone"),
-        ({"ts": "2026-11-22"}, "ts", "timezone"),
+        ({"ts": "2026-11-22T10:15:00"}, "ts", "RFC 3339"),  # no offset
+        ({"ts": "2026-11-22"}, "ts", "RFC 3339"),
         ({"event_id": "e" * 129}, "event_id", "at most 128 characters"),
         ({"event_id": ""}, "event_id", "at least 1 character"),
         ({"session_id": "s" * 257}, "session_id", "at most 256 characters"),

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from . import clock
+from .dates import END, FIRST, INSTANT, check_instant
 from .errors import InvalidEvent
 from .money import MAX_EVENT_USD, usd
 from .pricing.meters import STANDARD_METERS, Quantity, quantity, readings
@@ -71,10 +72,23 @@ class UsageEvent(BaseModel):
     tags: dict[str, str] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("ts", mode="before")
+    @classmethod
+    def _ts_text(cls, value: object) -> object:
+        # RFC 3339 text or a datetime, nothing else (pydantic alone would take epoch numbers and other forms).
+        if type(value) is str:
+            if not INSTANT.fullmatch(value):
+                raise ValueError(f"must be an RFC 3339 time such as 2026-11-22T10:15:00Z, not {value!r}")
+        elif not isinstance(value, datetime):
+            raise ValueError(f"must be an RFC 3339 time such as 2026-11-22T10:15:00Z, not {type(value).__name__}")
+        return value
+
     @field_validator("ts", mode="after")
     @classmethod
     def _ts_utc(cls, value: datetime) -> datetime:
-        return value.astimezone(UTC)
+        if FIRST <= value < END:  # compared as instants: the common case, without a conversion
+            return value.astimezone(UTC)
+        return check_instant(value)
 
     @field_validator("usage", mode="before")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 
@@ -15,3 +16,15 @@ def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return str(tmp_path / "ledger.db")
     url: str = request.getfixturevalue("pg_url")
     return url
+
+
+def signed_in(url: str, admin_key: str) -> httpx.Client:
+    """An HTTP client signed in to the dashboard with `admin_key` (the login form, its CSRF cookie)."""
+    from costledger.dashboard import auth
+
+    client = httpx.Client(base_url=url, timeout=60)
+    client.get("/login")
+    token = client.cookies[auth.LOGIN_CSRF_COOKIE]
+    answer = client.post("/login", data={"key": admin_key, "csrf": token, "next": "/"})
+    assert answer.status_code == 303, answer.text
+    return client

@@ -38,23 +38,29 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def parse_day(value: str | None, option: str) -> dt.date | None:
+    """A YYYY-MM-DD day inside the window of costledger.dates."""
+    from .. import dates
+
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        fail(f"{option}: expected a date such as 2026-11-01, got {value!r}", 2)
+        return dates.parse_day(value)
+    except ValueError as exc:
+        fail(f"{option}: {exc}", 2)
 
 
 def parse_moment(value: str | None, option: str) -> dt.datetime | None:
-    """A date (midnight UTC) or an RFC 3339 timestamp with offset."""
+    """A date (midnight UTC) or an RFC 3339 time with offset, inside the window of costledger.dates."""
+    from .. import dates
+
     if value is None:
         return None
     try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        fail(f"{option}: expected a date or RFC 3339 time such as 2026-11-01T10:00:00Z, got {value!r}", 2)
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+        if len(value) == 10:
+            return dt.datetime.combine(dates.parse_day(value), dt.time(), dt.UTC)
+        return dates.parse_instant(value)
+    except ValueError as exc:
+        fail(f"{option}: a date or an RFC 3339 time such as 2026-11-01T10:00:00Z; {exc}", 2)
 
 
 def open_ledger(db: str | None, config: str | None) -> object:

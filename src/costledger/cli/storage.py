@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from .app import ConfigOption, DbOption, JsonOption, app, console, errors, fail, open_ledger, parse_moment
+from .app import ConfigOption, DbOption, JsonOption, app, console, errors, fail, open_ledger, parse_day, parse_moment
 from .recording import print_rows
 
 db_app = typer.Typer(help="The database: migrate it, check its totals against its events.", no_args_is_help=True)
@@ -140,14 +140,11 @@ def reprice(
 
 def _day_or_moment(value: str | None, option: str) -> Any:
     """A plain date stays a date (a whole UTC day); anything else is a time."""
-    import datetime as dt
-
     if value is None:
         return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        return parse_moment(value, option)
+    if len(value) == 10:
+        return parse_day(value, option)
+    return parse_moment(value, option)
 
 
 @app.command("import")

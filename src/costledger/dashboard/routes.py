@@ -12,11 +12,13 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from .. import clock
 from ..ledger import Ledger
+from ..server.filters import SinceDay, UntilDay
 from ..store import Filters, queries
 from ..store.periods import period_breakdowns
 from . import auth
@@ -57,11 +59,12 @@ def require_login(request: Request) -> auth.Login:
 
 
 LoginDep = Annotated[auth.Login, Depends(require_login)]
+MAX_RANGE_DAYS = 1096
 
 
 def page_filters(
-    since: Annotated[dt.date | None, Query()] = None,
-    until: Annotated[dt.date | None, Query()] = None,
+    since: SinceDay = None,
+    until: UntilDay = None,
     tier: Annotated[str | None, Query(max_length=256)] = None,
     mode: Annotated[str | None, Query(max_length=256)] = None,
     agent: Annotated[str | None, Query(max_length=256)] = None,
@@ -72,6 +75,10 @@ def page_filters(
     dims = {_COLUMN.get(k, k): v for k, v in values.items() if v}
     if since and until and since > until:
         since, until = until, since
+    if since and ((until or _today()) - since).days >= MAX_RANGE_DAYS:
+        # A trend of a day per column: a century of them was 12 MB of page and seconds of work.
+        message = f"a range of at most {MAX_RANGE_DAYS:,} days (three years)"
+        raise RequestValidationError([{"loc": ("query", "since"), "type": "value_error", "msg": message}])
     return Filters(since=since, until=until, dims=dims)
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ..dates import END, FIRST, WINDOW
 from ._recording import iso, tokens_with_cache
 
 PROTOBUF = "application/x-protobuf"
@@ -48,6 +49,10 @@ DIMENSIONS = {
     "mode": ("costledger.mode",),
     "endpoint": ("costledger.endpoint", "http.route"),
 }
+
+
+# The instants an event may carry (costledger.dates), as OTLP's nanoseconds since the epoch.
+_FIRST_NS, _END_NS = int(FIRST.timestamp()) * 10**9, int(END.timestamp()) * 10**9
 
 
 class InvalidTraces(ValueError):
@@ -101,6 +106,8 @@ def span_event(span: _Span) -> dict[str, Any] | None:
         "metadata": {"trace_id": span.trace_id, "span_id": span.span_id, "span": span.name},
     }
     if span.end_ns:
+        if not _FIRST_NS <= span.end_ns < _END_NS:
+            raise InvalidTraces(f"span {span.span_id}: endTimeUnixNano {span.end_ns} is outside {WINDOW}")
         event["ts"] = iso(datetime.fromtimestamp(span.end_ns / 1e9, UTC))
     session = _first(attrs, SESSION) or _first(span.resource, SESSION)
     if session is not None:
@@ -179,6 +186,8 @@ def _json_spans(body: bytes) -> Iterator[_Span]:
         for scope_spans in _list(resource_spans, "scopeSpans", "scope_spans"):
             for span in _list(scope_spans, "spans"):
                 end = span.get("endTimeUnixNano", span.get("end_time_unix_nano", 0))
+                if isinstance(end, bool) or not isinstance(end, int | str) or not str(end or 0).isdecimal():
+                    raise InvalidTraces(f"endTimeUnixNano must be a whole number of nanoseconds, not {end!r}")
                 yield _Span(
                     _json_id(span.get("traceId", span.get("trace_id", ""))),
                     _json_id(span.get("spanId", span.get("span_id", ""))),

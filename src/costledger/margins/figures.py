@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, and_, select
 
+from ..dates import FIRST_DAY, LAST_DAY, WINDOW, parse_month
 from ..money import from_nanos
 from ..store import Filters, Store
 from ..store.schema import events, session_costs, sessions
@@ -71,9 +72,9 @@ def month_of(moment: dt.datetime | dt.date) -> str:
 def month_bounds(month: str) -> tuple[dt.date, dt.date]:
     """First and last day of 'YYYY-MM'."""
     try:
-        first = dt.date.fromisoformat(month + "-01")
+        first = parse_month(month)
     except ValueError:
-        raise ValueError(f"expected a month such as 2026-11, got {month!r}") from None
+        raise ValueError(f"expected a month such as 2026-11 ({WINDOW}), got {month!r}") from None
     following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     return first, following - dt.timedelta(days=1)
 
@@ -167,8 +168,9 @@ def usage_costs(store: Store, since: dt.date, until: dt.date) -> Iterator[UsageC
 
 
 def data_range(store: Store) -> tuple[dt.date, dt.date] | None:
-    """The first and last UTC day holding any event."""
-    days = [t.group["day"] for t in store.totals(["day"])]
+    """The first and last UTC day holding any event, inside the window of costledger.dates (a ledger written
+    before the window existed may hold days outside it: they are no month of anyone's margins)."""
+    days = [t.group["day"] for t in store.totals(["day"], Filters(since=FIRST_DAY, until=LAST_DAY))]
     if not days:
         return None
     return dt.date.fromisoformat(str(days[0])), dt.date.fromisoformat(str(days[-1]))

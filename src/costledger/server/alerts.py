@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Query
 from fastapi.exceptions import RequestValidationError
 
+from ..dates import WINDOW, parse_day, parse_instant
 from .deps import AdminKey, IngestKey, LedgerDep
 from .schemas import errors
 from .validation import clean_query
@@ -54,11 +55,10 @@ def list_alerts(
     moment = None
     if since is not None:
         try:
-            moment = dt.datetime.fromisoformat(since.replace("Z", "+00:00"))
-        except ValueError:
-            raise _invalid("since", f"expected a date or RFC 3339 time, got {since!r}") from None
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+            day_or_time = dt.datetime.combine(parse_day(since), dt.time()) if len(since) == 10 else None
+            moment = day_or_time or parse_instant(since).replace(tzinfo=None)
+        except ValueError as exc:
+            raise _invalid("since", f"a date or RFC 3339 time ({WINDOW}): {exc}") from None
     alerts = ledger.alerts.history(since=moment, kind=kind, unacked=unacked, limit=limit)
     return {"alerts": [a.as_dict() for a in alerts]}
 

@@ -87,7 +87,11 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def request_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors: list[dict[str, Any]] = [
-            {"index": None, "field": ".".join(str(p) for p in err.get("loc", ())), "message": str(err.get("msg"))}
+            {
+                "index": None,
+                "field": ".".join(str(p) for p in err.get("loc", ())),
+                "message": str(err.get("msg")).removeprefix("Value error, "),
+            }
             for err in exc.errors()
         ]
         return JSONResponse({"detail": "invalid request", "errors": errors}, 422)

@@ -7,12 +7,44 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 from fastapi.exceptions import RequestValidationError
+from pydantic import BeforeValidator
 
+from ..dates import WINDOW, parse_day, parse_instant, parse_month
 from ..store import Filters
 
 # The query parameter (the user's word) → the column it filters.
 DIMENSION_PARAMS = {"service": "service", "model": "model", "agent": "agent", "user": "user_id",
                     "tier": "tier", "mode": "mode", "session": "session_id"}  # fmt: skip
+
+
+def _strict_day(value: object) -> object:
+    return parse_day(value) if isinstance(value, str) else value
+
+
+def _strict_month(value: object) -> object:
+    if isinstance(value, str):
+        parse_month(value)
+    return value
+
+
+def _strict_moment(value: object) -> object:
+    """A day (its midnight, UTC) or an RFC 3339 time."""
+    if isinstance(value, str):
+        if len(value) == 10:
+            return dt.datetime.combine(parse_day(value), dt.time(), dt.UTC)
+        return parse_instant(value)
+    return value
+
+
+# Query parameters of dates: strictly written (YYYY-MM-DD, YYYY-MM, RFC 3339) and inside the window of
+# costledger.dates, else a 422 naming the parameter.
+Day = BeforeValidator(_strict_day)
+Month = BeforeValidator(_strict_month)
+Moment = BeforeValidator(_strict_moment)
+SinceDay = Annotated[dt.date | None, Day, Query(description=f"first UTC day, inclusive ({WINDOW})",
+                                               examples=["2026-11-01"])]  # fmt: skip
+UntilDay = Annotated[dt.date | None, Day, Query(description=f"last UTC day, inclusive ({WINDOW})",
+                                               examples=["2026-11-30"])]  # fmt: skip
 
 
 def _invalid(field: str, message: str) -> RequestValidationError:
@@ -30,8 +62,8 @@ def parse_tags(tags: list[str]) -> dict[str, str]:
 
 
 def event_filters(
-    since: Annotated[dt.date | None, Query(description="first UTC day, inclusive", examples=["2026-11-01"])] = None,
-    until: Annotated[dt.date | None, Query(description="last UTC day, inclusive", examples=["2026-11-30"])] = None,
+    since: SinceDay = None,
+    until: UntilDay = None,
     service: Annotated[str | None, Query(max_length=256, examples=["anthropic"])] = None,
     model: Annotated[str | None, Query(max_length=256)] = None,
     agent: Annotated[str | None, Query(max_length=256)] = None,

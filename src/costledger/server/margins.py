@@ -7,16 +7,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
+from ..dates import WINDOW
 from ..margins import recommendations_json, report_for
 from .deps import AdminKey, LedgerDep
+from .filters import Month as MonthText
+from .filters import SinceDay, UntilDay
 from .schemas import errors
 from .validation import clean_query
 
 router = APIRouter(tags=["margins"], dependencies=[Depends(clean_query)])
 
-Month = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="one month, e.g. 2026-11")]
-Since = Annotated[dt.date | None, Query(description="first UTC day (inclusive)")]
-Until = Annotated[dt.date | None, Query(description="last UTC day (inclusive)")]
+Month = Annotated[
+    str | None, MonthText, Query(pattern=r"^\d{4}-\d{2}$", description=f"one month, e.g. 2026-11 ({WINDOW})")
+]
 
 
 def _period(since: dt.date | None, until: dt.date | None) -> None:
@@ -34,7 +37,7 @@ def _period(since: dt.date | None, until: dt.date | None) -> None:
     responses=errors(401, 403, 422),
 )
 def get_margins(
-    ledger: LedgerDep, _key: AdminKey, month: Month = None, since: Since = None, until: Until = None
+    ledger: LedgerDep, _key: AdminKey, month: Month = None, since: SinceDay = None, until: UntilDay = None
 ) -> dict[str, Any]:
     _period(since, until)
     try:
@@ -50,7 +53,9 @@ def get_margins(
     "behind it. Default period: the last 30 days that hold data.",
     responses=errors(401, 403, 422),
 )
-def get_recommendations(ledger: LedgerDep, _key: AdminKey, since: Since = None, until: Until = None) -> dict[str, Any]:
+def get_recommendations(
+    ledger: LedgerDep, _key: AdminKey, since: SinceDay = None, until: UntilDay = None
+) -> dict[str, Any]:
     _period(since, until)
     try:
         return recommendations_json(ledger, since, until)

@@ -8,8 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from .. import clock
+from ..dates import WINDOW
 from ..pricing.entries import describe
 from .deps import AdminKey, LedgerDep
+from .filters import Moment
 from .schemas import PriceOut, PricesOut, errors
 from .validation import clean_query
 
@@ -28,7 +30,9 @@ def get_prices(
     ledger: LedgerDep,
     _key: AdminKey,
     service: Annotated[list[str] | None, Query(examples=["deepgram"])] = None,
-    at: Annotated[dt.datetime | None, Query(description="RFC 3339 time or date; default now")] = None,
+    at: Annotated[
+        dt.datetime | None, Moment, Query(description=f"RFC 3339 time or date ({WINDOW}); default now")
+    ] = None,
 ) -> PricesOut:
     moment = at or clock.now()
     if moment.tzinfo is None:

@@ -50,8 +50,7 @@ def upgrade() -> None:
             # Integer division and remainder on both backends; on SQLite a float (an old overflow) is cast.
             low = f"CAST({name} AS INTEGER)" if dialect == "sqlite" else name
             op.execute(
-                f"UPDATE {table} SET {name}_high = {low} / {SPLIT}, {name} = {low} % {SPLIT} "
-                f"WHERE {name} >= {SPLIT}"
+                f"UPDATE {table} SET {name}_high = {low} / {SPLIT}, {name} = {low} % {SPLIT} WHERE {name} >= {SPLIT}"
             )
     op.drop_index("ix_sessions_month_mode_cost", table_name="sessions")
     _index(dialect, ["mode", "cost_high", "cost"])
