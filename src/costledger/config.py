@@ -1,4 +1,4 @@
-"""costledger.toml: price overrides, aliases, fixed costs, plans, session types, alerts.
+"""costledger.toml: price overrides, aliases, fixed costs, plans, session types, alerts, the server's limits.
 
 Every section is optional. Errors name the file, the line and the key, because a
 price typo found at 3 a.m. should take one look to fix.
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .limits import Limits, parse_limits
 from .pricing.entries import EntryError, PriceEntry, money, parse_entry
 
 ENV_VAR = "COSTLEDGER_CONFIG"
@@ -76,10 +77,12 @@ class Config:
     alerts: tuple[Mapping[str, Any], ...] = ()
     channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     budgets: tuple[Mapping[str, Any], ...] = ()
+    server: Limits = field(default_factory=Limits)  # [server]: the service's limits (limits.py)
 
 
 _SECTIONS = {
     "prices", "aliases", "fixed_costs", "plans", "session_types", "subscriptions", "alerts", "channels", "budgets",
+    "server",
 }  # fmt: skip
 
 
@@ -145,6 +148,13 @@ def parse_config(text: str, file: Path | None = None) -> Config:
     for i, subscription in enumerate(subscriptions):
         if subscription.plan not in plan_names:
             raise fail("subscriptions", i, "plan", f"no [[plans]] is named {subscription.plan!r}")
+    server = data.get("server", {})
+    if not isinstance(server, dict):
+        raise fail("server", None, "", "expected a [server] table")
+    try:
+        limits = parse_limits(server)
+    except EntryError as exc:
+        raise fail("server", None, exc.key, str(exc).split(": ", 1)[1]) from None
     return Config(
         path=file,
         prices=tuple(prices),
@@ -156,6 +166,7 @@ def parse_config(text: str, file: Path | None = None) -> Config:
         alerts=tuple(_tables(data, "alerts", fail)),
         channels=channels,
         budgets=tuple(_tables(data, "budgets", fail)),
+        server=limits,
     )
 
 

@@ -96,7 +96,7 @@ def test_only_limits_a_rule_to_one_value(db_path: Path) -> None:
         assert [a.subject for a in ledger.alerts.history(kind="daily_total")] == ["agent=critic"]
 
 
-def test_unpriced_events_raise_one_alert_per_service_and_day_naming_the_model(db_path: Path) -> None:
+def test_unpriced_events_raise_one_alert_per_day_naming_the_models(db_path: Path) -> None:
     with Ledger(db_path) as ledger:
         unknown = {"service": "anthropic", "model": "claude-imaginary-9", "ts": "2026-11-20T10:00:00Z",
                    "usage": {"input_tokens": 10}}  # fmt: skip
@@ -105,8 +105,10 @@ def test_unpriced_events_raise_one_alert_per_service_and_day_naming_the_model(db
         ledger.record({**unknown, "ts": "2026-11-20T11:00:00Z"})
         fired = ledger.alerts.history(kind="unpriced")
     assert len(fired) == 1
-    assert fired[0].subject == "service=anthropic" and fired[0].details["models"] == ["claude-imaginary-9"]
-    assert "1 unpriced anthropic event(s) on 2026-11-20 (model claude-imaginary-9)" in fired[0].message
+    assert fired[0].subject == "total" and fired[0].details["models"] == ["anthropic:claude-imaginary-9"]
+    assert "Unpriced models appeared on 2026-11-20: anthropic:claude-imaginary-9. 1 unpriced event(s)" in (
+        fired[0].message
+    )
 
 
 def test_spike_compares_a_day_with_the_trailing_seven_day_average(db_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Every route × {no key, wrong key, ingest, admin, revoked}: only /healthz and /metrics answer without a key.
+"""Every route × {no key, wrong key, ingest, admin, revoked}: only /healthz answers without a key (/metrics
+does too when configured public, see tests/hardening/test_cardinality.py).
 
 The routes come from the running app's OpenAPI, so a route another module adds is
 checked too: it must refuse anonymous, unknown and revoked keys, and let an admin in.
@@ -12,7 +13,7 @@ import httpx
 
 from .harness import ThreadServer
 
-PUBLIC = {("GET", "/healthz"), ("GET", "/metrics")}
+PUBLIC = {("GET", "/healthz")}
 # Routes an ingest key may use (DESIGN 3); every other route is admin-only.
 INGEST = {("POST", "/v1/events"), ("POST", "/v1/traces"), ("GET", "/v1/budget/check")}
 WHO = ("none", "wrong", "revoked", "ingest", "admin")
@@ -32,7 +33,8 @@ def expected(method: str, path: str, who: str) -> set[int]:
     return {200} if (method, path) in KNOWN else set(range(200, 500)) - {401, 403}
 
 
-KNOWN = PUBLIC | {("POST", "/v1/events"), ("GET", "/v1/costs"), ("GET", "/v1/costs/daily"), ("GET", "/v1/sessions"),
+KNOWN = PUBLIC | {("GET", "/metrics"),
+                  ("POST", "/v1/events"), ("GET", "/v1/costs"), ("GET", "/v1/costs/daily"), ("GET", "/v1/sessions"),
                   ("GET", "/v1/sessions/{session_id}"), ("GET", "/v1/prices")}  # fmt: skip
 
 

@@ -109,12 +109,13 @@ def test_metrics_count_what_was_stored(server: ThreadServer) -> None:
     def sample(text: str, name: str) -> float:
         return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
 
-    before = httpx.get(f"{server.url}/metrics").text
+    admin = server.keys.headers("admin")  # /metrics shows cost per service: an admin key
+    before = httpx.get(f"{server.url}/metrics", headers=admin).text
     with server.client("ingest") as http:
         http.post("/v1/events", json={"events": [_event(i) for i in range(10)]})
         http.post("/v1/events", json={"events": [_event(i) for i in range(5)] + [{"service": "acme-x"}]})
         http.post("/v1/events", json={"events": [{"service": ""}]})
-    after = httpx.get(f"{server.url}/metrics").text
+    after = httpx.get(f"{server.url}/metrics", headers=admin).text
     name = 'costledger_events_accepted_total{service="anthropic"}'
     assert sample(after, name) - sample(before, name) == 10
     assert sample(after, "costledger_events_duplicate_total") - sample(before, "costledger_events_duplicate_total") == 5

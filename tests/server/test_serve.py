@@ -52,7 +52,7 @@ def test_two_workers_on_postgresql_count_every_event_once_and_metrics_add_up(pg_
     assert costs["events"] == 4000 and costs["cost_usd"] == "17.2"  # 4,000 minutes at $0.0043
     # Each scrape lands on one worker; in multiprocess mode each sees every worker's counts.
     for _ in range(4):
-        text = httpx.get(f"{server.url}/metrics").text
+        text = httpx.get(f"{server.url}/metrics", headers=admin).text
         assert _metric(text, 'costledger_events_accepted_total{service="deepgram"}') == 4000
         assert _metric(text, "costledger_events_duplicate_total") == 1000
         assert abs(_metric(text, 'costledger_cost_usd_total{service="deepgram"}') - 17.2) < 1e-6
@@ -77,7 +77,7 @@ def test_one_worker_counts_in_memory_and_serves_its_metrics(tmp_path: Path, serv
     keys = make_keys(database)
     server = serve_process(database, workers=1, COSTLEDGER_ALERT_DELIVERY="off")
     assert _post_concurrently(server.url, keys.ingest, _batches(3, 10), senders=1) == [200] * 3
-    text = httpx.get(f"{server.url}/metrics").text
+    text = httpx.get(f"{server.url}/metrics", headers={"Authorization": f"Bearer {keys.admin}"}).text
     assert _metric(text, 'costledger_events_accepted_total{service="deepgram"}') == 30
 
 

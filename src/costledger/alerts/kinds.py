@@ -187,23 +187,32 @@ def _session_total(rule: Rule, context: Context) -> list[Firing]:
     return out
 
 
+# An unpriced alert names at most this many models; the rest are counted.
+UNPRICED_LISTED = 20
+
+
 def _unpriced(rule: Rule, context: Context) -> list[Firing]:
-    models: dict[tuple[str, str], set[str]] = {}
+    """One alert per day ("unpriced models appeared"), listing the models: not one per service or model, as
+    an ingest key sending thousands of made-up names would otherwise fire thousands."""
+    models: dict[str, set[str]] = {}
     for row in context.rows:
         if row["cost"] is None:
-            models.setdefault((day_key(row["day"]), row["service"]), set()).add(row.get("model") or "")
-    keys = [(day, "service", service) for day, service in sorted(models)]
+            name = row["service"] + (f":{row['model']}" if row.get("model") else "")
+            models.setdefault(day_key(row["day"]), set()).add(name)
     out = []
-    for key, figures in context.totals(keys).items():
-        if figures.unpriced < rule.min_events:
+    for key, figures in context.totals([(day, "", "") for day in sorted(models)]).items():
+        if figures.unpriced < rule.min_events or (rule.name, "total", key[0]) in context.fired:
             continue
-        names = sorted(m for m in models[(key[0], key[2])] if m)
-        message = (f"{figures.unpriced} unpriced {key[2]} event(s) on {key[0]}"
-                   f"{' (model ' + ', '.join(names) + ')' if names else ''}: no price is known, so their cost "
-                   "is missing from every total. Add a [[prices]] entry or an alias.")  # fmt: skip
-        details = {"kind": rule.kind, "rule": rule.name, "period": key[0], "service": key[2], "models": names,
+        names = sorted(models[key[0]])
+        listed = ", ".join(names[:UNPRICED_LISTED]) + (
+            f" and {len(names) - UNPRICED_LISTED:,} more" if len(names) > UNPRICED_LISTED else "")  # fmt: skip
+        message = (f"Unpriced models appeared on {key[0]}: {listed}. {figures.unpriced} unpriced event(s) that day: "
+                   "no price is known, so their cost is missing from every total. Add a [[prices]] entry or an "
+                   "alias.")  # fmt: skip
+        details = {"kind": rule.kind, "rule": rule.name, "period": key[0], "models": names[:UNPRICED_LISTED],
+                   "models_not_listed": max(0, len(names) - UNPRICED_LISTED),
                    "unpriced_events": figures.unpriced}  # fmt: skip
-        out.append(Firing(rule, _subject(key), key[0], figures.unpriced, rule.min_events, message, details))
+        out.append(Firing(rule, "total", key[0], figures.unpriced, rule.min_events, message, details))
     return out
 
 
@@ -288,7 +297,7 @@ register("session_total", Kind(_session_total, lambda r: f"a session{_per(r)} co
 register("daily_total", Kind(lambda r, c: _over(r, c, False), lambda r: f"daily cost{_per(r)} over {_limit(r)}"))
 register("monthly_total", Kind(lambda r, c: _over(r, c, True),
                                lambda r: f"month-to-date cost{_per(r)} over {_limit(r)}"))  # fmt: skip
-register("unpriced", Kind(_unpriced, lambda r: f"{r.min_events}+ unpriced events of a service in a day",
+register("unpriced", Kind(_unpriced, lambda r: f"{r.min_events}+ unpriced events in a day (one alert, models listed)",
                           needs_threshold=False, per=()))  # fmt: skip
 register("spike", Kind(_spike, lambda r: f"daily cost{_per(r)} over {usd(r.factor)}× its trailing 7-day average",
                        needs_threshold=False, wants=_spike_wants))  # fmt: skip

@@ -23,7 +23,10 @@ from ..config import Config
 from ..errors import ConfigError, InvalidEvent
 from ..keys import KeyVerifier, ensure_admin_key
 from ..ledger import Ledger
+from ..limits import from_environment
+from .cardinality import Cardinality
 from .metrics import LatencyMiddleware, remember_written
+from .metrics import configure as configure_metrics
 
 log = logging.getLogger("costledger.server")
 
@@ -68,6 +71,9 @@ def create_app(database: str | None = None, *, config: Config | str | None = Non
 
     app = FastAPI(title="costledger", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.ledger = ledger
+    app.state.limits = limits = from_environment(ledger.config.server)
+    app.state.cardinality = Cardinality(ledger.store, limits)
+    configure_metrics(limits)
     app.state.keys = KeyVerifier(ledger.store)
     app.state.key_sources = []
     for name in ROUTERS:

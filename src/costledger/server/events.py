@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import InvalidEvent
+from ..events import parse_events
+from ..keys import ApiKey
 from ..ledger import Ledger, Recorded
+from .cardinality import Cardinality
 from .deps import IngestKey, LedgerDep
 from .metrics import BATCHES_REFUSED, record_counted
 from .schemas import MAX_BATCH_EVENTS, MAX_BODY_BYTES, RecordedOut, errors, event_batch_schema
@@ -55,10 +59,30 @@ def _short(exc: Exception) -> str:
     return str(exc)[:200]
 
 
-def record_batch(ledger: Ledger, body: bytes) -> Recorded:
+def record_limited(ledger: Ledger, batch: Sequence[Any], cardinality: Cardinality | None) -> Recorded:
+    """record_counted, keeping the day's cap on new service and model names (None: an admin key, no cap)."""
+    if cardinality is None:
+        return record_counted(ledger, batch)
+    events = parse_events(batch, custom_meters=ledger.catalog.custom_meters)
+    refused = cardinality.refused(events)
+    if refused:
+        BATCHES_REFUSED.labels("cardinality").inc()
+        raise InvalidEvent(refused)
+    recorded = record_counted(ledger, events)
+    cardinality.remember(events)
+    return recorded
+
+
+def cardinality_of(request: Request, key: ApiKey) -> Cardinality | None:
+    """The cap that applies to this caller: ingest keys have one, admin keys none."""
+    found: Cardinality | None = None if key.scope == "admin" else request.app.state.cardinality
+    return found
+
+
+def record_batch(ledger: Ledger, body: bytes, cardinality: Cardinality | None = None) -> Recorded:
     """Parse, validate and store one request's batch (runs on a worker thread: it blocks on the database)."""
     try:
-        return record_counted(ledger, parse_batch(body))
+        return record_limited(ledger, parse_batch(body), cardinality)
     except InvalidEvent:
         BATCHES_REFUSED.labels("invalid").inc()
         raise
@@ -76,8 +100,8 @@ def record_batch(ledger: Ledger, body: bytes) -> Recorded:
         "requestBody": {"required": True, "content": {"application/json": {"schema": event_batch_schema()}}}
     },
 )
-async def post_events(request: Request, ledger: LedgerDep, _key: IngestKey) -> RecordedOut:
+async def post_events(request: Request, ledger: LedgerDep, key: IngestKey) -> RecordedOut:
     body = await read_capped(request)
-    recorded = await run_in_threadpool(record_batch, ledger, body)
+    recorded = await run_in_threadpool(record_batch, ledger, body, cardinality_of(request, key))
     data = recorded.as_dict()
     return RecordedOut(**data)

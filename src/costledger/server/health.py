@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from ..ledger import Ledger
-from .deps import LedgerDep
+from .deps import LedgerDep, authenticate, bearer
 from .metrics import exposition
 from .schemas import HealthOut, errors
 
@@ -35,9 +38,18 @@ async def healthz(ledger: LedgerDep) -> HealthOut | JSONResponse:
 @router.get(
     "/metrics",
     summary="Prometheus metrics",
+    description="Needs an admin key, unless the server's `[server] metrics_public = true` "
+    "(or `COSTLEDGER_METRICS_PUBLIC=1`). Labels are bounded: past the first 50 services a process sees, "
+    "the rest count as `other`.",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "metrics"}},
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "metrics"},
+        **errors(401, 403),
+    },
 )
-def metrics() -> Response:
+def metrics(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Response:
+    # Cost per service is not for anyone who can reach the port: an admin key, unless configured public.
+    if not request.app.state.limits.metrics_public:
+        authenticate(request, credentials, "admin")
     body, content_type = exposition()
     return Response(body, media_type=content_type)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
+from ..limits import Limits
 from ..store import Written
 
 if TYPE_CHECKING:
@@ -31,6 +32,37 @@ REQUEST_SECONDS = Histogram(
     ["method", "route", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+
+
+class BoundedLabel:
+    """A label's values in this process: the first `limit` distinct ones, then "other" (a client names
+    services; a million names must not become a million series)."""
+
+    OTHER = "other"
+
+    def __init__(self, limit: int = 50) -> None:
+        self.limit = limit
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, value: str) -> str:
+        if value in self._seen:
+            return value
+        with self._lock:
+            if len(self._seen) < self.limit:
+                self._seen.add(value)
+                return value
+        return self.OTHER
+
+
+SERVICE_LABEL = BoundedLabel()
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def configure(limits: Limits) -> None:
+    """Apply the server's limits to this process's labels."""
+    SERVICE_LABEL.limit = limits.metric_label_values
+
 
 # The store calls its write hooks inside the transaction, which it may retry whole;
 # the last call in a thread is what that thread's committed batch inserted.
@@ -61,7 +93,7 @@ def _count_written(written: Written) -> None:
     """Count a committed batch (call it only after the commit), per service from its rollup buckets."""
     per_service: dict[str, list[int]] = {}
     for key, (accepted, unpriced, nanos) in written.buckets.items():
-        bucket = per_service.setdefault(key[1], [0, 0, 0])  # key: (day, service, …)
+        bucket = per_service.setdefault(SERVICE_LABEL(key[1]), [0, 0, 0])  # key: (day, service, …)
         bucket[0] += accepted
         bucket[1] += unpriced
         bucket[2] += nanos
@@ -124,4 +156,5 @@ class LatencyMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            REQUEST_SECONDS.labels(scope["method"], template, str(status)).observe(time.perf_counter() - start)
+            method = scope["method"] if scope["method"] in _METHODS else "OTHER"  # any token is a method
+            REQUEST_SECONDS.labels(method, template, str(status)).observe(time.perf_counter() - start)

@@ -10,9 +10,10 @@ from starlette.concurrency import run_in_threadpool
 
 from ..integrations.opentelemetry import JSON, PROTOBUF, InvalidTraces, events_from_otlp
 from ..ledger import Ledger, Recorded
+from .cardinality import Cardinality
 from .deps import IngestKey, LedgerDep
-from .events import read_capped
-from .metrics import BATCHES_REFUSED, record_counted
+from .events import cardinality_of, read_capped, record_limited
+from .metrics import BATCHES_REFUSED
 from .schemas import MAX_BODY_BYTES, errors
 
 router = APIRouter(tags=["events"])
@@ -37,13 +38,13 @@ def _decompress(body: bytes, encoding: str | None) -> bytes:
     return out
 
 
-def record_traces(ledger: Ledger, body: bytes, content_type: str) -> Recorded:
+def record_traces(ledger: Ledger, body: bytes, content_type: str, cardinality: Cardinality | None = None) -> Recorded:
     try:
         events = events_from_otlp(body, content_type)
     except InvalidTraces as exc:
         BATCHES_REFUSED.labels("invalid").inc()
         raise HTTPException(400, str(exc)) from None
-    return record_counted(ledger, events)
+    return record_limited(ledger, events, cardinality)
 
 
 @router.post(
@@ -57,10 +58,10 @@ def record_traces(ledger: Ledger, body: bytes, content_type: str) -> Recorded:
     responses={**errors(401, 403, 413, 422), 400: {"description": "not an OTLP trace export"}},
     openapi_extra={"requestBody": {"required": True, "content": {PROTOBUF: {}, JSON: {}}}},
 )
-async def post_traces(request: Request, ledger: LedgerDep, _key: IngestKey) -> Response:
+async def post_traces(request: Request, ledger: LedgerDep, key: IngestKey) -> Response:
     content_type = request.headers.get("content-type", "")
     body = _decompress(await read_capped(request), request.headers.get("content-encoding"))
-    recorded = await run_in_threadpool(record_traces, ledger, body, content_type)
+    recorded = await run_in_threadpool(record_traces, ledger, body, content_type, cardinality_of(request, key))
     headers = {
         "X-Costledger-Accepted": str(recorded.accepted),
         "X-Costledger-Duplicates": str(recorded.duplicates),
