@@ -28,6 +28,15 @@ def serve(
     config: ConfigOption = None,
     access_log: Annotated[bool, typer.Option(help="log every request")] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    header_timeout: Annotated[
+        float | None, typer.Option(help="seconds a connection has to send a request's headers [default: 10]")
+    ] = None,
+    body_timeout: Annotated[
+        float | None, typer.Option(help="seconds a request has to send its body after the headers [default: 60]")
+    ] = None,
+    max_connections: Annotated[
+        int | None, typer.Option(help="open connections per worker, at most [default: 1000]")
+    ] = None,
 ) -> None:
     """Serve the HTTP API (FastAPI + uvicorn). $COSTLEDGER_ADMIN_KEY, if set, becomes an admin key."""
     import uvicorn
@@ -35,13 +44,20 @@ def serve(
     from ..config import load_config
     from ..errors import ConfigError
     from ..keys import ensure_admin_key
+    from ..limits import ENV as LIMITS_ENV
+    from ..limits import from_environment
+    from ..server.connections import raise_file_limit
     from ..store import Store
     from ..store.engine import ENV_URL, database_url
 
-    # Workers are separate interpreters: they learn the database and config from the environment.
+    # Workers are separate interpreters: they learn the database, config and limits from the environment.
     os.environ[ENV_URL] = database_url(db)
     if config:
         os.environ["COSTLEDGER_CONFIG"] = config
+    given = {"header_timeout": header_timeout, "body_timeout": body_timeout, "max_connections": max_connections}
+    for name, value in given.items():
+        if value is not None:
+            os.environ[LIMITS_ENV[name]] = str(value)
     owned_metrics_dir = None
     # Set before any worker imports prometheus_client, which picks its storage at import.
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):
@@ -50,7 +66,7 @@ def serve(
     try:
         # Check the config, migrate and bootstrap once here, so workers start against a current
         # schema. Not a whole Ledger: the price catalog would stay in this supervisor's memory.
-        load_config(config)
+        from_environment(load_config(config).server)
         store = Store(None)
         try:
             ensure_admin_key(store)
@@ -58,6 +74,7 @@ def serve(
             store.close()
     except (ConfigError, ValueError) as exc:
         fail(str(exc), 2)
+    raise_file_limit()
     try:
         uvicorn.run(
             "costledger.server.app:create_app",
@@ -68,6 +85,8 @@ def serve(
             access_log=access_log,
             log_level=log_level,
             timeout_graceful_shutdown=10,
+            # Header and body timeouts and a cap on connections (server/connections.py).
+            http="costledger.server.connections:GuardedProtocol",
         )
     finally:
         if owned_metrics_dir:

@@ -15,8 +15,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from .. import __version__
 from ..config import Config
@@ -109,6 +110,13 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ConfigError)
     async def config_invalid(_request: Request, exc: ConfigError) -> JSONResponse:
         return JSONResponse({"detail": str(exc), "errors": []}, 422)
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, _exc: ClientDisconnect) -> Response:
+        # The client hung up (or was cut at a timeout) before its body arrived: nothing was stored, nobody is
+        # listening, and it is no server error. 499 is what the metrics count it as (nginx's "client closed").
+        log.info("%s %s: the client disconnected before sending its body", request.method, request.url.path)
+        return Response(status_code=499)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
