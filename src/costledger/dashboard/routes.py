@@ -174,9 +174,10 @@ def log_in(
 
 
 @router.post("/logout")
-def log_out(login: LoginDep, csrf: Annotated[str, Form(max_length=256)] = "") -> Response:
+def log_out(request: Request, login: LoginDep, csrf: Annotated[str, Form(max_length=256)] = "") -> Response:
     if not auth.csrf_ok(login, csrf):
         raise HTTPException(403, "missing or wrong CSRF token")
+    auth.log_out(_ledger(request).store, login)  # server-side: a copy of the cookie stops working too
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(auth.COOKIE)
     return response

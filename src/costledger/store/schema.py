@@ -149,6 +149,19 @@ api_keys = Table(
     Column("last_used_at", DateTime()),
 )
 
+# A dashboard sign-in: the cookie's nonce, hashed (the database alone cannot make a cookie), its expiry as
+# issued, and when signing out revoked it.
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("key_id", BigInteger(), nullable=False),
+    Column("created_at", DateTime(), nullable=False),
+    Column("expires_at", DateTime(), nullable=False),
+    Column("revoked_at", DateTime()),
+)
+
 reprice_audit = Table(
     "reprice_audit",
     metadata,

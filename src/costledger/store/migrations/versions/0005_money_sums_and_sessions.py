@@ -1,5 +1,6 @@
 """Stored sums of money that cannot overflow: a high part (10^18 nano-dollars) beside each summed
-cost, the month index by mode ordered by both parts, and fired alerts' figures as decimal text.
+cost, the month index by mode ordered by both parts, and fired alerts' figures as decimal text; and
+dashboard sign-ins kept server-side, so signing out revokes the cookie.
 
 A 64-bit column of nano-dollars holds at most about $9.22e9; a rollup, a session or a month's
 total could pass it (see money.py). Adding a column with a constant default is instant on both
@@ -42,8 +43,20 @@ def _index(dialect: str, columns: list[str]) -> None:
     op.create_index("ix_sessions_month_mode_cost", "sessions", [_month(dialect), *columns], **options)
 
 
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
+    op.create_table(
+        "dashboard_sessions",
+        sa.Column("id", _ID, primary_key=True, autoincrement=True),
+        sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+        sa.Column("key_id", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.Column("revoked_at", sa.DateTime()),
+    )
     for table, names in _SUMS.items():
         for name in names:
             op.add_column(table, sa.Column(f"{name}_high", sa.BigInteger(), nullable=False, server_default="0"))
@@ -63,6 +76,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
+    op.drop_table("dashboard_sessions")
     with op.batch_alter_table("fired_alerts") as batch:
         for name in ("value", "threshold"):
             batch.alter_column(name, type_=sa.BigInteger(), existing_type=sa.Text(),
