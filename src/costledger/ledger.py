@@ -20,6 +20,7 @@ from .money import from_nanos, to_nanos, usd
 from .pricing import Catalog
 from .pricing.catalog import catalog_from_config
 from .store import Filters, SessionSummary, Store, Total, queries
+from .store.location import locate
 
 if TYPE_CHECKING:
     from .budgets import BudgetCheck, Reservation
@@ -79,7 +80,8 @@ def build_event(
 class Ledger:
     """Records usage events, prices them, and keeps the totals.
 
-    `Ledger()` opens the embedded SQLite file ($COSTLEDGER_DB or the user data dir);
+    `Ledger()` opens the ledger $COSTLEDGER_DATABASE_URL or $COSTLEDGER_DB names, else the
+    `database` of the nearest costledger.toml, else the embedded file in the user data dir;
     `Ledger("postgresql://…")` a shared PostgreSQL; `Ledger("path/to/file.db")` a file.
     """
 
@@ -92,7 +94,9 @@ class Ledger:
     ) -> None:
         self.config = config if isinstance(config, Config) else load_config(config)
         self.catalog = catalog or catalog_from_config(self.config)
-        self.store = Store(None if target is None else str(target))
+        # Without a target, the config's `database` names the ledger, unless the environment does.
+        self.location = locate(target, self.config)
+        self.store = Store(self.location.target)
         from .alerts import Alerts
         from .budgets import Budgets, budgets_from_config
 
