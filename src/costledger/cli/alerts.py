@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from .app import ConfigOption, DbOption, JsonOption, app, console, fail, open_ledger, parse_moment
-from .output import Column, show
+from .output import Column, note, show
 
 alerts_app = typer.Typer(help="Alert rules, fired alerts and their delivery.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
@@ -106,11 +106,13 @@ def history(
     if as_json:
         print(json.dumps([a.as_dict() for a in alerts], indent=2))
         return
-    # One line per alert, like a log: it reads in a terminal of any width and greps well.
+    # Like a log: a line saying which alert, when and where it went, then its message, wrapped to fit.
     for alert in alerts:
         delivery = ", ".join(f"{d.channel} {d.status}" for d in alert.deliveries)
         acked = f"; acked by {alert.acked_by or 'someone'}" if alert.acked_at else ""
-        print(f"#{alert.id} {alert.fired_at:%Y-%m-%d %H:%M:%S}Z [{alert.rule}] {alert.message} ({delivery}{acked})")
+        console.print(f"#{alert.id} {alert.fired_at:%Y-%m-%d %H:%M:%S}Z \\[{alert.rule}] ({delivery}{acked})",
+                      highlight=False)  # fmt: skip
+        note(console, alert.message, lead=" ", style="")
 
 
 @alerts_app.command("ack")
