@@ -52,6 +52,10 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def _load() -> str:
+    return Path("/proc/loadavg").read_text().split()[0]
+
+
 def _median(samples: list[tuple[float, float]]) -> tuple[float, float]:
     return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
 
@@ -70,7 +74,7 @@ def main() -> None:
         baseline_code = (
             f"import sqlite3; sqlite3.connect({str(database)!r}).execute('SELECT count(*) FROM events').fetchone()"
         )
-        print(f"cli: {RUNS} runs each on the demo ledger; load {open('/proc/loadavg').read().split()[0]}")
+        print(f"cli: {RUNS} runs each on the demo ledger; load {_load()}")
         for command in COMMANDS:
             argv = [COSTLEDGER, *(part.format(session=session) for part in command)]
             _run(argv, here, env)  # the first run warms the page cache, as a second look at a ledger does
@@ -80,10 +84,10 @@ def main() -> None:
                 base.append(_run([sys.executable, "-c", baseline_code], here, env))
             (wall, cpu), (base_wall, base_cpu) = _median(ours), _median(base)
             mark = "✓" if wall <= GOAL_SECONDS else "✗"
-            print(f"  costledger {' '.join(command[:2]):<22} {wall * 1000:7.0f} ms wall ({cpu * 1000:5.0f} ms CPU)  "
+            print(f"  costledger {' '.join(argv[1:3]):<24} {wall * 1000:7.0f} ms wall ({cpu * 1000:5.0f} ms CPU)  "
                   f"baseline python+sqlite3 {base_wall * 1000:5.0f} ms ({base_cpu * 1000:4.0f} ms CPU)  "
                   f"{wall / base_wall:5.1f}×  goal ≤ {GOAL_SECONDS:.0f} s {mark}")  # fmt: skip
-        print(f"  load after: {open('/proc/loadavg').read().split()[0]}")
+        print(f"  load after: {_load()}")
 
 
 if __name__ == "__main__":

@@ -85,7 +85,8 @@ def test_from_a_subdirectory_the_same_ledger_and_a_line_saying_which(demo: tuple
     done = run("overview", "--json", cwd=below, env=env)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == json.loads(run("overview", "--json", cwd=here, env=env).stdout)
-    assert done.stderr == f"costledger: ledger {here / 'costledger-demo' / 'ledger.db'} (named by {here / 'costledger.toml'})\n"
+    ledger, config = here / "costledger-demo" / "ledger.db", here / "costledger.toml"
+    assert done.stderr == f"costledger: ledger {ledger} (named by {config})\n"
 
 
 def test_the_key_the_login_page_asks_for_opens_the_demo_dashboard(demo: tuple[Path, dict[str, str]]) -> None:
@@ -138,7 +139,7 @@ def test_a_command_that_records_creates_the_default_ledger_and_says_so(nowhere: 
 def test_the_environment_and_an_explicit_db_are_named_or_not(tmp_path: Path) -> None:
     event = '{"service": "deepgram", "model": "nova-3", "usage": {"audio_seconds": 60}}'
     first = runner.invoke(app, ["record", "--json", event])  # $COSTLEDGER_DB, from the suite's fixture
-    assert first.exit_code == 0 and first.stderr == f"costledger: ledger default-ledger.db (from $COSTLEDGER_DB)\n"
+    assert first.exit_code == 0 and first.stderr == "costledger: ledger default-ledger.db (from $COSTLEDGER_DB)\n"
     given = runner.invoke(app, ["report", "--db", str(tmp_path / "default-ledger.db")])
     assert given.exit_code == 0 and given.stderr == ""  # said on the command line: nothing to add
     missing = runner.invoke(app, ["report", "--db", str(tmp_path / "typo.db")])
@@ -146,7 +147,8 @@ def test_the_environment_and_an_explicit_db_are_named_or_not(tmp_path: Path) -> 
     assert not (tmp_path / "typo.db").exists()
 
 
-def test_a_config_given_with_config_is_plain_enough(tmp_path: Path) -> None:
+def test_a_config_given_with_config_is_plain_enough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COSTLEDGER_DB")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (elsewhere / "team.toml").write_text('database = "team.db"\n', encoding="utf-8")

@@ -75,8 +75,10 @@ def test_text_folds_at_its_spaces_before_anything_is_left_out() -> None:
 
 
 def test_sections_share_one_layout_so_their_columns_line_up() -> None:
-    months = [Section("2026-10", [{"plan": "api", "margin": "1"}]), Section("2026-11", [{"plan": "professional",
-                                                                                           "margin": "-1234.5"}])]  # fmt: skip
+    months = [
+        Section("2026-10", [{"plan": "api", "margin": "1"}]),
+        Section("2026-11", [{"plan": "professional", "margin": "-1234.5"}]),
+    ]
     out = io.StringIO()
     show(Console(file=out, width=80, color_system=None), months, [Column("plan", "plan"),
                                                                    Column("margin", "margin", MONEY)])  # fmt: skip

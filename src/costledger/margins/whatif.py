@@ -156,8 +156,11 @@ def _usage(text: str) -> dict[str, int | Decimal]:
 
 
 # The columns a PastEvent needs, in its field order: reading only these is half the cost of the query.
-_PAST = (events.c.event_id, events.c.ts, events.c.service, events.c.model, events.c.usage, events.c.cost,
-         events.c.cost_source, events.c.user_id, events.c.tier, events.c.agent, events.c.mode, events.c.session_id)  # fmt: skip
+_PAST = tuple(
+    events.c[name]
+    for name in ("event_id", "ts", "service", "model", "usage", "cost", "cost_source", "user_id", "tier", "agent",
+                 "mode", "session_id")
+)  # fmt: skip
 
 
 def past_events(store: Store, service: str, since: dt.date, until: dt.date) -> list[PastEvent]:
@@ -172,9 +175,8 @@ def past_events(store: Store, service: str, since: dt.date, until: dt.date) -> l
         rows = connection.execute(query).tuples().all()
     utc = dt.UTC
     return [
-        PastEvent(event_id, ts.replace(tzinfo=utc), service_, model, _usage(usage), from_nanos(cost), cost_source,
-                  user_id, tier, agent, mode, session_id)  # fmt: skip
-        for event_id, ts, service_, model, usage, cost, cost_source, user_id, tier, agent, mode, session_id in rows
+        PastEvent(event_id, ts.replace(tzinfo=utc), kind, model, _usage(usage), from_nanos(cost), source, *who)
+        for event_id, ts, kind, model, usage, cost, source, *who in rows
     ]
 
 
