@@ -50,8 +50,9 @@ def demo(
         elapsed = time.monotonic() - started
         console.print(
             f"recorded {recorded.accepted:,} events ({recorded.duplicates:,} already there, "
-            f"{recorded.unpriced:,} unpriced) in {elapsed:.1f} s into {path}; config {config}"
+            f"{recorded.unpriced:,} unpriced) in {elapsed:.1f} s"
         )
+        console.print(f"ledger {path}, config {config}")
         print_summary(ledger, clock.today())
     if sock is None:
         return

@@ -172,7 +172,7 @@ def past_events(store: Store, service: str, since: dt.date, until: dt.date) -> l
         .order_by(events.c.ts, events.c.event_id)
     )
     with store.engine.connect() as connection:
-        rows = connection.execute(query).tuples().all()
+        rows = connection.execute(query).all()
     utc = dt.UTC
     return [
         PastEvent(event_id, ts.replace(tzinfo=utc), kind, model, _usage(usage), from_nanos(cost), source, *who)
