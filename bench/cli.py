@@ -84,7 +84,7 @@ def main() -> None:
                 base.append(_run([sys.executable, "-c", baseline_code], here, env))
             (wall, cpu), (base_wall, base_cpu) = _median(ours), _median(base)
             mark = "✓" if wall <= GOAL_SECONDS else "✗"
-            print(f"  costledger {' '.join(argv[1:3]):<24} {wall * 1000:7.0f} ms wall ({cpu * 1000:5.0f} ms CPU)  "
+            print(f"  costledger {' '.join(command[:2]):<24} {wall * 1000:7.0f} ms wall ({cpu * 1000:5.0f} ms CPU)  "
                   f"baseline python+sqlite3 {base_wall * 1000:5.0f} ms ({base_cpu * 1000:4.0f} ms CPU)  "
                   f"{wall / base_wall:5.1f}×  goal ≤ {GOAL_SECONDS:.0f} s {mark}")  # fmt: skip
         print(f"  load after: {_load()}")
