@@ -326,7 +326,8 @@ class Budgets:
             p = period_totals.c
             table = period_totals
             spent = [p.period == period, p.dimension == dimension, p.value == (subject if dimension else "")]
-            held.append(r.created_at >= dt.datetime.combine(start, dt.time()))
+            # A held reservation is money about to be spent, in whichever period is current when it
+            # is: one made at 23:59:50 for a session still running holds against the new day too.
             if dimension:
                 held.append(getattr(r, dimension) == subject)
         # The stored sum's two parts and the held amounts' sum (each reservation is at most MAX_EVENT_USD,
