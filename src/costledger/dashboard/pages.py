@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from ..dates import FIRST_DAY
 from ..ledger import Ledger
 from ..store import Filters, queries
 from .charts import Chart, bars, donut, lines
@@ -56,7 +57,7 @@ class Page:
 def window(filters: Filters, today: dt.date, days: int = DEFAULT_DAYS) -> Filters:
     """The filters with a date range: the one asked for, else the `days` up to today."""
     until = filters.until or today
-    since = filters.since or until - dt.timedelta(days=days - 1)
+    since = filters.since or max(until - dt.timedelta(days=days - 1), FIRST_DAY)
     return replace(filters, since=since, until=until)
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from .. import clock
 from ..config import Config
+from ..dates import FIRST_DAY
 from ..errors import UnknownPrice
 from ..money import from_nanos, quantize, usd
 from ..pricing import Catalog
@@ -188,7 +189,7 @@ def default_period(
         found = data_range(store)
         until = found[1] if found else clock.today()
     if since is None:
-        since = until - dt.timedelta(days=days - 1)
+        since = max(until - dt.timedelta(days=days - 1), FIRST_DAY)  # no month before the window
     if since > until:
         raise ValueError(f"since ({since}) is after until ({until})")
     return since, until
