@@ -346,5 +346,5 @@ def _amount(value: Decimal | str | int) -> Decimal:
     except EntryError as exc:
         raise ValueError(str(exc)) from None
     if amount > MAX_EVENT_USD:
-        raise ValueError(f"estimate_usd: {usd(amount)} is more than the {usd(MAX_EVENT_USD)} one estimate may hold")
+        raise ValueError(f"estimate_usd: {str(value)[:40]!r} is more than the {usd(MAX_EVENT_USD)} one estimate may hold")
     return amount

@@ -28,6 +28,7 @@ from pydantic import (
 from . import clock
 from .dates import END, FIRST, INSTANT, check_instant
 from .errors import InvalidEvent
+from .jsontext import problem
 from .money import MAX_EVENT_USD, usd
 from .pricing.meters import STANDARD_METERS, Quantity, quantity, readings
 
@@ -126,6 +127,9 @@ class UsageEvent(BaseModel):
     def _metadata(cls, value: dict[str, Any]) -> dict[str, Any]:
         if not value:
             return value
+        why = problem(value)  # before dumping it: a deep enough value is a RecursionError there
+        if why:
+            raise ValueError(f"metadata: {why}")
         try:
             size = len(json.dumps(value, default=str))
         except (TypeError, ValueError) as exc:
@@ -270,7 +274,15 @@ def _storable(events: list[UsageEvent], single: bool) -> list[UsageEvent]:
         parts.extend(filter(None, _texts(event)))
         if event.tags:
             parts.extend(chain.from_iterable(event.tags.items()))
-    if storable("".join(parts)) and all(_storable_json(e.metadata) for e in events if e.metadata):
+    text = "".join(parts)
+    if not text.isascii():
+        # Lower-casing can lengthen text (İ is two code points in lower case), after pydantic measured it:
+        # measured again here, so the database never cuts a service name.
+        long = [(None if single else i, "service", f"is {len(e.service)} characters in lower case; at most 64")
+                for i, e in enumerate(events) if len(e.service) > 64]  # fmt: skip
+        if long:
+            raise InvalidEvent(long)
+    if storable(text) and all(_storable_json(e.metadata) for e in events if e.metadata):
         return events
     errors: list[tuple[int | None, str, str]] = []
     message = "must not contain NUL characters or unpaired surrogates"

@@ -55,6 +55,7 @@ class Recorded:
 
 
 MAX_EVENT_NANOS = to_nanos(MAX_EVENT_USD)
+_SESSION_FIELDS = ("session_id", "user_id", "tier", "mode")
 T = TypeVar("T")
 
 
@@ -328,10 +329,14 @@ class Session:
     """One conversation, call or deliberation. Its events inherit its fields."""
 
     def __init__(self, ledger: Ledger, session_id: str, fields: Mapping[str, Any]) -> None:
+        from .events import parse_event
+
         self.ledger = ledger
         self.session_id = session_id
         self.fields = {**fields, "session_id": session_id}
         self.recorded = Recorded(0, 0, 0, Decimal(0))
+        # The session row holds these before any event does: checked as an event's would be (length, text).
+        parse_event({"service": "session", **{k: v for k, v in self.fields.items() if k in _SESSION_FIELDS}})
 
     def __enter__(self) -> Session:
         self._touch()

@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 from .. import clock
 from ..ledger import Ledger
 from ..server.filters import SinceDay, UntilDay
+from ..server.validation import clean_query
 from ..store import Filters, queries
 from ..store.periods import period_breakdowns
 from . import auth
@@ -28,7 +29,8 @@ from .pages import DEFAULT_DAYS, Page, overview_page, session_page, sessions_pag
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-router = APIRouter(include_in_schema=False)
+# Filters with NUL or a lone surrogate are refused before PostgreSQL sees them (server/validation.py).
+router = APIRouter(include_in_schema=False, dependencies=[Depends(clean_query)])
 
 NAV = [
     ("/", "Overview"), ("/sessions", "Sessions"), ("/users", "Users"), ("/agents", "Agents"),

@@ -10,12 +10,12 @@ so are agent/workflow/tool spans, whose usage repeats their model calls'.
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from .. import jsontext
 from ..dates import END, FIRST, WINDOW
 from ._recording import iso, tokens_with_cache
 
@@ -176,9 +176,12 @@ def _pb_value(value: Any) -> Any:
 
 def _json_spans(body: bytes) -> Iterator[_Span]:
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidTraces(f"not valid JSON ({exc})") from None
+        data = jsontext.loads(body)
+    except jsontext.StrictJSONError as exc:
+        raise InvalidTraces(str(exc)) from None
+    why = jsontext.problem(data)  # before the attributes are read (recursively)
+    if why:
+        raise InvalidTraces(why)
     if not isinstance(data, dict):
         raise InvalidTraces('an OTLP JSON export is {"resourceSpans": [...]}')
     for resource_spans in _list(data, "resourceSpans", "resource_spans"):

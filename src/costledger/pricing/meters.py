@@ -7,8 +7,9 @@ tokens, cached ones included), so LLM usage passes to it unchanged.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Container, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 STANDARD_METERS: dict[str, str] = {
     "input_tokens": "prompt tokens, cached ones included",
@@ -30,6 +31,7 @@ INPUT_PARTS = ("cache_read_tokens", "cache_write_tokens")
 MAX_QUANTITY = 10**12
 
 Quantity = int | Decimal
+_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]{1,3})?")
 
 
 def quantity(value: object, what: str) -> Quantity:
@@ -43,11 +45,13 @@ def quantity(value: object, what: str) -> Quantity:
             raise ValueError(f"{what} must be finite, not {value!r}")
         # repr gives the shortest decimal that round-trips: 0.1 stays 0.1.
         number = Decimal(repr(value))
-    elif isinstance(value, Decimal | str):
-        try:
-            number = Decimal(value)
-        except InvalidOperation:
-            raise ValueError(f"{what} must be a number, not {value!r}") from None
+    elif isinstance(value, str):
+        # Text as a JSON number is written (Decimal would also take "1_000", "１２", " 5 " and "NaN").
+        if not _NUMBER.fullmatch(value):
+            raise ValueError(f'{what} must be a number such as 12 or "0.5", not {value!r}')
+        number = Decimal(value)
+    elif isinstance(value, Decimal):
+        number = value
         if not number.is_finite():
             raise ValueError(f"{what} must be finite, not {value!r}")
     else:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
+from .. import jsontext
 from ..errors import InvalidEvent
 from ..events import parse_events
 from ..keys import ApiKey
@@ -40,9 +40,9 @@ async def read_capped(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
 
 def parse_batch(body: bytes) -> list[Any]:
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise InvalidEvent([(None, "body", f"not valid JSON ({exc.__class__.__name__}: {_short(exc)})")]) from None
+        data = jsontext.loads(body)
+    except jsontext.StrictJSONError as exc:
+        raise InvalidEvent([(None, "body", str(exc))]) from None
     if not isinstance(data, dict) or not isinstance(data.get("events"), list):
         raise InvalidEvent([(None, "events", 'the body must be {"events": [...]}')])
     extra = sorted(set(data) - {"events"})
@@ -53,10 +53,6 @@ def parse_batch(body: bytes) -> list[Any]:
         BATCHES_REFUSED.labels("too_many").inc()
         raise HTTPException(413, f"{len(batch):,} events in one request; at most {MAX_BATCH_EVENTS:,}")
     return batch
-
-
-def _short(exc: Exception) -> str:
-    return str(exc)[:200]
 
 
 def record_limited(ledger: Ledger, batch: Sequence[Any], cardinality: Cardinality | None) -> Recorded:

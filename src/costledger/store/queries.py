@@ -6,6 +6,7 @@ per-session grouping goes to the events themselves.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -167,17 +168,29 @@ def _conditions(connection: Connection, table: Any, filters: Filters) -> list[Co
     for column, value in filters.dims.items():
         conditions.append(table.c[column] == value)
     for key, value in filters.tags.items():
-        conditions.append(_tag(connection, key) == value)
+        conditions.append(tag_is(connection, key, value))
     return conditions or [literal(True)]
 
 
-def _tag(connection: Connection, key: str) -> ColumnElement[Any]:
-    """One tag's value out of the events' JSON text, on either backend."""
+def tag_is(connection: Connection, key: str, value: str) -> ColumnElement[bool]:
+    """The event's tag `key` is `value`, exactly, for any key, on either backend.
+
+    SQLite's JSON paths match a key against its text as stored, escapes and all: the tags are written
+    with non-ASCII characters, quotes and backslashes escaped, so a path finds such a key nowhere.
+    json_each reads the keys unescaped; the path (faster) is kept for the keys it finds.
+    """
     if connection.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import JSONB
 
-        return func.jsonb_extract_path_text(cast(events.c.tags, JSONB), key)
-    return func.json_extract(events.c.tags, '$."' + key.replace('"', '""') + '"')
+        return func.jsonb_extract_path_text(cast(events.c.tags, JSONB), key) == value
+    if _PLAIN_KEY.fullmatch(key):
+        return func.json_extract(events.c.tags, '$."' + key + '"') == value
+    tags = func.json_each(events.c.tags).table_valued("key", "value")
+    return select(literal(1)).select_from(tags).where(tags.c.key == key, tags.c.value == value).exists()
+
+
+# Printable ASCII but the quote and the backslash: keys a JSON path matches as written.
+_PLAIN_KEY = re.compile(r'[ !#-\[\]-~]*')
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, exists, func, literal, select
 
 from ..money import from_nanos, to_nanos
-from .queries import Filters, SessionSummary, _tag
+from .queries import Filters, SessionSummary, tag_is
 from .schema import events, session_costs, sessions
 from .sums import by_cost, cost_at_least, cost_at_most, stored_sum
 
@@ -46,7 +46,7 @@ def session_conditions(connection: Connection, filters: Filters) -> list[ColumnE
         else:  # model: only the events know it
             conditions.append(exists().where(events.c.session_id == sessions.c.session_id, events.c[column] == value))
     if filters.tags:
-        tagged = [_tag(connection, key) == value for key, value in filters.tags.items()]
+        tagged = [tag_is(connection, key, value) for key, value in filters.tags.items()]
         conditions.append(exists().where(events.c.session_id == sessions.c.session_id, *tagged))
     if filters.min_cost is not None:
         conditions.append(cost_at_least(sessions, to_nanos(filters.min_cost)))

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Date, DateTime, Dialect, Table
+from sqlalchemy import Connection, Date, DateTime, Dialect, String, Table
 
 from ..money import SPLIT, split
 from .schema import DIMENSIONS, events, rollup_daily, session_costs, sessions
@@ -103,10 +103,15 @@ class _Statements:
         names = ", ".join(self.quote(c) for c in columns)
         if self.postgres:
             # One statement over one array per column: a single round trip, parsed once.
-            arrays = ", ".join(f"%({c})b::{table.c[c].type.compile(self.dialect)}[]" for c in columns)
+            # Text as unbounded VARCHAR: an explicit cast to VARCHAR(n) would cut a longer value silently,
+            # while the insert's own (assignment) cast into the column refuses it.
+            arrays = ", ".join(f"%({c})b::{self._array_type(table.c[c].type)}[]" for c in columns)
             return f"INSERT INTO {self.quote(table.name)} ({names}) SELECT * FROM unnest({arrays}) {conflict}"
         marks = ", ".join("?" for _ in columns)
         return f"INSERT INTO {self.quote(table.name)} ({names}) VALUES ({marks}) {conflict}".rstrip()
+
+    def _array_type(self, column_type: Any) -> str:
+        return "VARCHAR" if isinstance(column_type, String) else str(column_type.compile(self.dialect))
 
     def add_counts(self, table: Table, keys: Sequence[str]) -> str:
         """The statement that adds (*keys, events, unpriced, cost_high, cost) rows into `table`'s counts (made once)."""
