@@ -346,5 +346,6 @@ def _amount(value: Decimal | str | int) -> Decimal:
     except EntryError as exc:
         raise ValueError(str(exc)) from None
     if amount > MAX_EVENT_USD:
-        raise ValueError(f"estimate_usd: {str(value)[:40]!r} is more than the {usd(MAX_EVENT_USD)} one estimate may hold")
+        given = str(value)[:40]
+        raise ValueError(f"estimate_usd: {given!r} is more than the {usd(MAX_EVENT_USD)} one estimate may hold")
     return amount

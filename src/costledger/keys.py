@@ -103,8 +103,8 @@ def _insert(connection: Connection, name: str, scope: str, key: str) -> ApiKey |
 
 def create_key(store: Store, scope: str, name: str) -> tuple[str, ApiKey]:
     """A new key of `scope`: returns the key itself (shown once) and what is stored about it."""
-    if not name.strip() or len(name) > 128:
-        raise ValueError("a key needs a name of 1 to 128 characters")
+    if not name.strip() or len(name) > 128 or "\x00" in name:
+        raise ValueError("a key needs a name of 1 to 128 characters, without NUL")
     key = new_key(scope)
     stored = store.transaction(lambda connection: _insert(connection, name.strip(), scope, key))
     assert stored is not None  # 256 random bits do not collide

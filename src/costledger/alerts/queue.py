@@ -245,6 +245,10 @@ def history(
 
 def ack(connection: Connection, ids: Iterable[int], by: str | None, now: dt.datetime) -> int:
     """Acknowledge alerts (someone is on it); returns how many were newly acknowledged."""
+    from ..events import storable
+
+    if by is not None and (len(by) > 128 or not storable(by)):
+        raise ValueError("who acknowledges is at most 128 characters, without NUL")  # the column's size
     c = fired_alerts.c
     result = connection.execute(
         update(fired_alerts).where(and_(c.id.in_(list(ids)), c.acked_at.is_(None))).values(acked_at=now, acked_by=by)

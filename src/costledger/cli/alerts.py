@@ -124,8 +124,12 @@ def ack(
 ) -> None:
     """Acknowledge alerts."""
     ledger = _ledger(db, config)
-    count = ledger.alerts.ack(ids, by)
-    ledger.close()
+    try:
+        count = ledger.alerts.ack(ids, by)
+    except ValueError as exc:
+        fail(f"--by: {exc}", 2)
+    finally:
+        ledger.close()
     print(f"acknowledged {count} alert(s)")
 
 
