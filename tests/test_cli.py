@@ -90,7 +90,7 @@ def test_price_with_config_aliases_and_custom_meters(tmp_path: Path) -> None:
     [
         (["openai", "gpt-4o", "--input-tokens", "-5"], "must not be negative"),
         (["openai", "gpt-4o", "--input-tokens", "10", "--cache-read-tokens", "20"], "must include the cache"),
-        (["livekit", "--participant-minutes", "nan"], "finite"),
+        (["livekit", "--participant-minutes", "nan"], "must be a number"),
         (["openai", "gpt-4o", "--input-tokens", "1", "--at", "someday"], "--at"),
         (["docparse", "v1", "--meter", "pdf_pages"], "NAME=QUANTITY"),
     ],

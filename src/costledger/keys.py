@@ -149,10 +149,16 @@ def ensure_admin_key(store: Store, key: str | None = None) -> ApiKey | None:
         raise ValueError(f"{ENV_ADMIN_KEY} must be at least 16 characters")
     bootstrap = key
 
+    stored = select(api_keys).where(api_keys.c.key_hash == hash_key(bootstrap))
+    with store.engine.connect() as connection:
+        found = connection.execute(stored).first()
+    if found is not None:  # stored by an earlier start: nothing to write (a full disk does not stop a restart)
+        return _row(found)
+
     def work(connection: Connection) -> ApiKey:
         # Several workers start at once: ON CONFLICT makes all but one a no-op.
         _insert(connection, "bootstrap ($COSTLEDGER_ADMIN_KEY)", "admin", bootstrap)
-        return _row(connection.execute(select(api_keys).where(api_keys.c.key_hash == hash_key(bootstrap))).one())
+        return _row(connection.execute(stored).one())
 
     return store.transaction(work)
 

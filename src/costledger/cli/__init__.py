@@ -20,7 +20,17 @@ def main() -> None:
     except ConfigError as exc:
         print(f"costledger: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    app()
+    try:
+        app()
+    except Exception as exc:
+        # The storage down or full is no bug of the command: one line, not a traceback.
+        from ..store.outage import outage
+
+        why = outage(exc)
+        if why is None:
+            raise
+        print(f"costledger: the storage is unavailable: {why}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 __all__ = ["app", "main"]

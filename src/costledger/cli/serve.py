@@ -40,6 +40,7 @@ def serve(
 ) -> None:
     """Serve the HTTP API (FastAPI + uvicorn). $COSTLEDGER_ADMIN_KEY, if set, becomes an admin key."""
     import uvicorn
+    from sqlalchemy.exc import SQLAlchemyError
 
     from ..errors import ConfigError
     from ..keys import ensure_admin_key
@@ -48,6 +49,7 @@ def serve(
     from ..server.connections import raise_file_limit
     from ..store import Store
     from ..store.engine import ENV_URL, database_url
+    from ..store.outage import outage
 
     # Workers are separate interpreters: they learn the database, config and limits from the environment.
     loaded = load(config)
@@ -70,6 +72,12 @@ def serve(
         store = Store(None)
         try:
             ensure_admin_key(store)
+        except (SQLAlchemyError, OSError) as exc:
+            if outage(exc) is None:
+                raise
+            # Serving what is stored beats not serving: reads work, writes answer 503 until the storage recovers.
+            typer.echo(f"costledger: $COSTLEDGER_ADMIN_KEY not stored: the storage cannot write ({outage(exc)}); "
+                       "serving anyway", err=True)  # fmt: skip
         finally:
             store.close()
     except (ConfigError, ValueError) as exc:

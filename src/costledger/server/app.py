@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
@@ -25,6 +26,7 @@ from ..errors import ConfigError, InvalidEvent
 from ..keys import KeyVerifier, ensure_admin_key
 from ..ledger import Ledger
 from ..limits import from_environment
+from ..store.outage import RETRY_AFTER_SECONDS, outage
 from .cardinality import Cardinality
 from .metrics import LatencyMiddleware, remember_written
 from .metrics import configure as configure_metrics
@@ -63,7 +65,13 @@ def create_app(database: str | None = None, *, config: Config | str | None = Non
         config = os.environ.get("COSTLEDGER_CONFIG") or None
     ledger = Ledger(database, config=config)
     ledger.store.on_write.append(remember_written)
-    ensure_admin_key(ledger.store)
+    try:
+        ensure_admin_key(ledger.store)
+    except (SQLAlchemyError, OSError) as exc:
+        if outage(exc) is None:
+            raise
+        # The keys already stored still work; a write would answer 503 anyway until the storage recovers.
+        log.warning("could not store $COSTLEDGER_ADMIN_KEY: the storage cannot write (%s)", outage(exc))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -110,6 +118,17 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ConfigError)
     async def config_invalid(_request: Request, exc: ConfigError) -> JSONResponse:
         return JSONResponse({"detail": str(exc), "errors": []}, 422)
+
+    @app.exception_handler(SQLAlchemyError)
+    @app.exception_handler(OSError)
+    async def storage_error(request: Request, exc: Exception) -> JSONResponse:
+        why = outage(exc)
+        if why is None:
+            return await unexpected(request, exc)
+        # Not the request's fault, and passing: one line in the log, and a reason the client can log.
+        log.warning("%s %s: the storage cannot answer (%s): %s", request.method, request.url.path, why, exc)
+        return JSONResponse({"detail": f"the storage is unavailable: {why}; retry later", "errors": []}, 503,
+                            headers={"Retry-After": str(RETRY_AFTER_SECONDS)})  # fmt: skip
 
     @app.exception_handler(ClientDisconnect)
     async def client_gone(request: Request, _exc: ClientDisconnect) -> Response:

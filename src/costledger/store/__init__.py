@@ -17,6 +17,9 @@ from .writer import Written, touch_session, write_events
 
 T = TypeVar("T")
 
+# What /healthz wants free beside a SQLite ledger (Store.probe_write).
+MIN_FREE_BYTES = 1 << 20
+
 # PostgreSQL deadlock and serialization failures are safe to retry whole.
 _RETRY_PGCODES = {"40P01", "40001"}
 
@@ -64,6 +67,40 @@ class Store:
             return written
 
         return self.transaction(work)
+
+    def probe_write(self, timeout: float = 2.0) -> None:
+        """Write the health_probe row in a transaction of its own, waiting at most `timeout` seconds for the
+        database; raises what the database raises when it cannot (a full disk, a lost connection…).
+
+        A SQLite file also needs MIN_FREE_BYTES free beside it: a one-row write fits in the WAL's old
+        frames on a full disk, a batch of events does not."""
+        if self.dialect == "sqlite" and self.engine.url.database:
+            import os
+
+            found = os.statvfs(os.path.dirname(os.path.abspath(self.engine.url.database)))
+            if found.f_bavail * found.f_frsize < MIN_FREE_BYTES:
+                raise OSError(28, "No space left on device")
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        from .. import clock
+        from .schema import health_probe
+
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        statement = insert(health_probe).values(id=1, written_at=clock.utcnow())
+        statement = statement.on_conflict_do_update(index_elements=["id"], set_={"written_at": clock.utcnow()})
+        millis = int(timeout * 1000)
+        with self._writer.connect() as connection:
+            sqlite_wait = connection.connection.cursor if self.dialect == "sqlite" else None
+            if sqlite_wait is not None:  # on the driver's connection: not a statement of a transaction
+                sqlite_wait().execute(f"PRAGMA busy_timeout={millis}")
+            try:
+                with connection.begin():
+                    if self.dialect == "postgresql":
+                        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {millis}")
+                    connection.execute(statement)
+            finally:
+                if sqlite_wait is not None:
+                    sqlite_wait().execute("PRAGMA busy_timeout=60000")  # engine.py's, for the pool
 
     def touch_session(self, session_id: str, at: Any, fields: dict[str, Any]) -> None:
         self.transaction(lambda c: touch_session(c, session_id, at, fields))

@@ -190,7 +190,7 @@ def tag_is(connection: Connection, key: str, value: str) -> ColumnElement[bool]:
 
 
 # Printable ASCII but the quote and the backslash: keys a JSON path matches as written.
-_PLAIN_KEY = re.compile(r'[ !#-\[\]-~]*')
+_PLAIN_KEY = re.compile(r"[ !#-\[\]-~]*")
 
 
 @dataclass(frozen=True)

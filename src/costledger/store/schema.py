@@ -162,6 +162,14 @@ dashboard_sessions = Table(
     Column("revoked_at", DateTime()),
 )
 
+# One row `/healthz` rewrites (at most every few seconds): a write that fails says the storage cannot write.
+health_probe = Table(
+    "health_probe",
+    metadata,
+    Column("id", Integer(), primary_key=True),
+    Column("written_at", DateTime(), nullable=False),
+)
+
 reprice_audit = Table(
     "reprice_audit",
     metadata,

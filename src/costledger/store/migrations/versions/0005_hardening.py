@@ -1,6 +1,7 @@
 """Stored sums of money that cannot overflow: a high part (10^18 nano-dollars) beside each summed
 cost, the month index by mode ordered by both parts, and fired alerts' figures as decimal text; and
-dashboard sign-ins kept server-side, so signing out revokes the cookie.
+dashboard sign-ins kept server-side, so signing out revokes the cookie; a row `/healthz` writes to
+find out whether the storage can write.
 
 A 64-bit column of nano-dollars holds at most about $9.22e9; a rollup, a session or a month's
 total could pass it (see money.py). Adding a column with a constant default is instant on both
@@ -57,6 +58,11 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(), nullable=False),
         sa.Column("revoked_at", sa.DateTime()),
     )
+    op.create_table(
+        "health_probe",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("written_at", sa.DateTime(), nullable=False),
+    )
     for table, names in _SUMS.items():
         for name in names:
             op.add_column(table, sa.Column(f"{name}_high", sa.BigInteger(), nullable=False, server_default="0"))
@@ -77,6 +83,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     op.drop_table("dashboard_sessions")
+    op.drop_table("health_probe")
     with op.batch_alter_table("fired_alerts") as batch:
         for name in ("value", "threshold"):
             batch.alter_column(name, type_=sa.BigInteger(), existing_type=sa.Text(),
