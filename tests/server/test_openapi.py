@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -38,21 +39,26 @@ def test_every_operation_is_described_with_its_answers_and_examples(server: Thre
 
 @pytest.mark.slow
 @pytest.mark.timeout(420)
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
 def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(
-    pg_url: str, serve_process: Any, tmp_path: Path
+    backend: str, request: pytest.FixtureRequest, serve_process: Any, tmp_path: Path
 ) -> None:
+    """Every phase, stateful included: POST /v1/events and GET /v1/sessions link to the session they name."""
     require(ST is not None, "the schemathesis CLI (st)")
+    database = request.getfixturevalue("pg_url") if backend == "postgresql" else str(tmp_path / "st.db")
     admin = "schemathesis-admin-key-0123456789"
-    server = serve_process(pg_url, COSTLEDGER_ADMIN_KEY=admin, COSTLEDGER_ALERT_DELIVERY="off")
+    server = serve_process(database, COSTLEDGER_ADMIN_KEY=admin, COSTLEDGER_ALERT_DELIVERY="off")
     assert ST is not None
     run = subprocess.run(
         [ST, "run", f"{server.url}/openapi.json", "--header", f"Authorization: Bearer {admin}",
          "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,"
          "response_schema_conformance,response_headers_conformance",
          "--max-examples", "25", "--workers", "1", "--seed", "5", "--no-color", "--generation-database", "none",
-         "--phases", "examples,coverage,fuzzing", "--request-timeout", "30"],
+         "--phases", "examples,coverage,fuzzing,stateful", "--request-timeout", "30"],
         capture_output=True, text=True, timeout=400, cwd=tmp_path,
     )  # fmt: skip
     tail = run.stdout[-6000:] + run.stderr[-2000:]
     assert run.returncode == 0, tail
     assert "No issues found" in run.stdout, tail
+    links = re.search(r"API Links:\s+(\d+) covered", run.stdout)
+    assert links is not None and int(links.group(1)) >= 2, tail  # the stateful phase did follow links

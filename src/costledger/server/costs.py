@@ -42,6 +42,7 @@ def _group_by(values: list[str]) -> list[str]:
     f"{', '.join(queries.GROUPS)} (comma-separated or repeated), most expensive first "
     "(time groups in time order). Filters: a UTC date range, one value per dimension, tags as key=value.",
     responses=errors(401, 403, 422),
+    operation_id="getCosts",
 )
 def get_costs(
     ledger: LedgerDep,

@@ -16,7 +16,7 @@ from ..ledger import Ledger, Recorded
 from .cardinality import Cardinality
 from .deps import IngestKey, LedgerDep
 from .metrics import BATCHES_REFUSED, record_counted
-from .schemas import MAX_BATCH_EVENTS, MAX_BODY_BYTES, RecordedOut, errors, event_batch_schema
+from .schemas import MAX_BATCH_EVENTS, MAX_BODY_BYTES, RecordedOut, errors, event_batch_schema, links
 
 router = APIRouter(tags=["events"])
 
@@ -91,7 +91,13 @@ def record_batch(ledger: Ledger, body: bytes, cardinality: Cardinality | None = 
     description="Up to 1,000 events and 5 MB. The batch is validated whole: one invalid event refuses it "
     "(422, an error per event naming its index and field) and nothing is stored. Events are committed "
     "before the answer; an event_id seen before is not stored or counted again.",
-    responses=errors(401, 403, 413, 422),
+    responses={
+        **errors(401, 403, 413, 422),
+        **links(
+            session=("getSession", {"session_id": "$request.body#/events/0/session_id"}),
+            costs=("getCosts", {"session": "$request.body#/events/0/session_id"}),
+        ),
+    },
     openapi_extra={
         "requestBody": {"required": True, "content": {"application/json": {"schema": event_batch_schema()}}}
     },

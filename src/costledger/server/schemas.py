@@ -193,6 +193,15 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         404: "not found",
         413: "more than 1,000 events or 5 MB",
         422: "invalid request; for a batch, one error per event and nothing stored",
-        503: "the database is unreachable",
+        503: "the storage is unavailable (down, full, locked): retry after Retry-After seconds; the detail says why",
     }
-    return {code: {"model": ErrorBody, "description": text[code]} for code in codes}
+    # Any route that reads or writes the database can meet an outage.
+    return {code: {"model": ErrorBody, "description": text[code]} for code in (*codes, 503)}
+
+
+def links(**targets: tuple[str, dict[str, str]]) -> dict[int | str, dict[str, Any]]:
+    """An OpenAPI 200 response's links: name → (operationId, its parameters as runtime expressions), so
+    clients and stateful testers (schemathesis) can follow one answer to the next request."""
+    return {200: {"description": "Successful Response", "links": {
+        name: {"operationId": operation, "parameters": parameters} for name, (operation, parameters) in targets.items()
+    }}}  # fmt: skip

@@ -12,7 +12,7 @@ from ..store import SessionSummary
 from ..store.queries import SESSION_SORTS
 from .deps import AdminKey, LedgerDep
 from .filters import FiltersDep
-from .schemas import EventOut, SessionDetailOut, SessionOut, SessionsOut, errors
+from .schemas import EventOut, SessionDetailOut, SessionOut, SessionsOut, errors, links
 from .validation import clean_query
 
 router = APIRouter(tags=["sessions"], dependencies=[Depends(clean_query)])
@@ -59,7 +59,10 @@ def event_out(row: dict[str, Any]) -> EventOut:
     summary="Sessions with cost and a per-service breakdown",
     description=f"Sorted by one of {', '.join(SESSION_SORTS)}; since/until select the UTC day a session "
     "started; the other filters keep sessions with at least one matching event.",
-    responses=errors(401, 403, 422),
+    responses={
+        **errors(401, 403, 422),
+        **links(session=("getSession", {"session_id": "$response.body#/sessions/0/session_id"})),
+    },
 )
 def get_sessions(
     ledger: LedgerDep,
@@ -69,8 +72,8 @@ def get_sessions(
     order: Annotated[str, Query(pattern="^(asc|desc)$", description="asc or desc")] = "desc",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
-    min_cost: Annotated[Decimal | None, Query(ge=0, le=10**9, description="USD, inclusive", examples=["0.5"])] = None,
-    max_cost: Annotated[Decimal | None, Query(ge=0, le=10**9, description="USD, inclusive")] = None,
+    min_cost: Annotated[Decimal | None, Query(ge=0, le=10**15, description="USD, inclusive", examples=["0.5"])] = None,
+    max_cost: Annotated[Decimal | None, Query(ge=0, le=10**15, description="USD, inclusive")] = None,
 ) -> SessionsOut:
     if sort not in SESSION_SORTS:
         raise HTTPException(422, f"cannot sort sessions by {sort!r}; choose from {', '.join(SESSION_SORTS)}")
@@ -86,6 +89,7 @@ def get_sessions(
     response_model=SessionDetailOut,
     summary="One session: summary, breakdown and events",
     responses=errors(401, 403, 404, 422),
+    operation_id="getSession",
 )
 def get_session(
     ledger: LedgerDep, _key: AdminKey, session_id: Annotated[str, Path(max_length=256)]
