@@ -10,16 +10,20 @@ the rollups, sessions, period totals, alerts and budgets, `db check` and the API
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from costledger import Ledger
 from costledger.cli import app
 from costledger.reprice import audit_log, reprice
+from costledger.store import Store, migrate
 from costledger.store.check import check_store
 from server.harness import start_thread_server, stop_thread_server
 
@@ -148,3 +152,56 @@ def test_one_event_over_the_limit_is_refused_naming_the_field(backend_url: str) 
             assert admin.get("/v1/costs").json()["events"] == 0  # nothing of either batch was stored
     finally:
         stop_thread_server(server)
+
+
+def test_a_ledger_written_before_keeps_its_sums_and_db_check_lists_an_old_overflow(backend_url: str) -> None:
+    """Sums an earlier version stored: one event of $9e9 (9 × 10^18 nano-dollars, below 2^63) upgrades to
+    the same exact figures; on SQLite, a rollup two events of $5e9 had already turned into a float is
+    listed by `db check` (whose recount crashed with "integer overflow" before) rather than trusted."""
+    store = Store(backend_url, upgrade=False)
+    try:
+        migrate.upgrade(store.engine, "0004")
+        nine = 9 * 10**18
+        with store.engine.begin() as connection:
+            event = {"event_id": "big", "ts": dt.datetime(2026, 11, 2, 10), "day": dt.date(2026, 11, 2),
+                     "service": "invoice", "session_id": "s", "usage": "{}", "tags": "{}", "meta": "{}",
+                     "cost": nine, "cost_source": "reported", "ingested_at": dt.datetime(2026, 11, 2, 10)}  # fmt: skip
+            _insert(connection, "events", event)
+            counts = {"events": 1, "unpriced": 0, "cost": nine}
+            dims = {"model": "", "agent": "", "user_id": "", "tier": "", "mode": ""}
+            _insert(connection, "rollup_daily", {"day": event["day"], "service": "invoice", **dims, **counts})
+            _insert(connection, "sessions", {"session_id": "s", "started_at": event["ts"], "ended_at": event["ts"],
+                                             **counts})  # fmt: skip
+            _insert(connection, "session_costs", {"session_id": "s", "service": "invoice", "agent": "", **counts})
+            for period, dimension, value in (
+                ("2026-11-02", "", ""),
+                ("2026-11", "", ""),
+                ("2026-11-02", "service", "invoice"),
+                ("2026-11", "service", "invoice"),
+            ):
+                _insert(connection, "period_totals", {"period": period, "dimension": dimension, "value": value,
+                                                      **counts})  # fmt: skip
+            if store.dialect == "sqlite":  # two events of $5e9: SQLite's integer + integer past 2^63 left a float
+                half = {**event, "day": dt.date(2026, 11, 3), "service": "float", "session_id": None, "cost": 5 * 10**18}
+                for i in (1, 2):
+                    _insert(connection, "events", {**half, "event_id": f"half-{i}"})
+                _insert(connection, "rollup_daily", {"day": dt.date(2026, 11, 3), "service": "float", **dims,
+                                                     "events": 2, "unpriced": 0, "cost": 1e19})  # fmt: skip
+    finally:
+        store.close()
+    with Ledger(backend_url) as ledger:
+        assert ledger.session_summary("s").cost_usd == Decimal("9000000000")  # type: ignore[union-attr]
+        assert ledger.month_to_date(dt.date(2026, 11, 2)).cost_usd == Decimal("9000000000")
+        differences = check_store(ledger.store)
+    checked = CliRunner().invoke(app, ["db", "check", "--json", "--db", backend_url])
+    assert "Traceback" not in checked.output and "overflow" not in checked.output, checked.output
+    if backend_url.endswith(".db"):
+        assert checked.exit_code == 1
+        assert [d.field for d in differences if d.table == "rollup_daily" and d.key["service"] == "float"], differences
+    else:
+        assert (checked.exit_code, differences) == (0, [])
+
+
+def _insert(connection: Any, table: str, row: dict[str, Any]) -> None:
+    names = ", ".join(row)
+    connection.execute(text(f"INSERT INTO {table} ({names}) VALUES ({', '.join(':' + k for k in row)})"), row)
