@@ -113,7 +113,7 @@ class StripeEvents:
 
     def __init__(self, settings: StripeSettings, plans: Sequence[Plan] = (), lookup: Lookup | None = None) -> None:
         self.settings = settings
-        self.tiers = {plan.name: plan.tier for plan in plans}
+        self.tiers = {plan.name: plan.tier or plan.name for plan in plans}
         self.lookup: Lookup = lookup or Offline()
 
     def events(self, event: Mapping[str, Any]) -> list[dict[str, Any]]:
