@@ -22,6 +22,7 @@ def test_at_limit_on_the_demo_matches_a_hand_computation(tmp_path: Path) -> None
     with Ledger(tmp_path / "demo.db", config=config) as ledger:
         record_workload(ledger, seed=5, days=10, now=NOW)
         data = margins_json(ledger)
+        catalog = ledger.catalog  # the demo's config prices its phone leg
     plans = {p.name: p for p in load_config(config).plans}
 
     # By hand: each session's cost is the sum of its events' prices (nine decimals each, as stored),
@@ -35,7 +36,9 @@ def test_at_limit_on_the_demo_matches_a_hand_computation(tmp_path: Path) -> None
             continue
         tier[session] = event["tier"]
         try:
-            cost[session] += quantize(price(event["service"], event["model"], at=event["ts"], **event["usage"]).total)
+            cost[session] += quantize(
+                price(event["service"], event["model"], at=event["ts"], catalog=catalog, **event["usage"]).total
+            )
         except Exception:
             unknown.add(session)
     rows = {r["plan"]: r for r in data["at_limit"]}

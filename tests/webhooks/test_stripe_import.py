@@ -33,8 +33,12 @@ def export(tmp_path: Path) -> Path:
         "data": [
             p.event("charge.refunded", refunded, AT + 60, number=3, previous_attributes={"amount_refunded": 0}),
             p.event("charge.succeeded", gbp, AT, number=2),
-            p.event("charge.succeeded", eur_charge(txn=EUR_TXN) | {"metadata": {"user_id": "u_17", "plan": "creator"}},
-                    AT, number=1),  # fmt: skip
+            p.event(
+                "charge.succeeded",
+                eur_charge(txn=EUR_TXN) | {"metadata": {"user_id": "u_17", "plan": "creator"}},
+                AT,
+                number=1,
+            ),  # fmt: skip
             p.event("customer.created", {"id": "cus_1", "object": "customer"}, AT, number=4),
         ],
     }

@@ -69,7 +69,11 @@ def test_a_signed_eur_charge_is_stored_once_with_stripes_fee_read_through_its_ap
         assert {auth for _, auth in api.requests} == {"Bearer rk_test_51Qcostledger"}
     (row,) = stored(server)
     assert (row["event_id"], row["user_id"], row["tier"], row["cost_source"]) == (
-        f"stripe:{charge['id']}", "u_17", "creator", "reported")
+        f"stripe:{charge['id']}",
+        "u_17",
+        "creator",
+        "reported",
+    )
     assert json.loads(row["usage"]) == {"amount_usd": "31.47"}
     with server.client() as admin:
         margins = admin.get("/v1/margins").json()

@@ -45,7 +45,11 @@ def test_completed_inbound_and_outbound_calls_are_priced_per_started_minute(webh
     assert post(url, inbound).json()["duplicates"] == 1
     a, b = rows(server)
     assert (a["event_id"], a["service"], a["model"], a["session_id"]) == (
-        f"twilio:{inbound['CallSid']}", "twilio", "voice-inbound", inbound["CallSid"])
+        f"twilio:{inbound['CallSid']}",
+        "twilio",
+        "voice-inbound",
+        inbound["CallSid"],
+    )
     assert json.loads(a["usage"]) == {"phone_minutes": 2}
     assert json.loads(a["meta"])["twilio"]["CallDuration"] == "61"
     assert a["ts"].isoformat() == "2026-11-20T10:05:00"

@@ -71,6 +71,10 @@ def margins(
         total = {"plan": "total", **month_data["total"]}
         table.add_row(*(_cell(total, c) for c in columns), style="bold")
         console.print(table)
+        for row in month_data["plans"]:
+            line = _money_in(row)
+            if line:
+                console.print(f"[dim]  {escape(row['plan'] or '(no plan)')}: {escape(line)}[/dim]")
     limit = Table(title="Margin at limit (every subscriber uses the whole quota)", **_COMPACT)
     for column in ("plan", "price", "quota", "subs", "seen", "p50 cost", "p50 margin", "p90 cost",
                    "p90 margin", "flag"):  # fmt: skip
@@ -84,6 +88,24 @@ def margins(
     console.print(limit)
     for line in data["assumptions"]:
         console.print(f"[dim]- {escape(line)}[/dim]")
+
+
+def _money_in(row: dict[str, Any]) -> str:
+    """Where a plan's revenue figures come from: Stripe's own fees or estimates, disputes, currencies paid in."""
+    parts = []
+    if Decimal(row["fees_usd"]):
+        actual, estimated = Decimal(row["fees_actual_usd"]), Decimal(row["fees_estimated_usd"])
+        said = [f"{_money(str(actual))} Stripe's own"] if actual else []
+        said += [f"{_money(str(estimated))} estimated from the catalog"] if estimated else []
+        parts.append("fees " + ", ".join(said or ["$0.00"]))
+    if Decimal(row.get("disputes_usd") or 0):
+        parts.append(f"disputes {_money(row['disputes_usd'])}")
+    foreign = [c for c in row.get("currencies", []) if c["currency"] != "usd"]
+    if foreign:
+        paid = ", ".join(f"{c['currency'].upper()} {Decimal(c['revenue']):.2f} = {_money(c['revenue_usd'])}"
+                         for c in row["currencies"])  # fmt: skip
+        parts.append(f"net revenue in {paid}")
+    return "; ".join(parts)
 
 
 def _cell(row: dict[str, Any], column: str) -> str:

@@ -20,6 +20,7 @@ STANDARD_METERS: dict[str, str] = {
     "audio_seconds": "seconds of audio (speech-to-text, text-to-speech)",
     "characters": "characters synthesised (text-to-speech)",
     "participant_minutes": "realtime-room participant-minutes",
+    "phone_minutes": "telephony minutes, each call rounded up to the whole minute",
     "amount_usd": "amount charged to a customer, in USD (payments: the fee is a share of it)",
 }
 
