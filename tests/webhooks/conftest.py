@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from server.conftest import serve_process  # `costledger serve` processes, killed at the end
 from server.harness import ThreadServer, start_thread_server, stop_thread_server
+
 from .payloads import STRIPE_SECRET, TWILIO_TOKEN
 
 # Twilio Programmable Voice, United States (twilio.com/en-us/voice/pricing/us): receiving a call on a
@@ -49,6 +51,7 @@ def config_text(stripe_extra: str = "", twilio_extra: str = "") -> str:
 
 
 Start = Callable[..., ThreadServer]
+__all__ = ["Start", "config_text", "serve_process", "webhook_server"]
 
 
 @pytest.fixture

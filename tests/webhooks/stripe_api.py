@@ -71,7 +71,7 @@ def fake_stripe(*objects: dict[str, Any]) -> Iterator[FakeStripe]:
         def log_message(self, *_: Any) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             api.requests.append((self.path, self.headers.get("Authorization", "")))
             parsed = urlparse(self.path)
             query = parse_qs(parsed.query)

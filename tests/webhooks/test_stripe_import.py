@@ -38,7 +38,7 @@ def export(tmp_path: Path) -> Path:
                 eur_charge(txn=EUR_TXN) | {"metadata": {"user_id": "u_17", "plan": "creator"}},
                 AT,
                 number=1,
-            ),  # fmt: skip
+            ),
             p.event("customer.created", {"id": "cus_1", "object": "customer"}, AT, number=4),
         ],
     }

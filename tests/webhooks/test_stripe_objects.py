@@ -216,11 +216,11 @@ def test_a_dispute_records_the_money_taken_and_the_fee_and_a_won_one_gives_both_
 
 def test_other_event_types_are_not_recorded_and_broken_objects_name_their_field() -> None:
     assert convert(p.event("customer.created", {"id": CUSTOMER, "object": "customer"}, AT)) == []
-    with pytest.raises(Unusable, match="data.object"):
+    with pytest.raises(Unusable, match=r"data\.object"):
         convert({**p.event("charge.succeeded", eur_charge(), AT), "data": {}})
-    with pytest.raises(Unusable, match="data.object.created"):
+    with pytest.raises(Unusable, match=r"data\.object\.created"):
         convert(p.event("charge.succeeded", {**eur_charge(), "created": "yesterday"}, AT))
-    with pytest.raises(Unusable, match="data.object.amount"):
+    with pytest.raises(Unusable, match=r"data\.object\.amount"):
         convert(p.event("charge.succeeded", {**eur_charge(), "amount": 1.5, "amount_captured": None}, AT))
 
 

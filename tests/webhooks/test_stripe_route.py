@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from costledger import clock
 from costledger.store.schema import events
-
 from server.harness import ThreadServer, free_port
+
 from . import payloads as p
 from .conftest import Start
 from .stripe_api import fake_stripe
