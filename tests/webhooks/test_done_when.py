@@ -53,7 +53,8 @@ def test_signed_payment_and_call_appear_once_with_real_fee_usd_amount_and_priced
         database = str(tmp_path / "ledger.db")
         keys = make_keys(database)
         server = serve_process(database, COSTLEDGER_CONFIG=str(config))
-        stripe_url, twilio_url = f"{server.url}/v1/webhooks/stripe", f"{server.url}/v1/webhooks/twilio?session_id=call-42"
+        stripe_url = f"{server.url}/v1/webhooks/stripe"
+        twilio_url = f"{server.url}/v1/webhooks/twilio?session_id=call-42"
 
         body, headers = p.signed(p.event("charge.succeeded", charge, at), at)
         assert httpx.post(stripe_url, content=body, headers=headers).json()["accepted"] == 1
@@ -84,7 +85,9 @@ def test_signed_payment_and_call_appear_once_with_real_fee_usd_amount_and_priced
             page = browser.get("/margins").text
     rows = stored(database)
     assert [(r["service"], r["event_id"]) for r in rows] == [
-        ("stripe", "stripe:ch_3Q0000000000000000000001"), ("twilio", f"twilio:{params['CallSid']}")]
+        ("stripe", "stripe:ch_3Q0000000000000000000001"),
+        ("twilio", f"twilio:{params['CallSid']}"),
+    ]
     assert (creator["revenue_usd"], creator["fees_actual_usd"], creator["fees_estimated_usd"]) == ("31.47", "2", "0")
     assert creator["currencies"] == [{"currency": "eur", "revenue": "29", "revenue_usd": "31.47"}]
     assert costs == {"stripe": "2", "twilio": "0.0425"}

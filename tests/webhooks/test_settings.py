@@ -13,7 +13,9 @@ PLANS = '[[plans]]\nname = "creator"\nprice_usd = "29"\n\n'
 
 
 def test_sections_are_read_and_secrets_may_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    config = parse_config(PLANS + """[stripe]
+    config = parse_config(
+        PLANS
+        + """[stripe]
 api_key = "rk_live_x"
 tolerance_seconds = 600
 user_metadata_key = "account"
@@ -26,7 +28,8 @@ public_url = "https://costs.example.com/v1/webhooks/twilio"
 session_parameter = "session_id"
 session_prefix = "call-"
 mode = "phone_call"
-""")
+"""
+    )
     stripe, twilio = config.stripe, config.twilio
     assert (stripe.key(), stripe.tolerance_seconds, stripe.user_metadata_key) == ("rk_live_x", 600, "account")
     assert (stripe.plans, stripe.customers, stripe.usd_rates) == ({"price_1Q": "creator"}, {"cus_1": "u_1"},

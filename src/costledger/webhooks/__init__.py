@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from .problems import BadSignature, NeedsData, SourceUnavailable, Unusable
 from .signatures import verify_stripe, verify_twilio
-from .stripe_objects import HANDLED, Lookup, Offline, StripeEvents, major
+from .stripe_fields import major
+from .stripe_lookup import Lookup, Offline
+from .stripe_objects import HANDLED, StripeEvents
 from .twilio_calls import call_event
 
 __all__ = [
