@@ -68,7 +68,9 @@ def convert(event: dict[str, Any], lookup: Any = None, **settings: Any) -> list[
 def test_a_foreign_card_in_eur_records_stripes_usd_amount_fee_and_net() -> None:
     (event,) = convert(p.event("charge.succeeded", eur_charge(), AT))
     assert event["event_id"] == "stripe:ch_3Q0000000000000000000001"
-    assert (event["service"], event["model"], event["operation"]) == ("stripe", "card", "payment")
+    # The catalog's model names Stripe's surcharges: a German card (+1.5 %) converted from EUR (+1 %).
+    assert (event["service"], event["model"], event["operation"]) == ("stripe", "card-international-conversion",
+                                                                      "payment")  # fmt: skip
     assert event["usage"] == {"amount_usd": D("31.47")}
     assert event["cost_usd"] == D("2.00")
     assert event["user_id"] == "u_17"
@@ -222,6 +224,17 @@ def test_other_event_types_are_not_recorded_and_broken_objects_name_their_field(
         convert(p.event("charge.succeeded", {**eur_charge(), "created": "yesterday"}, AT))
     with pytest.raises(Unusable, match=r"data\.object\.amount"):
         convert(p.event("charge.succeeded", {**eur_charge(), "amount": 1.5, "amount_captured": None}, AT))
+
+
+@pytest.mark.parametrize(
+    ("country", "currency", "model"),
+    [("US", "usd", "card"), ("CA", "usd", "card-international"), ("US", "eur", "card-conversion"),
+     ("GB", "gbp", "card-international-conversion")],
+)  # fmt: skip
+def test_a_cards_model_names_the_surcharges_stripe_adds(country: str, currency: str, model: str) -> None:
+    charge = p.charge(13, 2900, currency, AT, country=country, metadata={"user_id": "u"})
+    (event,) = convert(p.event("charge.succeeded", charge, AT), usd_rates={"eur": D("1.08"), "gbp": D("1.27")})
+    assert event["model"] == model
 
 
 def test_users_fall_back_to_the_configured_customer_map() -> None:

@@ -39,8 +39,24 @@ def invoice_prices(invoice: Mapping[str, Any]) -> list[str]:
     return out
 
 
+# The catalog prices Stripe's US rules: a card issued elsewhere is international, and a charge
+# in another currency than the account's (USD) is converted.
+ACCOUNT_COUNTRY, ACCOUNT_CURRENCY = "US", "usd"
+
+
 def method_of(charge: Mapping[str, Any]) -> str:
-    return str(mapping(charge.get("payment_method_details")).get("type") or "card")
+    """The catalog model of a charge: its payment method, for cards with Stripe's surcharges named.
+
+    card, card-international (+1.5 %), card-conversion (+1 %), card-international-conversion.
+    """
+    details = mapping(charge.get("payment_method_details"))
+    method = str(details.get("type") or "card")
+    if method != "card":
+        return method
+    country = mapping(details.get("card")).get("country")
+    international = isinstance(country, str) and country.upper() != ACCOUNT_COUNTRY
+    converted = str(charge.get("currency") or ACCOUNT_CURRENCY).lower() != ACCOUNT_CURRENCY
+    return "card" + ("-international" if international else "") + ("-conversion" if converted else "")
 
 
 def when(obj: Mapping[str, Any], key: str = "created", where: str | None = None) -> dt.datetime:
@@ -95,5 +111,7 @@ def path(obj: Mapping[str, Any], *keys: str) -> Any:
     return obj or None
 
 
-__all__ = ["THREE_DECIMAL", "ZERO_DECIMAL", "first", "id_of", "invoice_prices", "items", "major", "mapping",
-           "method_of", "minor", "path", "text", "when"]  # fmt: skip
+__all__ = [
+    "ACCOUNT_COUNTRY", "ACCOUNT_CURRENCY", "THREE_DECIMAL", "ZERO_DECIMAL", "first", "id_of", "invoice_prices", "items",
+    "major", "mapping", "method_of", "minor", "path", "text", "when",
+]  # fmt: skip

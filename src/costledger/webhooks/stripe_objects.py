@@ -206,7 +206,7 @@ class StripeEvents:
             **settled.details,
         }
         return self._event(
-            f"stripe:{charge_id}", when(charge), "payment", settled, str(method.get("type") or "card"), user, plan,
+            f"stripe:{charge_id}", when(charge), "payment", settled, method_of(charge), user, plan,
             facts,
         )  # fmt: skip
 
