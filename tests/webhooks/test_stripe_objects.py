@@ -222,6 +222,9 @@ def test_other_event_types_are_not_recorded_and_broken_objects_name_their_field(
         convert({**p.event("charge.succeeded", eur_charge(), AT), "data": {}})
     with pytest.raises(Unusable, match=r"data\.object\.created"):
         convert(p.event("charge.succeeded", {**eur_charge(), "created": "yesterday"}, AT))
+    bad_rate = {**EUR_TXN, "exchange_rate": "lots"}
+    with pytest.raises(Unusable, match="exchange_rate"):
+        convert(p.event("charge.succeeded", eur_charge(txn=bad_rate), AT))
     with pytest.raises(Unusable, match=r"data\.object\.amount"):
         convert(p.event("charge.succeeded", {**eur_charge(), "amount": 1.5, "amount_captured": None}, AT))
 

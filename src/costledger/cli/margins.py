@@ -93,18 +93,20 @@ def margins(
 def _money_in(row: dict[str, Any]) -> str:
     """Where a plan's revenue figures come from: Stripe's own fees or estimates, disputes, currencies paid in."""
     parts = []
-    if Decimal(row["fees_usd"]):
-        actual, estimated = Decimal(row["fees_actual_usd"]), Decimal(row["fees_estimated_usd"])
+    actual, estimated = Decimal(row["fees_actual_usd"]), Decimal(row["fees_estimated_usd"])
+    if actual or estimated:
         said = [f"{_money(str(actual))} Stripe's own"] if actual else []
-        said += [f"{_money(str(estimated))} estimated from the catalog"] if estimated else []
-        parts.append("fees " + ", ".join(said or ["$0.00"]))
+        said += [f"{_money(str(estimated))} estimated"] if estimated else []
+        parts.append("fees " + " + ".join(said))
     if Decimal(row.get("disputes_usd") or 0):
         parts.append(f"disputes {_money(row['disputes_usd'])}")
-    foreign = [c for c in row.get("currencies", []) if c["currency"] != "usd"]
-    if foreign:
-        paid = ", ".join(f"{c['currency'].upper()} {Decimal(c['revenue']):.2f} = {_money(c['revenue_usd'])}"
-                         for c in row["currencies"])  # fmt: skip
-        parts.append(f"net revenue in {paid}")
+    if any(c["currency"] != "usd" for c in row.get("currencies", [])):
+        paid = ", ".join(
+            f"{c['currency'].upper()} {Decimal(c['revenue']):,.2f}"
+            + (f" ({_money(c['revenue_usd'])})" if c["currency"] != "usd" else "")
+            for c in row["currencies"]
+        )
+        parts.append(f"paid in {paid}")
     return "; ".join(parts)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .problems import Unusable
@@ -81,6 +81,20 @@ def text(obj: Mapping[str, Any], key: str) -> str:
     return value
 
 
+def exchange_rate(txn: Mapping[str, Any]) -> Decimal | None:
+    """A balance transaction's `exchange_rate` (charge currency → settlement currency), exactly as written."""
+    value = txn.get("exchange_rate")
+    if value is None:
+        return None
+    try:
+        rate = Decimal(str(value)) if not isinstance(value, bool) else Decimal("NaN")
+    except InvalidOperation:
+        rate = Decimal("NaN")
+    if not rate.is_finite() or not 0 < rate < 10**9:
+        raise Unusable("data.object.balance_transaction.exchange_rate", f"expected a positive rate, got {value!r}")
+    return rate
+
+
 def minor(obj: Mapping[str, Any], key: str) -> int:
     value = obj.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or abs(value) > 10**14:
@@ -112,6 +126,6 @@ def path(obj: Mapping[str, Any], *keys: str) -> Any:
 
 
 __all__ = [
-    "ACCOUNT_COUNTRY", "ACCOUNT_CURRENCY", "THREE_DECIMAL", "ZERO_DECIMAL", "first", "id_of", "invoice_prices", "items",
-    "major", "mapping", "method_of", "minor", "path", "text", "when",
+    "ACCOUNT_COUNTRY", "ACCOUNT_CURRENCY", "THREE_DECIMAL", "ZERO_DECIMAL", "exchange_rate", "first", "id_of",
+    "invoice_prices", "items", "major", "mapping", "method_of", "minor", "path", "text", "when",
 ]  # fmt: skip

@@ -28,7 +28,20 @@ from typing import Any
 
 from ..config import Plan, StripeSettings
 from .problems import NeedsData, Unusable
-from .stripe_fields import first, id_of, invoice_prices, items, major, mapping, method_of, minor, path, text, when
+from .stripe_fields import (
+    exchange_rate,
+    first,
+    id_of,
+    invoice_prices,
+    items,
+    major,
+    mapping,
+    method_of,
+    minor,
+    path,
+    text,
+    when,
+)
 from .stripe_lookup import Lookup, Offline
 
 PAYMENTS = frozenset({"charge.succeeded", "charge.captured", "payment_intent.succeeded", "invoice.paid"})
@@ -221,7 +234,7 @@ class StripeEvents:
     def _from_txn(self, txn: Mapping[str, Any], where: str) -> Settled:
         currency = text(txn, "currency").lower()
         gross, fee, net = (major(minor(txn, k), currency) for k in ("amount", "fee", "net"))
-        rate = txn.get("exchange_rate")
+        rate = exchange_rate(txn)
         details: dict[str, Any] = {
             "fee_source": "balance_transaction",
             "balance_transaction": txn.get("id"),
@@ -350,8 +363,8 @@ class StripeEvents:
         if not isinstance(paid, Mapping):
             return Settled(self._usd(amount, currency, "data.object.currency"), Decimal(0), {"usd_source": "estimated"})
         settlement = text(paid, "currency").lower()
-        rate = paid.get("exchange_rate")
-        value = amount * Decimal(str(rate)) if rate is not None else amount
+        rate = exchange_rate(paid)
+        value = amount * rate if rate is not None else amount
         if settlement != "usd":
             value *= self._rate(settlement, "data.object.balance_transaction")
         return Settled(value.quantize(CENT, ROUND_HALF_EVEN), Decimal(0), {"usd_source": "the charge's exchange rate"})
