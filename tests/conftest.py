@@ -49,6 +49,7 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
                  "ALERT_MONTHLY_COST", "COSTLEDGER_ADMIN_KEY"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("COSTLEDGER_DB", str(tmp_path / "default-ledger.db"))
+    monkeypatch.setenv("COSTLEDGER_PRICES_DIR", str(tmp_path / "prices"))  # fetched genai-prices data
     monkeypatch.setenv("COSTLEDGER_NOW", RUN_NOW)
     monkeypatch.chdir(tmp_path)
     from costledger import clock

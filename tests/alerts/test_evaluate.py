@@ -8,8 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import writing_as_of
 
+from conftest import writing_as_of
 from costledger import Ledger
 from costledger.alerts.totals import read_totals
 from costledger.errors import ConfigError

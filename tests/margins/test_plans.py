@@ -23,7 +23,7 @@ def plan_rows(data: dict) -> dict[str, dict]:
 def test_margin_per_plan_matches_the_hand_computation(october: Ledger) -> None:
     data = margins_json(october, "2026-10")
     plans = plan_rows(data)
-    # creator: 2 × $29 paid, $29 refunded (Stripe keeps both fees: 2 × (0.841 + 0.30 = 1.141, rounded to the cent: 1.14)),
+    # creator: 2 × $29 paid, $29 refunded (Stripe keeps both fees: 2 × (0.841 + 0.30 = 1.141 → 1.14 to the cent)),
     # sessions 0.045 + 0.09 + 0.12 + 0.45 + (0.015 + 0.043), 5 of the 8 sessions carry the $20 server.
     assert plans["creator"] == {
         "month": "2026-10", "plan": "creator", "users": 2, "sessions": 5, "unpriced_events": 0,

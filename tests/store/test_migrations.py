@@ -9,10 +9,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import writing_as_of
 from sqlalchemy import Connection, inspect, text
 from typer.testing import CliRunner
 
+from conftest import writing_as_of
 from costledger import Ledger
 from costledger.alerts.totals import add_to_period_totals
 from costledger.cli import app
