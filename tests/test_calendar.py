@@ -23,7 +23,7 @@ import pytest
 
 from costledger import Ledger, clock
 from costledger.config import parse_config
-from costledger.demo import record_workload, workload, write_config
+from costledger.demo import record_workload, workload
 from costledger.money import quantize
 
 # The dates, and a month whose 1st is a Saturday (2027-05-01).
@@ -190,9 +190,7 @@ def test_the_demo_ends_now_and_starts_days_ago(tmp_path: Path, day: Day) -> None
     assert min(e["ts"] for e in events).date() == day.now.date() - dt.timedelta(days=3)
     unknown = sum(1 for e in events if e["model"] == "claude-experimental-0901")
     assert unknown >= 1  # three complete days hold one of the demo's trial days, whatever the date
-    config = tmp_path / "costledger.toml"  # as `costledger demo` runs it: its config prices the phone leg
-    write_config(config, day.now.date(), 4)
-    with Ledger(tmp_path / "demo.db", config=config) as ledger:
+    with Ledger(tmp_path / "demo.db") as ledger:
         first = record_workload(ledger, seed=2, days=4)
         assert (first.accepted, first.unpriced) == (len(events), unknown)
         assert record_workload(ledger, seed=2, days=4).accepted == 0

@@ -107,15 +107,6 @@ vendor = "neon"
 monthly_usd = "19"
 since = {since}
 
-# The phone leg of "phone call" sessions (Twilio Programmable Voice, US: receiving a call
-# on a local number, per minute, each call rounded up to the minute).
-[[prices]]
-service = "twilio"
-model = "voice-inbound"
-since = 2024-01-01
-rates = {{ phone_minutes = {{ usd = "0.0085", per = 1 }} }}
-source = "https://www.twilio.com/en-us/voice/pricing/us"
-
 [[plans]]
 name = "explorer"
 price_usd = "0"

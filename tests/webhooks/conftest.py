@@ -12,24 +12,6 @@ from server.harness import ThreadServer, start_thread_server, stop_thread_server
 
 from .payloads import STRIPE_SECRET, TWILIO_TOKEN
 
-# Twilio Programmable Voice, United States (twilio.com/en-us/voice/pricing/us): receiving a call on a
-# local number $0.0085 per minute, making a call $0.0140 per minute, each call rounded up to the minute.
-TELEPHONY = """
-[[prices]]
-service = "twilio"
-model = "voice-inbound"
-since = 2024-01-01
-rates = { phone_minutes = { usd = "0.0085", per = 1 } }
-source = "https://www.twilio.com/en-us/voice/pricing/us (receive, local number)"
-
-[[prices]]
-service = "twilio"
-model = "voice-outbound"
-since = 2024-01-01
-rates = { phone_minutes = { usd = "0.0140", per = 1 } }
-source = "https://www.twilio.com/en-us/voice/pricing/us (make calls)"
-"""
-
 PLANS = """
 [[plans]]
 name = "creator"
@@ -45,7 +27,7 @@ included_sessions = 400
 
 def config_text(stripe_extra: str = "", twilio_extra: str = "") -> str:
     return (
-        f'{PLANS}{TELEPHONY}\n[stripe]\nwebhook_secret = "{STRIPE_SECRET}"\n{stripe_extra}\n'
+        f'{PLANS}\n[stripe]\nwebhook_secret = "{STRIPE_SECRET}"\n{stripe_extra}\n'
         f'[twilio]\nauth_token = "{TWILIO_TOKEN}"\n{twilio_extra}\n'
     )
 

@@ -1,7 +1,8 @@
 """POST /v1/webhooks/twilio over loopback, signed with twilio's RequestValidator: completed calls become
 phone minutes priced per direction, each call rounded up to the whole minute.
 
-Rates (conftest.TELEPHONY, Twilio's US page): inbound $0.0085/min, outbound $0.0140/min.
+Rates (the catalog's Twilio US entries, from Twilio's published US prices): inbound (local number)
+$0.0085 a minute, outbound $0.013 a minute.
 """
 
 from __future__ import annotations
@@ -36,11 +37,11 @@ def test_completed_inbound_and_outbound_calls_are_priced_per_started_minute(webh
     server = webhook_server()
     url = f"{server.url}/v1/webhooks/twilio"
     inbound = call(1, "completed", "inbound", 61, WHEN)  # 61 s → 2 minutes × 0.0085 = 0.017
-    outbound = call(2, "completed", "outbound-api", 300, WHEN)  # 300 s → 5 minutes × 0.0140 = 0.07
+    outbound = call(2, "completed", "outbound-api", 300, WHEN)  # 300 s → 5 minutes × 0.013 = 0.065
     first = post(url, inbound)
     assert first.status_code == 200, first.text
     assert (first.json()["accepted"], first.json()["cost_usd"]) == (1, "0.017")
-    assert post(url, outbound).json()["cost_usd"] == "0.07"
+    assert post(url, outbound).json()["cost_usd"] == "0.065"
     # Twilio retries a callback it did not see answered: counted once.
     assert post(url, inbound).json()["duplicates"] == 1
     a, b = rows(server)
