@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Connection, inspect, text
 from typer.testing import CliRunner
 
+from conftest import writing_as_of
 from costledger import Ledger
 from costledger.alerts.totals import add_to_period_totals
 from costledger.cli import app
@@ -56,7 +57,8 @@ def test_database_at_an_earlier_revision_upgrades_keeping_its_events(store_url: 
         if "period_totals" in _tables(store):
             # From 0003 on, the ledger kept the period totals with the events (an on_write hook).
             store.on_write.append(lambda connection, written: add_to_period_totals(connection, written.buckets))
-        store.write([OLD_EVENT])
+        with writing_as_of(store.engine):
+            store.write([OLD_EVENT])
     finally:
         store.close()
     # Opening the ledger upgrades it on its own, with the old event and its totals intact.
@@ -124,7 +126,7 @@ def test_cli_db_upgrade(tmp_path: object) -> None:
     db = f"{tmp_path}/cli.db"
     store = Store(db, upgrade=False)
     migrate.upgrade(store.engine, "0001")
-    with store.engine.begin() as connection:
+    with writing_as_of(store.engine), store.engine.begin() as connection:
         write_events(connection, [OLD_EVENT])
     store.close()
     runner = CliRunner()
