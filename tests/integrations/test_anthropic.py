@@ -45,9 +45,10 @@ def test_uncached_input_larger_than_the_cache_still_adds_the_cache(ledger: Ledge
 
 
 def test_cache_writes_split_into_5_minute_and_1_hour_ones(ledger: Ledger) -> None:
+    searches = {"web_search_requests": 3, "web_fetch_requests": 0}
     message = _message(input_tokens=2000, cache_creation_input_tokens=100000, cache_read_input_tokens=0,
                        cache_creation={"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 100000},
-                       output_tokens=500, server_tool_use={"web_search_requests": 3, "web_fetch_requests": 0})  # fmt: skip
+                       output_tokens=500, server_tool_use=searches)  # fmt: skip
     event = message_event(message)
     assert event["usage"] == {"input_tokens": 102000, "cache_write_tokens": 100000, "cache_write_1h_tokens": 100000,
                               "output_tokens": 500, "web_searches": 3}  # fmt: skip
