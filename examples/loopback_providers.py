@@ -227,3 +227,64 @@ def _handler(server: LoopbackProviders) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
+
+
+class LoopbackRealtime:
+    """A loopback WebSocket server speaking the OpenAI Realtime API's server events.
+
+    `openai.OpenAI(api_key="test", websocket_base_url=server.url)` connects to it.
+    `response.create` is answered with `response.done` carrying `server.usage`;
+    `input_audio_buffer.commit` with a transcription carrying `server.transcription_usage`.
+    """
+
+    def __init__(self, model: str = "gpt-realtime", transcription_model: str = "gpt-4o-transcribe") -> None:
+        from websockets.sync.server import serve
+
+        self.model = model
+        self.transcription_model = transcription_model
+        self.usage: dict[str, Any] = {"input_tokens": 1000, "output_tokens": 200}
+        self.transcription_usage: dict[str, Any] = {"type": "duration", "seconds": 10}
+        self.received: list[dict[str, Any]] = []
+        self._ids = itertools.count(1)
+        self._server = serve(self._session, "127.0.0.1", 0)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.socket.getsockname()[:2]
+        return f"ws://{host}:{port}/v1"
+
+    def __enter__(self) -> LoopbackRealtime:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.shutdown()
+
+    def _send(self, ws: Any, event: dict[str, Any]) -> None:
+        ws.send(json.dumps({"event_id": f"event_{next(self._ids)}", **event}))
+
+    def _session(self, ws: Any) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        session = {"type": "realtime", "id": "sess_1", "object": "realtime.session", "model": self.model,
+                   "audio": {"input": {"transcription": {"model": self.transcription_model}}}}  # fmt: skip
+        self._send(ws, {"type": "session.created", "session": session})
+        try:
+            for message in ws:
+                event = json.loads(message)
+                self.received.append(event)
+                if event.get("type") == "response.create":
+                    response = {"id": f"resp_rt{next(self._ids)}", "object": "realtime.response",
+                                "status": "completed", "output": [], "usage": self.usage}  # fmt: skip
+                    self._send(ws, {"type": "response.created", "response": {**response, "status": "in_progress",
+                                                                             "usage": None}})  # fmt: skip
+                    self._send(ws, {"type": "response.done", "response": response})
+                elif event.get("type") == "input_audio_buffer.commit":
+                    item = f"item_{next(self._ids)}"
+                    self._send(ws, {"type": "input_audio_buffer.committed", "item_id": item, "previous_item_id": None})
+                    self._send(ws, {"type": "conversation.item.input_audio_transcription.completed", "item_id": item,
+                                    "content_index": 0, "transcript": "Noted.",
+                                    "usage": self.transcription_usage})  # fmt: skip
+        except ConnectionClosed:
+            pass

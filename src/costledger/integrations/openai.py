@@ -295,12 +295,16 @@ def instrument(client: Client, target: Recorder[Any], **fields: Any) -> Client:
     `client.with_options(...)` derives (they share its HTTP client). A streamed chat
     completion is asked for its usage (`stream_options.include_usage`); one that opts
     out, or a stream that ends without usage, logs one warning naming the fix.
+    Realtime connections the client opens (`client.realtime.connect`) record each
+    response's and transcription's usage (see `openai_realtime`).
     `fields` (agent=, user_id=, …) go on every event. Returns the same client.
     """
     from ._http import instrument_http
+    from .openai_realtime import instrument_realtime
 
     instrumented = _Instrumented(target, fields)
     instrument_http(client._client, instrumented.reader, prepare=instrumented.prepare)  # type: ignore[attr-defined]
+    instrument_realtime(client, target, fields)
     return client
 
 
