@@ -76,10 +76,13 @@ class Config:
     alerts: tuple[Mapping[str, Any], ...] = ()
     channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     budgets: tuple[Mapping[str, Any], ...] = ()
+    # The plan you are on at services whose prices depend on it: {"cartesia": "scale"}.
+    service_plans: Mapping[str, str] = field(default_factory=dict)
 
 
 _SECTIONS = {
     "prices", "aliases", "fixed_costs", "plans", "session_types", "subscriptions", "alerts", "channels", "budgets",
+    "service_plans",
 }  # fmt: skip
 
 
@@ -136,6 +139,17 @@ def parse_config(text: str, file: Path | None = None) -> Config:
                 raise fail(section, i, exc.key, str(exc).split(": ", 1)[1]) from None
         return tuple(out)
 
+    service_plans = data.get("service_plans", {})
+    if not isinstance(service_plans, dict) or not all(isinstance(v, str) for v in service_plans.values()):
+        raise fail("service_plans", None, "", 'expected service = "plan" pairs, e.g. cartesia = "scale"')
+    known = _known_plans()
+    for service, plan in service_plans.items():
+        offered = known.get(service.lower())
+        if not offered:
+            raise fail("service_plans", None, service, f"no packaged price depends on a plan of {service!r}")
+        if plan.lower() not in offered:
+            raise fail("service_plans", None, service, f"unknown plan {plan!r}; expected one of {', '.join(offered)}")
+
     channels = data.get("channels", {})
     if not isinstance(channels, dict) or not all(isinstance(v, dict) for v in channels.values()):
         raise fail("channels", None, "", "expected [channels.NAME] tables")
@@ -156,7 +170,19 @@ def parse_config(text: str, file: Path | None = None) -> Config:
         alerts=tuple(_tables(data, "alerts", fail)),
         channels=channels,
         budgets=tuple(_tables(data, "budgets", fail)),
+        service_plans={k.lower(): v.lower() for k, v in service_plans.items()},
     )
+
+
+def _known_plans() -> dict[str, list[str]]:
+    """The plans the packaged prices know, by service (Cartesia: pro, scale, startup)."""
+    from .pricing.catalog import builtin_entries
+
+    plans: dict[str, set[str]] = {}
+    for entry in builtin_entries():
+        if entry.plan:
+            plans.setdefault(entry.service, set()).add(entry.plan)
+    return {service: sorted(names) for service, names in plans.items()}
 
 
 def _tables(data: Mapping[str, Any], section: str, fail: Any) -> list[Mapping[str, Any]]:
