@@ -26,7 +26,7 @@ def run(script: str, *args: str) -> str:
 def test_voice_council_records_every_agent_in_one_session(tmp_path: Path) -> None:
     sdk("livekit.agents")
     out = run("voice_council.py", str(tmp_path / "council.db"))
-    assert re.search(r"session council-room-7: 10 events, 0 unpriced, total \$0\.\d+", out), out
+    assert re.search(r"session council-room-7: 13 events, 0 unpriced, total \$0\.\d+", out), out
     for name in ("agent scholar", "agent critic", "agent host", "service livekit", "service deepgram"):
         assert name in out
 

@@ -104,12 +104,13 @@ def test_token_billed_stt_and_tts(ledger: Ledger) -> None:
     done = ledger.record_many(usage_events(_collected(stt, tts), session_id="call-2"))
     # STT: 100 text × $2.50/M + 1,100 audio × $6/M + 300 × $10/M = 0.00985
     # TTS: 40 × $0.60/M + 1,500 audio × $12/M = 0.018024 (tokens, not the 6 characters)
-    assert done.unpriced == 0 and done.cost_usd == Decimal("0.028874")
+    assert done.unpriced == 0 and done.cost_usd == Decimal("0.027874")
 
 
 @contextmanager
-def _room(name: str, present: list[tuple[str, int, float]]) -> Iterator[Any]:
-    """A Room as `Room.connect()` leaves it, with `present` (identity, kind, seconds ago joined) in it."""
+def _room(name: str, present: list[tuple[str, int, float]], agent_joined: float = 40) -> Iterator[Any]:
+    """A Room as `Room.connect()` leaves it: the agent joined `agent_joined` seconds ago, and `present`
+    (identity, kind, seconds ago joined) in it."""
     sdk("livekit.agents")
     from livekit import rtc
     from livekit.agents.testing import fake_job_context
@@ -117,6 +118,7 @@ def _room(name: str, present: list[tuple[str, int, float]]) -> Iterator[Any]:
 
     room = rtc.Room()
     room._info.name = name
+    room._local_participant = rtc.LocalParticipant(room._room_queue, _owned(participant_pb2, "agent", 4, agent_joined))
     for identity, kind, ago in present:
         room._create_remote_participant(_owned(participant_pb2, identity, kind, ago))
     with fake_job_context(room=room, job_id=f"AJ_{name}") as ctx:
@@ -170,7 +172,7 @@ def test_everyone_in_the_room_from_connect_on_is_billed_per_connection(ledger: L
     assert events["webrtc"]["usage"] == {"webrtc_minutes": Decimal("2.5")} and events["webrtc"]["agent"] is None
     assert events["sip"]["usage"] == {"sip_minutes": Decimal("1.166667")}
     # Alice 2.5 min → 3 × $0.0005 = 0.0015; Bob 70 s → 2 SIP minutes × $0.004 = 0.008;
-    # the agent's session, under a minute → 1 × $0.01; Claude: 2,000 × $3/M + 6,000 × $0.30/M + 300 × $15/M
+    # the agent's session, 40 s → 1 × $0.01; Claude: 2,000 × $3/M + 6,000 × $0.30/M + 300 × $15/M
     summary = ledger.session_summary(sid)
     assert summary is not None and summary.unpriced == 0
     assert summary.cost_usd == Decimal("0.0015") + Decimal("0.008") + Decimal("0.01") + Decimal("0.0123")

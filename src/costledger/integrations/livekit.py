@@ -19,7 +19,7 @@ import datetime as dt
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 from typing import Any, TypeVar
 
 from .. import clock
@@ -134,7 +134,8 @@ def _seconds(value: float) -> Decimal:
 
 
 def _minutes(seconds: float) -> Decimal:
-    return (_seconds(max(seconds, 0.0)) / 60).quantize(Decimal("0.000001"))
+    # Up, never down to zero: a connection of any length is billed (a whole minute, by its price).
+    return (_seconds(max(seconds, 0.0)) / 60).quantize(Decimal("0.000001"), rounding=ROUND_UP)
 
 
 def connection_event(
@@ -244,9 +245,8 @@ class SessionTracker:
         events = usage_events(self.agent_session.usage, session_id=session_id, **fields)
         if self.count_agent:
             job_id = str(getattr(getattr(self.ctx, "job", None), "id", "") or "agent")
-            agent_time = connection_event(session_id, f"job:{job_id}", mono - self.started, meter=self.agent_meter,
-                                          **fields)  # fmt: skip
-            events.append(agent_time)
+            events.append(connection_event(session_id, f"job:{job_id}", self._agent_seconds(now, mono),
+                                           meter=self.agent_meter, **fields))  # fmt: skip
         room_fields = {k: v for k, v in fields.items() if k != "agent"}
         for sid, connection in self.connections.items():
             meter = CONNECTION_METERS.get(connection.kind)
@@ -256,6 +256,14 @@ class SessionTracker:
             event["metadata"] = {"participant": connection.identity}
             events.append(event)
         return events
+
+    def _agent_seconds(self, now: dt.datetime, mono: float) -> float:
+        """The agent's own connection: from its participant's `joined_at`, else from when tracking began."""
+        try:
+            joined = self.room.local_participant.joined_at
+        except Exception:  # never connected: no local participant
+            joined = None
+        return (now - joined).total_seconds() if joined is not None else mono - self.started
 
     def record(self) -> Any:
         """Record the usage so far and the room's connections in one batch.

@@ -260,7 +260,7 @@ class CostTracker:
 
 def price_event(catalog: Any, event: Mapping[str, Any]) -> Any:
     """The catalog's price of an event at its time (and service tier)."""
-    return catalog.price(event["service"], event["model"], event["usage"], event["ts"])
+    return catalog.price(event["service"], event["model"], event["usage"], event["ts"], event.get("service_tier"))
 
 
 async def log_llm_usage(
