@@ -229,3 +229,45 @@ def test_real_exporter_into_costledger_serve(served: Any, gzip: bool) -> None:
 
 
 PROTOBUF_CT = "application/x-protobuf"
+
+
+@pytest.mark.timeout(120)
+def test_serve_answers_partial_success_and_keeps_the_good_spans(served: Any) -> None:
+    import httpx
+    from google.protobuf.json_format import MessageToDict
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    url, key, db = served
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("test")
+    for count in ("lots", 1000):  # an instrumentation that wrote a count as text, and a good span
+        with tracer.start_as_current_span("chat") as span:
+            span.set_attributes({"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o-mini",
+                                 "gen_ai.usage.input_tokens": count, "gen_ai.usage.output_tokens": 100,
+                                 "gen_ai.conversation.id": "call-5"})  # fmt: skip
+    spans = memory.get_finished_spans()
+    # The real exporter sends both in one request; it does not retry a 400, so a 400 would lose both.
+    exporter = OTLPSpanExporter(endpoint=f"{url}/v1/traces", headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    assert exporter.export(spans) == SpanExportResult.SUCCESS
+
+    answer = httpx.post(f"{url}/v1/traces", content=encode_spans(spans).SerializeToString(),
+                        headers={"content-type": PROTOBUF_CT, "authorization": f"Bearer {key}"})  # fmt: skip
+    assert answer.status_code == 200 and answer.headers["x-costledger-rejected"] == "1"
+    response = ExportTraceServiceResponse()
+    response.ParseFromString(answer.content)
+    assert response.partial_success.rejected_spans == 1
+    assert "gen_ai.usage.input_tokens must be a whole number, not 'lots'" in response.partial_success.error_message
+    as_json = httpx.post(f"{url}/v1/traces", content=json.dumps(MessageToDict(encode_spans(spans))),
+                         headers={"content-type": "application/json", "authorization": f"Bearer {key}"})  # fmt: skip
+    assert as_json.json()["partialSuccess"]["rejectedSpans"] == "1"
+    with Ledger(db) as ledger:
+        summary = ledger.session_summary("call-5")
+        # One good span, stored once however often it was sent: 1,000 × $0.15/M + 100 × $0.60/M = 0.00021
+        assert summary is not None and summary.events == 1 and summary.cost_usd == Decimal("0.00021")
