@@ -21,20 +21,22 @@ from .conftest import sdk
 def _run(*services: Any, frames: list[Any], observer: Any) -> None:
     from pipecat.frames.frames import EndFrame
     from pipecat.pipeline.pipeline import Pipeline
-    from pipecat.pipeline.runner import PipelineRunner
-    from pipecat.pipeline.task import PipelineParams, PipelineTask
+    from pipecat.pipeline.task import PipelineParams
+    from pipecat.pipeline.worker import PipelineWorker
+    from pipecat.workers.runner import WorkerRunner
 
     async def run() -> None:
-        task = PipelineTask(Pipeline(list(services)), observers=[observer],
-                            params=PipelineParams(enable_metrics=True, enable_usage_metrics=True))  # fmt: skip
-        await task.queue_frames([*frames, EndFrame()])
-        await PipelineRunner(handle_sigint=False).run(task)
+        worker = PipelineWorker(Pipeline(list(services)), observers=[observer],
+                                params=PipelineParams(enable_metrics=True, enable_usage_metrics=True))  # fmt: skip
+        await worker.queue_frames([*frames, EndFrame()])
+        runner = WorkerRunner(handle_sigint=False)
+        await runner.add_workers(worker)
+        await runner.run()
 
     asyncio.run(run())
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_llm_usage_of_net_and_gross_services_is_priced_per_inference(ledger: Ledger, providers: Any) -> None:
     sdk("pipecat")
     anthropic = sdk("anthropic")
@@ -70,7 +72,6 @@ def test_llm_usage_of_net_and_gross_services_is_priced_per_inference(ledger: Led
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_tts_characters_and_stt_seconds(ledger: Ledger, providers: Any) -> None:
     sdk("pipecat")
     from pipecat.frames.frames import MetricsFrame, TTSSpeakFrame
@@ -87,7 +88,8 @@ def test_tts_characters_and_stt_seconds(ledger: Ledger, providers: Any) -> None:
         model="tts-1", voice="alloy"))  # fmt: skip
     _run(tts, frames=[TTSSpeakFrame("Hello there, caller.")], observer=observer)
     # A segmented STT service reports the seconds it sent, as STTUsageMetricsData in a MetricsFrame.
-    stt = OpenAISTTService(api_key="test", base_url=providers.url + "/v1", model="whisper-1")
+    stt = OpenAISTTService(api_key="test", base_url=providers.url + "/v1",
+                           settings=OpenAISTTService.Settings(model="whisper-1"))  # fmt: skip
     usage = MetricsFrame(data=[STTUsageMetricsData(processor=stt.name, model="whisper-1",
                                                    value=STTUsage(audio_seconds=90.0)),
                                TTFBMetricsData(processor=stt.name, model="whisper-1", value=0.2)])  # fmt: skip

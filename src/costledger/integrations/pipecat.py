@@ -3,7 +3,7 @@
     from costledger.integrations.pipecat import CostObserver
 
     observer = CostObserver(ledger, session_id=call_id, user_id=…, agent="receptionist")
-    task = PipelineTask(pipeline, params=PipelineParams(enable_usage_metrics=True), observers=[observer])
+    worker = PipelineWorker(pipeline, params=PipelineParams(enable_usage_metrics=True), observers=[observer])
 
 Every `LLMUsageMetricsData` (one per inference, so each is priced at its own
 prompt size), `STTUsageMetricsData` (audio seconds since the last report) and
