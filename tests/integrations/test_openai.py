@@ -172,3 +172,17 @@ def test_async_client_gzip_and_service_tier(ledger: Ledger, providers: Any) -> N
     asyncio.run(run())
     # 3 × flex (6,000 × $0.625/M + 4,000 × $0.0625/M + 2,000 × $5/M = 0.014)
     assert ledger.total_usd() == Decimal("0.042")
+
+
+@pytest.mark.timeout(60)
+def test_a_client_given_a_legacy_httpx_client(ledger: Ledger, providers: Any) -> None:
+    import httpx
+
+    openai = sdk("openai")
+    client = instrument(openai.OpenAI(base_url=providers.url + "/v1", api_key="test", max_retries=0,
+                                      http_client=httpx.Client()), ledger)  # fmt: skip
+    client.chat.completions.create(**CHAT)
+    for _ in client.chat.completions.create(**CHAT, stream=True):
+        pass
+    # 2 × (1,500 × $0.15/M + 90 × $0.60/M = 0.000279)
+    assert ledger.total_usd() == Decimal("0.000558")

@@ -8,7 +8,8 @@ puts a tee in front of its body: the SDK reads the bytes as before while a
 `Call` of the adapter reads the same bytes, decoded, as JSON or as server-sent
 events. The call is recorded when its body ends, when it is closed, or, for a
 stream the caller dropped half-read, when it is garbage-collected: what it
-consumed was billed.
+consumed was billed. A client given a legacy `httpx` client (`http_client=`) is
+instrumented the same way.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Protocol
 
+import httpx
 import httpx2
 
 from ._recording import log
@@ -35,15 +37,14 @@ class Call(Protocol):
 
 
 # The request and its response's status and headers → the Call that reads the body, or None to ignore it.
-Reader = Callable[[httpx2.Request, httpx2.Response], "Call | None"]
+Reader = Callable[[Any, Any], "Call | None"]
 # Sees (and may rewrite) each request before it is sent.
-Prepare = Callable[[httpx2.Request], None]
+Prepare = Callable[[Any], None]
+HttpClient = httpx2.Client | httpx2.AsyncClient | httpx.Client | httpx.AsyncClient
 _MARK = "_costledger_reader"
 
 
-def instrument_http(
-    http_client: httpx2.Client | httpx2.AsyncClient, reader: Reader, prepare: Prepare | None = None
-) -> bool:
+def instrument_http(http_client: HttpClient, reader: Reader, prepare: Prepare | None = None) -> bool:
     """Add `reader`'s (and `prepare`'s) hooks to `http_client`; False when costledger's are there already.
 
     An HTTP client is instrumented once: a second `instrument()` of a client sharing it changes nothing.
@@ -51,22 +52,22 @@ def instrument_http(
     hooks = http_client.event_hooks
     if any(getattr(hook, _MARK, False) for hook in hooks.get("response", [])):
         return False
-    on_response: Callable[[httpx2.Response], Any]
-    on_request: Callable[[httpx2.Request], Any]
-    if isinstance(http_client, httpx2.AsyncClient):
+    on_response: Callable[[Any], Any]
+    on_request: Callable[[Any], Any]
+    if isinstance(http_client, httpx2.AsyncClient | httpx.AsyncClient):
 
-        async def on_response(response: httpx2.Response) -> None:
+        async def on_response(response: Any) -> None:
             _tee(response, reader, asynchronous=True)
 
-        async def on_request(request: httpx2.Request) -> None:
+        async def on_request(request: Any) -> None:
             _prepare(request, prepare)
 
     else:
 
-        def on_response(response: httpx2.Response) -> None:
+        def on_response(response: Any) -> None:
             _tee(response, reader, asynchronous=False)
 
-        def on_request(request: httpx2.Request) -> None:
+        def on_request(request: Any) -> None:
             _prepare(request, prepare)
 
     setattr(on_response, _MARK, True)
@@ -77,7 +78,7 @@ def instrument_http(
     return True
 
 
-def _prepare(request: httpx2.Request, prepare: Prepare | None) -> None:
+def _prepare(request: Any, prepare: Prepare | None) -> None:
     if prepare is None:
         return
     try:
@@ -86,7 +87,7 @@ def _prepare(request: httpx2.Request, prepare: Prepare | None) -> None:
         log.exception("costledger could not prepare a request")
 
 
-def _tee(response: httpx2.Response, reader: Reader, *, asynchronous: bool) -> None:
+def _tee(response: Any, reader: Reader, *, asynchronous: bool) -> None:
     if not response.is_success:
         return  # an error response is not billed; the SDK retries or raises
     try:
@@ -106,7 +107,7 @@ def _tee(response: httpx2.Response, reader: Reader, *, asynchronous: bool) -> No
 class _Body:
     """The decoded body of one response, handed to its Call as JSON or as server-sent events."""
 
-    def __init__(self, call: Call, headers: httpx2.Headers) -> None:
+    def __init__(self, call: Call, headers: Any) -> None:
         self.call = call
         self.decode = _decoder(headers.get("content-encoding", ""))
         content_type = headers.get("content-type", "")
@@ -167,7 +168,8 @@ class _Body:
             log.exception("costledger could not record a response")
 
 
-class _SyncTee(httpx2.SyncByteStream):
+# Subclasses of both libraries' stream types: each checks the type of a response's stream.
+class _SyncTee(httpx2.SyncByteStream, httpx.SyncByteStream):
     def __init__(self, stream: Any, body: _Body) -> None:
         self._stream = stream
         self._body = body
@@ -185,7 +187,7 @@ class _SyncTee(httpx2.SyncByteStream):
             self._body.done()
 
 
-class _AsyncTee(httpx2.AsyncByteStream):
+class _AsyncTee(httpx2.AsyncByteStream, httpx.AsyncByteStream):
     def __init__(self, stream: Any, body: _Body) -> None:
         self._stream = stream
         self._body = body

@@ -260,10 +260,12 @@ def _operation(request: Any) -> str | None:
 
 
 def _replace_json(request: Any, body: dict[str, Any]) -> None:
-    import httpx2
+    import importlib
 
+    # httpx2, or the legacy httpx of a client given one: the request's own library.
+    library = importlib.import_module(type(request).__module__.split(".")[0])
     content = json.dumps(body, separators=(",", ":")).encode()
-    request.stream = httpx2.ByteStream(content)
+    request.stream = library.ByteStream(content)
     request.headers["Content-Length"] = str(len(content))
     # httpx2 keeps the body it read in `_content`: read it anew from the new stream.
     vars(request).pop("_content", None)
