@@ -47,7 +47,11 @@ def test_stripe_fees_are_rounded_half_up_to_the_cent_per_charge(model: str, amou
 
 def test_stripe_rounding_is_named_in_the_breakdown() -> None:
     cost = price("stripe", "card", at=NOW, amount_usd="5")
-    assert cost.breakdown == {"amount_usd": Decimal("0.145"), "per_event": Decimal("0.30"), "rounding": Decimal("0.005")}
+    assert cost.breakdown == {
+        "amount_usd": Decimal("0.145"),
+        "per_event": Decimal("0.30"),
+        "rounding": Decimal("0.005"),
+    }
 
 
 # -- telephony ----------------------------------------------------------------------------------------
@@ -128,7 +132,11 @@ def test_an_unknown_plan_is_a_config_error_naming_the_plans() -> None:
 
 @pytest.mark.parametrize(
     ("model", "characters", "expected"),
-    [("eleven_flash_v2_5", 10_000, "0.5"), ("eleven_turbo_v2_5", 1000, "0.05"), ("eleven_multilingual_v2", 10_000, "1")],
+    [
+        ("eleven_flash_v2_5", 10_000, "0.5"),
+        ("eleven_turbo_v2_5", 1000, "0.05"),
+        ("eleven_multilingual_v2", 10_000, "1"),
+    ],
 )
 def test_elevenlabs_is_priced_per_character_by_model(model: str, characters: int, expected: str) -> None:
     assert price("elevenlabs", model, at=NOW, characters=characters).total == Decimal(expected)

@@ -49,8 +49,14 @@ def test_our_meters_stay() -> None:
 @pytest.mark.parametrize(
     ("usage", "message"),
     [
-        ({"input_tokens": 10, "input_audio_tokens": 11}, r"usage.input_audio_tokens \(11\) exceeds usage.input_tokens \(10\)"),
-        ({"output_tokens": 5, "output_reasoning_tokens": 6}, r"output_reasoning_tokens \(6\) exceeds usage.output_tokens \(5\)"),
+        (
+            {"input_tokens": 10, "input_audio_tokens": 11},
+            r"usage.input_audio_tokens \(11\) exceeds usage.input_tokens \(10\)",
+        ),
+        (
+            {"output_tokens": 5, "output_reasoning_tokens": 6},
+            r"output_reasoning_tokens \(6\) exceeds usage.output_tokens \(5\)",
+        ),
         (
             {"input_tokens": 100, "cache_write_tokens": 10, "cache_write_5m_tokens": 6, "cache_write_1h_tokens": 6},
             r"cache_write_1h_tokens \+ usage.cache_write_5m_tokens \(12\) exceed usage.cache_write_tokens \(10\)",
@@ -64,7 +70,10 @@ def test_our_meters_stay() -> None:
             r"cache_audio_read_tokens \(41\) exceeds usage.cache_read_tokens \(40\)",
         ),
         # A part without its whole: genai-prices, too, wants the whole given.
-        ({"input_tokens": 100, "cache_write_1h_tokens": 5}, r"cache_write_1h_tokens \(5\) is part of usage.cache_write_tokens"),
+        (
+            {"input_tokens": 100, "cache_write_1h_tokens": 5},
+            r"cache_write_1h_tokens \(5\) is part of usage.cache_write_tokens",
+        ),
         ({"cache_read_tokens": 5}, r"cache_read_tokens \(5\) is part of usage.input_tokens"),
     ],
 )
@@ -131,14 +140,23 @@ def test_an_overlap_a_model_prices_apart_must_be_given() -> None:
     ("service", "model", "tier", "usage", "expected"),
     [
         # gpt-5 flex: $0.625 in / $5 out / $0.0625 cached per MTok (half the standard).
-        ("openai", "gpt-5", "flex", {"input_tokens": 1_000_000, "cache_read_tokens": 200_000, "output_tokens": 100_000},
-         "1.0125"),  # 800k × .625 + 200k × .0625 + 100k × 5
+        (
+            "openai",
+            "gpt-5",
+            "flex",
+            {"input_tokens": 1_000_000, "cache_read_tokens": 200_000, "output_tokens": 100_000},
+            "1.0125",
+        ),  # 800k × .625 + 200k × .0625 + 100k × 5
         # gpt-5 priority: $2.50 / $20.
         ("openai", "gpt-5", "priority", {"input_tokens": 100_000, "output_tokens": 10_000}, "0.45"),
         # Batch, cache included: Opus 4.5 batch $2.50 in, $3.125 5m write, $0.25 read, $12.50 out.
-        ("anthropic", "claude-opus-4-5", "batch",
-         {"input_tokens": 100_000, "cache_read_tokens": 50_000, "cache_write_tokens": 20_000, "output_tokens": 4000},
-         "0.2"),  # 30k × 2.5 + 50k × .25 + 20k × 3.125 + 4k × 12.5
+        (
+            "anthropic",
+            "claude-opus-4-5",
+            "batch",
+            {"input_tokens": 100_000, "cache_read_tokens": 50_000, "cache_write_tokens": 20_000, "output_tokens": 4000},
+            "0.2",
+        ),  # 30k × 2.5 + 50k × .25 + 20k × 3.125 + 4k × 12.5
         # Claude Opus 4.6 fast mode: 6× ($30 / $150): 10,000 in and 4,000 out, $0.15 at standard.
         ("anthropic", "claude-opus-4-6", "fast", {"input_tokens": 10_000, "output_tokens": 4000}, "0.9"),
         # Standard spelled as the provider spells it.

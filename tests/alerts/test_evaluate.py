@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import writing_as_of
 from costledger import Ledger
 from costledger.alerts.totals import read_totals
 from costledger.errors import ConfigError
@@ -169,7 +170,8 @@ def test_upgrading_an_existing_database_counts_its_events_into_period_totals(tmp
            "mode": None, "endpoint": None, "usage": "{}", "tags": "{}", "meta": "{}", "cost": 4_300_000,
            "cost_source": "catalog", "price_ref": "t", "unpriced_reason": None, "recorded_cost": None,
            "ingested_at": dt.datetime(2026, 1, 5, 10)}  # fmt: skip
-    store.transaction(lambda c: write_events(c, [row]))
+    with writing_as_of(store.engine):
+        store.transaction(lambda c: write_events(c, [row]))
     migrate.upgrade(store.engine)
     with store.engine.connect() as connection:
         totals = read_totals(

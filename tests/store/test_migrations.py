@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import Connection, inspect, text
 from typer.testing import CliRunner
 
+from conftest import writing_as_of
 from costledger import Ledger
 from costledger.alerts.totals import add_to_period_totals
 from costledger.cli import app
 from costledger.store import Store, migrate
 from costledger.store.check import check_store
 from costledger.store.schema import metadata
-from costledger.store import writer
 from costledger.store.writer import write_events
 
 # An event as revision 0001's tables already hold it, written with its rollups.
@@ -35,21 +33,6 @@ OLD_EVENT = {
 
 def _tables(store: Store) -> set[str]:
     return set(inspect(store.engine).get_table_names()) - {"alembic_version"}
-
-
-@contextlib.contextmanager
-def _writing_as_of(engine: Engine) -> Iterator[None]:
-    """The writer, writing only the event columns the database has at its revision (as it did then)."""
-    present = {c["name"] for c in inspect(engine).get_columns("events")}
-    columns = tuple(c for c in writer._event_columns() if c in present)
-    saved = writer._event_columns
-    writer._STATEMENTS.clear()
-    writer._event_columns = lambda: columns  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        writer._event_columns = saved  # type: ignore[assignment]
-        writer._STATEMENTS.clear()
 
 
 def test_empty_database_migrates_to_head(store_url: str) -> None:
@@ -74,7 +57,7 @@ def test_database_at_an_earlier_revision_upgrades_keeping_its_events(store_url: 
         if "period_totals" in _tables(store):
             # From 0003 on, the ledger kept the period totals with the events (an on_write hook).
             store.on_write.append(lambda connection, written: add_to_period_totals(connection, written.buckets))
-        with _writing_as_of(store.engine):
+        with writing_as_of(store.engine):
             store.write([OLD_EVENT])
     finally:
         store.close()
@@ -143,7 +126,7 @@ def test_cli_db_upgrade(tmp_path: object) -> None:
     db = f"{tmp_path}/cli.db"
     store = Store(db, upgrade=False)
     migrate.upgrade(store.engine, "0001")
-    with _writing_as_of(store.engine), store.engine.begin() as connection:
+    with writing_as_of(store.engine), store.engine.begin() as connection:
         write_events(connection, [OLD_EVENT])
     store.close()
     runner = CliRunner()

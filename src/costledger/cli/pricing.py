@@ -159,8 +159,12 @@ def prices(
             plan = f" ({row['plan']} plan)" if row["plan"] else ""
             table.add_row(Text(f"{row['service']}:{row['model']}{plan}"), Text(row["short"]), row["confidence"])
         console.print(table)
-        console.print("unconfirmed: no public page we could read states the rate; override it with what you pay"
-                      " ([[prices]] in costledger.toml); how each bills: --long", style="dim", markup=False)  # fmt: skip
+        console.print(
+            "unconfirmed: no public page we could read states the rate; override it with what you pay"
+            " ([[prices]] in costledger.toml); how each bills: --long",
+            style="dim",
+            markup=False,
+        )
 
 
 def _origin(row: dict[str, Any]) -> str:

@@ -266,9 +266,9 @@ class Catalog:
                     # Listed by genai-prices' own id, not re-resolved by name: some ids
                     # (openai's "ft:gpt-4o") are not names the model matches.
                     if self._ours([(provider.id, info.id)], day) is None:
-                        entry = self._genai.entry(provider, info, at)
-                        if entry is not None:
-                            out.setdefault((provider.id, info.id, None), entry)
+                        listed = self._genai.entry(provider, info, at)
+                        if listed is not None:
+                            out.setdefault((provider.id, info.id, None), listed)
         return sorted(out.values(), key=lambda e: (e.service, e.model, e.service_tier or ""))
 
 

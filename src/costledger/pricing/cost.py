@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 from ..errors import UnknownPrice
-from .entries import PriceEntry, Rate, Tiered
+from .entries import PriceEntry, Tiered
 from .meters import ANCESTORS, join
 
 _ZERO = Decimal(0)
@@ -50,7 +50,8 @@ def _cost(total: Decimal, breakdown: Mapping[str, Decimal], entry: PriceEntry) -
     return cost
 
 
-Step = tuple[str, Rate, tuple[str, ...]]  # (meter, its rate, the priced parts taken out of it)
+# (meter, its base price, its long-context tiers if any, units the price buys, the priced parts taken out of it)
+Step = tuple[str, Decimal, Tiered | None, int, tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,9 @@ class _Plan:
     order: tuple[str, ...] | None  # the breakdown's order (the names' order) when steps differ from it
     unpriced: tuple[str, ...]  # named meters the entry has no price for, nor for anything they are part of
     joins: tuple[tuple[str, str, str], ...]  # (priced overlap not named, a, b): both a and b above 0 is ambiguous
+    parts: bool  # some step takes parts out of its whole
+    checks: bool  # unpriced meters, ambiguous overlaps or a no-fee-on-zero rule to look at
+    extras: bool  # an implicit request, a per-event fee or rounding of the total
 
 
 def _plan(entry: PriceEntry, names: tuple[str, ...]) -> _Plan:
@@ -77,9 +81,14 @@ def _plan(entry: PriceEntry, names: tuple[str, ...]) -> _Plan:
         pending.remove(name)
         placed.add(name)
         parts = tuple(p for p in priced if name in ANCESTORS.get(p, ()))
-        steps.append((name, rates[name], parts))
+        rate = rates[name]
+        tiered = rate.usd if isinstance(rate.usd, Tiered) and rate.usd.tiers else None
+        base = rate.usd.base if isinstance(rate.usd, Tiered) else rate.usd
+        steps.append((name, base, tiered, rate.per, parts))
     unpriced = tuple(
-        n for n in names if n not in rates and n not in _UNPRICED_OK and not any(a in rates for a in ANCESTORS.get(n, ()))
+        n
+        for n in names
+        if n not in rates and n not in _UNPRICED_OK and not any(a in rates for a in ANCESTORS.get(n, ()))
     )
     joins = tuple(
         (overlap, a, b)
@@ -88,7 +97,25 @@ def _plan(entry: PriceEntry, names: tuple[str, ...]) -> _Plan:
         if (overlap := join(a, b)) is not None and overlap not in (a, b) and overlap in rates and overlap not in names
     )
     order = tuple(priced) if [s[0] for s in steps] != priced else None
-    return _Plan(tuple(steps), order, unpriced, joins)
+    extras = (
+        ("requests" in rates and "requests" not in names) or bool(entry.per_event_usd) or entry.round_usd is not None
+    )
+    return _Plan(tuple(steps), order, unpriced, joins, any(s[4] for s in steps),
+                 bool(unpriced or joins or entry.no_fee_on_zero), extras)  # fmt: skip
+
+
+def _check(usage: Mapping[str, int | Decimal], entry: PriceEntry, plan: _Plan) -> None:
+    for meter in plan.unpriced:
+        if usage[meter]:
+            raise UnknownPrice(entry.service, entry.model, reason=f"no price for {meter}")
+    for overlap, a, b in plan.joins:
+        if usage[a] and usage[b]:
+            raise UnknownPrice(
+                entry.service,
+                entry.model,
+                reason=f"it prices {overlap} apart: with {a} and {b} both given,"
+                f" {overlap} must be given too (0 if none)",
+            )
 
 
 def _rounded_up(value: int | Decimal, step: Decimal) -> Decimal:
@@ -112,40 +139,37 @@ def cost_of(usage: Mapping[str, int | Decimal], entry: PriceEntry) -> Cost:
         if len(plans) > 256:
             plans.clear()
         plan = plans[names] = _plan(entry, names)
-    for meter in plan.unpriced:
-        if usage[meter]:
-            raise UnknownPrice(entry.service, entry.model, reason=f"no price for {meter}")
-    for overlap, a, b in plan.joins:
-        if usage[a] and usage[b]:
-            raise UnknownPrice(
-                entry.service,
-                entry.model,
-                reason=f"it prices {overlap} apart: with {a} and {b} both given, {overlap} must be given too (0 if none)",
-            )
-    if entry.no_fee_on_zero and not any(usage.values()):
-        return _cost(_ZERO, {}, entry)
+    if plan.checks:
+        _check(usage, entry, plan)
+        if entry.no_fee_on_zero and not any(usage.values()):
+            return _cost(_ZERO, {}, entry)
     total_input = usage.get("input_tokens", 0)
-    leaf: dict[str, int | Decimal] = {}
-    breakdown: dict[str, Decimal] = {}
+    breakdown: dict[str, Decimal] = dict.fromkeys(plan.order, _ZERO) if plan.order else {}
     total = _ZERO
-    for meter, rate, parts in plan.steps:
-        count = usage[meter]
-        for part in parts:
-            count = count - leaf[part]
-        if count < 0:
-            raise UnknownPrice(
-                entry.service, entry.model, reason=f"the parts of {meter} priced apart add up to more than {meter}"
-            )
-        leaf[meter] = count
-        price = rate.usd
-        if isinstance(price, Tiered):
+    if not plan.parts:
+        for meter, price, tiered, per, _ in plan.steps:
             # Most requests stay below the first threshold: skip the tier walk for them.
-            price = price.at(total_input) if price.tiers and total_input > price.tiers[0][0] else price.base
-        amount = price * count / rate.per
-        breakdown[meter] = amount
-        total += amount
-    if plan.order is not None:
-        breakdown = {meter: breakdown[meter] for meter in plan.order}
+            if tiered is not None and total_input > tiered.tiers[0][0]:
+                price = tiered.at(total_input)
+            breakdown[meter] = amount = price * usage[meter] / per
+            total += amount
+    else:
+        leaf: dict[str, int | Decimal] = {}
+        for meter, price, tiered, per, parts in plan.steps:
+            count = usage[meter]
+            for part in parts:
+                count = count - leaf[part]
+            if count < 0:
+                raise UnknownPrice(
+                    entry.service, entry.model, reason=f"the parts of {meter} priced apart add up to more than {meter}"
+                )
+            leaf[meter] = count
+            if tiered is not None and total_input > tiered.tiers[0][0]:
+                price = tiered.at(total_input)
+            breakdown[meter] = amount = price * count / per
+            total += amount
+    if not plan.extras:
+        return _cost(total, breakdown, entry)
     rates = entry.rates
     if "requests" in rates and "requests" not in usage:
         # One event is one request unless it says otherwise (genai-prices' rule too).

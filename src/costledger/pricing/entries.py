@@ -261,7 +261,9 @@ def _credits(raw: Mapping[str, Any]) -> dict[str, Rate]:
     if "credit_usd" not in raw or not isinstance(raw.get("credits"), Mapping) or not raw["credits"]:
         raise EntryError("credits", 'credit pricing needs credit_usd = "…" and credits = { characters = "1" }')
     credit = money(raw["credit_usd"], "credit_usd")
-    return {str(meter): Rate(credit * money(per_unit, f"credits.{meter}"), 1) for meter, per_unit in raw["credits"].items()}
+    return {
+        str(meter): Rate(credit * money(per_unit, f"credits.{meter}"), 1) for meter, per_unit in raw["credits"].items()
+    }
 
 
 def _with_long_context(rates: dict[str, Rate], spec: object) -> dict[str, Rate]:

@@ -60,7 +60,9 @@ class GenaiPrices:
         if self.origin.kind == "bundled":
             return self.origin.source
         fetched = self.origin.fetched_at
-        return f"genai-prices data fetched {fetched:%Y-%m-%d} from {self.origin.source}" if fetched else self.origin.source
+        return (
+            f"genai-prices data fetched {fetched:%Y-%m-%d} from {self.origin.source}" if fetched else self.origin.source
+        )
 
     @cached_property
     def data_date(self) -> dt.date | None:
@@ -139,7 +141,12 @@ class GenaiPrices:
         return not (isinstance(prices, list) and any(isinstance(p.constraint, TimeOfDateConstraint) for p in prices))
 
     def entry(
-        self, provider: Any, model: Any, at: dt.datetime, tier: str | None = None, context: Mapping[str, str] | None = None
+        self,
+        provider: Any,
+        model: Any,
+        at: dt.datetime,
+        tier: str | None = None,
+        context: Mapping[str, str] | None = None,
     ) -> PriceEntry | None:
         """The model's prices in force at `at` (for `tier`, through its price variants) as an entry.
 
@@ -240,13 +247,18 @@ def current() -> GenaiPrices:
 
     directory = prices_dir()
     try:
-        names = sorted(p.name for p in directory.glob("genai-prices-*.meta.json"))
+        records = sorted(directory.glob("genai-prices-*.meta.json"))
+        # The newest snapshot's identity, its data file's size and time included: one changed on disk is read again.
+        data = records[-1].with_name(records[-1].name.removesuffix(".meta.json") + ".json") if records else None
+        stat = data.stat() if data is not None else None
+        key = f"{data}:{stat.st_size}:{stat.st_mtime_ns}" if data is not None and stat is not None else "bundled"
     except OSError:
-        names = []
-    key = f"{directory}/{names[-1]}" if names else "bundled"
+        records, key = [], "bundled"
     found = _CURRENT.get(key)
     if found is None:
-        stored = newest(directory) if names else None
+        stored = newest(directory) if records else None
         found = GenaiPrices(stored[1], stored[0]) if stored else _CURRENT.get("bundled") or GenaiPrices()
+        if len(_CURRENT) > 16:
+            _CURRENT.clear()
         _CURRENT[key] = found
     return found

@@ -29,7 +29,10 @@ _OWN: dict[str, tuple[dict[str, str], str]] = {
     "webrtc_minutes": ({"family": "webrtc_minutes"}, "minutes a participant is connected over WebRTC"),
     "sip_minutes": ({"family": "sip_minutes"}, "minutes a caller is connected over SIP"),
     "phone_minutes": ({"family": "phone_minutes"}, "minutes of a phone call (telephony)"),
-    "amount_usd": ({"family": "amount_usd"}, "amount charged to a customer, in USD (payments: the fee is a share of it)"),
+    "amount_usd": (
+        {"family": "amount_usd"},
+        "amount charged to a customer, in USD (payments: the fee is a share of it)",
+    ),
 }
 
 _WORDS = {
@@ -54,7 +57,7 @@ def _genai_units() -> dict[str, Any]:
             return units
     from genai_prices.data_units import unit_data  # a layout we do not know: pay for the import
 
-    return unit_data
+    return dict(unit_data)
 
 
 def _describe(name: str, dims: Mapping[str, str], per: int) -> str:
@@ -86,9 +89,7 @@ GENAI_METERS = frozenset(DIMENSIONS) - frozenset(_OWN)
 
 # Strict ancestors of each meter: the wholes it is a part of (input_tokens ⊇ cache_read_tokens…).
 ANCESTORS: dict[str, tuple[str, ...]] = {
-    name: tuple(
-        other for other, od in DIMENSIONS.items() if other != name and od.items() < dims.items()
-    )
+    name: tuple(other for other, od in DIMENSIONS.items() if other != name and od.items() < dims.items())
     for name, dims in DIMENSIONS.items()
 }
 _BY_DIMS = {frozenset(dims.items()): name for name, dims in DIMENSIONS.items()}

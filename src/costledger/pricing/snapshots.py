@@ -94,7 +94,9 @@ def store(raw: bytes, source: str, directory: Path | None = None) -> Origin:
     directory = directory or prices_dir()
     directory.mkdir(parents=True, exist_ok=True)
     now = clock.now().astimezone(dt.UTC)
-    stem = f"genai-prices-{now:%Y%m%dT%H%M%S%fZ}"
+    # The time, then a sequence number: names sort newest last even when two arrive at one instant.
+    sequence = len(list(directory.glob("genai-prices-*.meta.json"))) + 1
+    stem = f"genai-prices-{now:%Y%m%dT%H%M%S%fZ}-{sequence:06d}"
     meta = {
         "source": source,
         "fetched_at": now.isoformat(),
@@ -139,9 +141,3 @@ def newest(directory: Path | None = None) -> tuple[Origin, list[Any]] | None:
             continue
         return Origin("fetched", str(meta.get("source", "")), fetched, data), providers
     return None
-
-
-def listing(directory: Path | None = None) -> list[str]:
-    """The names of the snapshot files in the directory, newest first (to find the one in use)."""
-    directory = directory or prices_dir()
-    return sorted((p.name for p in directory.glob("genai-prices-*.meta.json")), reverse=True)
