@@ -99,8 +99,9 @@ def _tee(response: Any, reader: Reader, *, asynchronous: bool) -> None:
         log.exception("costledger could not observe a response")
         return
     stream = _AsyncTee(response.stream, body) if asynchronous else _SyncTee(response.stream, body)
-    # A stream dropped without close() still records what it consumed, when it is collected.
-    weakref.finalize(stream, body.done)
+    # A stream dropped without close() still records what it consumed, when it is collected
+    # (not at interpreter exit, when the ledger it records into may be gone).
+    weakref.finalize(stream, body.done).atexit = False
     response.stream = stream
 
 
