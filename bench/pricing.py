@@ -112,7 +112,7 @@ def main() -> None:
     # A tier a model has no variant for is unpriced by us (genai-prices would price it at standard): left out.
     events = [e for e in events if _kind(catalog, e) == "genai-prices"]
     theirs_in = [
-        (Usage(**usage), model, service, at, catalog._context(tier)) for service, model, usage, at, tier in events
+        (Usage(**usage), model, service, at, catalog.price_context(tier)) for service, model, usage, at, tier in events
     ]
 
     ours_out: list[Any] = []

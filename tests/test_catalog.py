@@ -215,3 +215,20 @@ def test_the_catalog_lists_every_voice_and_telephony_service() -> None:
     raw = tomllib.loads(resources.files("costledger.pricing").joinpath("data/services.toml").read_text())
     services = {p["service"] for p in raw["prices"]}
     assert {"deepgram", "cartesia", "elevenlabs", "livekit", "twilio", "stripe"} <= services
+
+
+def test_a_recorded_voice_call_is_priced_per_event_from_the_catalog(tmp_path: Path) -> None:
+    from costledger import Ledger
+
+    with Ledger(tmp_path / "call.db") as ledger, ledger.session("call-1") as call:
+        # gpt-realtime: 10,000 prompt tokens of which 9,000 audio, 2,000 output of which 1,800 audio.
+        call.record("openai", "gpt-realtime", input_tokens=10_000, input_audio_tokens=9000, output_tokens=2000,
+                    output_audio_tokens=1800, ts=NOW)  # fmt: skip
+        call.record("twilio", "voice-inbound", phone_minutes="4.2", ts=NOW)  # 5 minutes at $0.0085
+        call.record(
+            "livekit", "cloud", agent_session_minutes="4.3", sip_minutes="4.2", ts=NOW
+        )  # 5 × $0.01 + 5 × $0.004
+        call.record("stripe", "card-international", amount_usd="5", ts=NOW)  # 4.4% of $5 = $0.22, + $0.30
+    # 1,000 × $4 + 9,000 × $32 + 200 × $16 + 1,800 × $64 per million = $0.004 + $0.288 + $0.0032 + $0.1152
+    assert call.by_service == {"openai": Decimal("0.4104"), "twilio": Decimal("0.0425"),
+                               "livekit": Decimal("0.07"), "stripe": Decimal("0.52")}  # fmt: skip

@@ -94,6 +94,8 @@ def price(
     table.add_row("[bold]total[/bold]", f"[bold]{data['cost_usd']}[/bold]")
     console.print(table)
     console.print(f"priced by {cost.entry.ref} — {cost.entry.source}", style="dim")
+    if cost.entry.confidence == "unconfirmed":
+        console.print("unconfirmed: no public page we could read states this rate; override it with what you pay")
 
 
 prices_app = typer.Typer(help="The price catalog in force, and fetching newer genai-prices data.")
@@ -114,8 +116,8 @@ def prices(
         return
     catalog = _catalog(config)
     moment = parse_moment(at, "--at") or clock.now()
-    rows = [summarize(e) for e in catalog.in_force(moment, service or None)]
-    shorts = [short_rates(e) for e in catalog.in_force(moment, service or None)]
+    entries = catalog.in_force(moment, service or None)
+    rows = [summarize(e) for e in entries]
     if as_json:
         print(json.dumps(rows))
         return
@@ -128,8 +130,8 @@ def prices(
     if long:
         _long_table(rows, moment)
         return
-    for row, short in zip(rows, shorts, strict=True):
-        row["short"] = short
+    for row, entry in zip(rows, entries, strict=True):
+        row["short"] = short_rates(entry)
     llm = [r for r in rows if r["llm"]]
     other = [r for r in rows if not r["llm"]]
     if llm:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import tomllib
 from collections.abc import Iterable, Mapping
 from importlib import resources
@@ -30,7 +31,9 @@ _PATH_PREFIXES = frozenset(("models",))
 _USE_CURRENT: Any = object()  # the default of Catalog(genai=…): the newest genai-prices data
 
 
+@functools.cache
 def _data() -> dict[str, Any]:
+    """services.toml, read once per process (read-only: nothing changes what it returns)."""
     text = resources.files(__package__).joinpath("data/services.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
 
@@ -184,7 +187,7 @@ class Catalog:
             if self._genai.loose(info, model):
                 # claude-opus-4-6-fast is not claude-opus-4-6 (fast mode bills 6×): never guessed.
                 return UnknownPrice(service, model, self.suggest(service, model), reason="not a known model id"), True
-            entry = self._genai.entry(provider, info, at, tier, self._context(tier))
+            entry = self._genai.entry(provider, info, at, tier, self.price_context(tier))
             if entry is None:
                 return UnknownPrice(service, model, reason=f"no price for service tier {tier!r}"), True
             return entry, self._genai.date_dependent_only(info)
@@ -192,7 +195,7 @@ class Catalog:
             return UnknownPrice(service, model, reason=f"no price for service tier {tier!r}"), True
         return UnknownPrice(service, model, self.suggest(service, model)), True
 
-    def _context(self, tier: str | None) -> dict[str, str] | None:
+    def price_context(self, tier: str | None) -> dict[str, str] | None:
         """genai-prices' price_context for a tier: batch is `processing`, Claude's fast mode `speed`…"""
         if tier is None:
             return None
