@@ -19,6 +19,7 @@ COLORS = ("#3867d6", "#20bf6b", "#f7b731", "#eb3b5a", "#8854d0", "#0fb9b1", "#fa
 # The parts of the whole cost, always in these colours.
 PART_COLORS = {"metered": "#3867d6", "extra": "#fa8231", "fixed": "#8854d0"}
 PARTIAL_OPACITY = 0.45
+LEGEND_ON_TOP = {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom", "traceorder": "normal"}
 MONEY_AXIS = {"tickprefix": "$", "tickformat": ",.2~f", "separatethousands": True}
 
 
@@ -27,8 +28,9 @@ class Chart:
     id: str
     title: str
     figure: dict[str, Any]
-    wide: bool = False
+    wide: bool = False  # the whole row
     note: str = ""
+    double: bool = False  # two columns of the grid (beside a one-column chart)
 
 
 def layout(money: bool = True, log: bool = False, **extra: Any) -> dict[str, Any]:
@@ -60,21 +62,28 @@ def bars(
     links: Sequence[str | None] | None = None,
     *,
     horizontal: bool = False,
+    texts: Sequence[str | None] | None = None,
     note: str = "",
 ) -> Chart:
+    """Bars; `texts` replaces a bar's amount label where given (a model whose events were unpriced)."""
     trace: dict[str, Any] = {"type": "bar", "marker": {"color": COLORS[0]}}
     if horizontal:
-        # Long names (models, sessions) read along the bar, not squeezed under it.
-        trace.update(orientation="h", y=list(labels), x=_money(values),
+        # Long names (models, modes, sessions) read along the bar, not squeezed under it, and each
+        # bar says its amount: a $0.15 bar beside a $61 one is still read.
+        trace.update(orientation="h", y=list(labels), x=_money(values), texttemplate="$%{x:,.2f}",
+                     textposition="auto", cliponaxis=False,
                      hovertemplate="%{y}: $%{x:,.2f}<extra></extra>")  # fmt: skip
         frame = layout(money=False, xaxis={**MONEY_AXIS, "automargin": True, "rangemode": "tozero"},
-                       yaxis={"automargin": True, "autorange": "reversed"},
-                       height=max(160, 26 * len(labels) + 60))  # fmt: skip
+                       yaxis={"automargin": True, "autorange": "reversed", "type": "category"},
+                       height=max(160, 28 * len(labels) + 70), margin={"l": 8, "r": 16, "t": 8, "b": 36})  # fmt: skip
     else:
         trace.update(x=list(labels), y=_money(values), hovertemplate="%{x}: $%{y:,.2f}<extra></extra>")
         frame = layout()
     if links is not None:
         trace["customdata"] = list(links)
+    if texts is not None and horizontal:
+        trace.pop("texttemplate")
+        trace["text"] = [t if t is not None else f"${float(v):,.2f}" for t, v in zip(texts, values, strict=True)]
     return Chart(chart_id, title, {"data": [trace], "layout": frame}, note=note)
 
 
@@ -89,6 +98,7 @@ def stacked(
     colors: Sequence[str] | None = None,
     note: str = "",
     wide: bool = False,
+    double: bool = False,
 ) -> Chart:
     """Bars stacked part on part (metered, extra, fixed), one per period; partial periods paler."""
     opacity = [PARTIAL_OPACITY if p else 1.0 for p in partial] if partial else None
@@ -104,8 +114,9 @@ def stacked(
         xaxis.update(type="date", tickformat="%b %d", hoverformat="%a %b %d, %Y")
     else:
         xaxis.update(type="category")
-    frame = layout(barmode="stack", showlegend=len(series) > 1, xaxis=xaxis)
-    return Chart(chart_id, title, {"data": data, "layout": frame}, wide=wide, note=note)
+    frame = layout(barmode="stack", showlegend=len(series) > 1, xaxis=xaxis, legend=LEGEND_ON_TOP,
+                   margin={"l": 56, "r": 12, "t": 30, "b": 40})  # fmt: skip
+    return Chart(chart_id, title, {"data": data, "layout": frame}, wide=wide, note=note, double=double)
 
 
 def lines(

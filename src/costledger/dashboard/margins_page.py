@@ -50,6 +50,34 @@ def _money_row(margin: Margin) -> dict[str, Any]:
             "margin_usd": margin.margin, "margin_share": margin.share}  # fmt: skip
 
 
+def at_limit_rows(ledger: Ledger, since: dt.date, until: dt.date) -> list[AtLimitRow]:
+    """The margins' at-limit table for the range, alone (no revenue, usage or fixed costs read)."""
+    from ..margins.figures import month_of, session_list
+    from ..margins.plans import PlanBook, at_limit_table
+
+    with ledger.store.engine.connect() as connection:
+        held = session_list(connection, since, until)
+    book = PlanBook(ledger.config.plans, ledger.config.subscriptions)
+    return at_limit_table(ledger.config, ledger.catalog, book, held, month_of(until), until)
+
+
+def plans_card(rows: Sequence[AtLimitRow], href: str) -> Card:
+    """Which plans lose money at their limit, in one card (the overview's)."""
+    losing = [r.plan.name for r in rows if r.flag == "negative"]
+    thin = [r.plan.name for r in rows if r.flag == "thin"]
+    if losing:
+        value, state = f"{len(losing)} of {len(rows)} lose money", "loss"
+    elif thin:
+        value, state = f"{len(thin)} of {len(rows)} thin", "thin"
+    else:
+        value, state = f"all {len(rows)} earn" if rows else "no plans", "ok" if rows else ""
+    worst = min((r for r in rows if r.p90 is not None), key=lambda r: r.p90.margin if r.p90 else 0, default=None)
+    note = ", ".join(losing or thin) if losing or thin else "at the p90 session cost"
+    if worst is not None and worst.p90 is not None and worst.p90.margin < 0:
+        note += f"; worst {worst.plan.name} {money(worst.p90.margin)} a subscriber at p90"
+    return Card("Plans at their limit", value, note, "plans", state == "loss", href=href, state=state)
+
+
 def margins_page(ledger: Ledger, since: dt.date, until: dt.date, plan: str | None, user: str | None, sort: str,
                  descending: bool, page_number: int) -> Page:  # fmt: skip
     page = Page("Margins")
@@ -98,7 +126,12 @@ def margins_page(ledger: Ledger, since: dt.date, until: dt.date, plan: str | Non
               Column("plan", "Plan", priority=3), Column("user_id", "User", link="/users?user={user_id}", priority=1),
               *money_columns], page_rows, paging=paging, export=lambda: user_rows),
     ]  # fmt: skip
-    page.notes = list(report.as_dict().get("assumptions", []))
+    page.notes = [
+        "A plan's card: red when its margin is below zero, amber below its min_margin_share of revenue "
+        f"(costledger.toml; {share_text(DEFAULT_THIN_SHARE)} when it sets none), green above. Its label says "
+        "what its margin at the limit is (every subscriber using the whole quota at the p90 session cost).",
+        *report.as_dict().get("assumptions", []),
+    ]
     page.extra["report"] = report
     return page
 
@@ -112,15 +145,14 @@ def _plan_card(name: str, plan: Any, users: Sequence[tuple[str, str, str, Margin
     min_share = plan.min_margin_share if plan is not None else None
     state = state_of(margin, min_share)
     share = margin.share
-    lines = [f"revenue {money(margin.net_revenue)} · cost {money(margin.cost)}",
-             f"margin {share_text(share) if share is not None else 'n/a (no revenue)'}; amber below "
-             f"{share_text(min_share if min_share is not None else DEFAULT_THIN_SHARE)}"]  # fmt: skip
+    lines = [f"revenue {money(margin.net_revenue)}", f"cost {money(margin.cost)}",
+             f"margin {share_text(share)}" if share is not None else "no revenue"]  # fmt: skip
     badge, badge_state = "", ""
     if row is not None:
         verdict, badge_state = VERDICTS.get(row.flag, (row.flag, ""))
         at = f" ({money(row.p90.margin)} at p90)" if row.p90 is not None else ""
         badge = verdict + at
-    return Card(name or "(no plan)", money(margin.margin), " — ".join(lines), f"plan-{name or 'none'}",
+    return Card(name or "(no plan)", money(margin.margin), " · ".join(lines), f"plan-{name or 'none'}",
                 state == "loss", state=state, badge=badge, badge_state=badge_state)  # fmt: skip
 
 
@@ -176,4 +208,4 @@ def _trend(months: Sequence[str], cells: Sequence[Any], users: Sequence[tuple[st
                  {"data": data, "layout": frame}, wide=True)  # fmt: skip
 
 
-__all__ = ["DEFAULT_THIN_SHARE", "MARGIN_DAYS", "margins_page", "state_of"]
+__all__ = ["DEFAULT_THIN_SHARE", "MARGIN_DAYS", "at_limit_rows", "margins_page", "plans_card", "state_of"]

@@ -30,11 +30,16 @@ from ..total_cost import (
     with_metered,
 )
 from .charts import PART_COLORS, bars, donut, month_label, stacked, week_label
-from .pages import KIND_OF_SERVICE, PARTS, Card, Page, bounds, delta, money, part_cards, span, window
+from .margins_page import at_limit_rows, plans_card
+from .pages import KIND_OF_SERVICE, PARTS, Card, Page, before_label, bounds, delta, money, part_cards, span, window
 from .tables import Column, Table
 
 _ZERO = Decimal(0)
 TOP_MODELS = 10
+# The parts of the whole cost keep their colours of the trend charts; kinds of service take others.
+KIND_COLORS = {"LLM": "#3867d6", "STT": "#20bf6b", "TTS": "#0fb9b1", "rooms": "#f7b731", "payments": "#eb3b5a",
+               "phone": "#4b6584", "other": "#a5b1c2", "per-session extra": PART_COLORS["extra"],
+               "fixed costs": PART_COLORS["fixed"]}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -107,7 +112,8 @@ def overview_page(ledger: Ledger, filters: Filters, today: dt.date, open_alerts:
             sessions_side(connection, config, ranged, "tier"),
             {t.group["tier"]: t.cost_usd for t in queries.totals(connection, ["tier"], ranged)},
         )
-    period = span(first, last)
+    limits = at_limit_rows(ledger, since, until) if config.plans else []
+    period = before_label(since, until)
     total = whole.parts.total
     page = Page("Overview")
     page.extra.update(whole=whole, before=before, month=month, sessions=held)
@@ -120,6 +126,7 @@ def overview_page(ledger: Ledger, filters: Filters, today: dt.date, open_alerts:
         Card("Sessions", f"{held.sessions:,}", f"average {money(avg)} each, whole cost", "sessions",
              delta=avg_delta[0] and f"average {avg_delta[0]}", tone=avg_delta[1],
              href=link("/sessions", ranged)),
+        *([plans_card(limits, link("/margins", replace(ranged, dims={})))] if config.plans else []),
         Card("Unpriced events", f"{whole.unpriced:,}",
              "no price known: see their sessions" if whole.unpriced else "every event priced", "unpriced",
              whole.unpriced > 0, href=unpriced_link if whole.unpriced else "/prices#unknown"),
@@ -140,9 +147,11 @@ def overview_page(ledger: Ledger, filters: Filters, today: dt.date, open_alerts:
     mode_rows = _mode_rows(by_mode, extra_by_mode(config))
     with_users = sorted((t for t in tiers if users_per_tier.get(t)), key=lambda t: t or "")
     page.charts = [
+        donut("by-kind", f"Where the money goes, {span(since, until)}", [k for k, _ in kinds], [v for _, v in kinds],
+              colors=[KIND_COLORS.get(k, "#4b6584") for k, _ in kinds]),
         stacked("trend-daily", f"Daily cost, {span(since, until)}", [d.isoformat() for d in days],
                 _series([whole.by_day[d] for d in days], whole.allocated), partial=daily_partial, dates=True,
-                colors=_colors(whole.allocated), wide=True,
+                colors=_colors(whole.allocated), double=True,
                 note="today is still going (paler)" if today in whole.by_day else ""),
         stacked("trend-weekly", "Weekly cost (weeks start Monday)", [w.label for w in weeks],
                 _series([w.parts for w in weeks], whole.allocated), partial=[w.partial for w in weeks],
@@ -150,18 +159,17 @@ def overview_page(ledger: Ledger, filters: Filters, today: dt.date, open_alerts:
         stacked("trend-monthly", "Monthly cost", [m.label for m in months],
                 _series([m.parts for m in months], whole.allocated), partial=[m.partial for m in months],
                 colors=_colors(whole.allocated), note="paler: a month the range covers in part"),
-        donut("by-kind", f"Where the money goes, {span(since, until)}", [k for k, _ in kinds], [v for _, v in kinds]),
-        bars("by-model", f"Cost by model (top {len(top_models)})",
-             [f"{t.group['service']}:{t.group['model'] or '(no model)'}" for t in top_models],
-             [t.cost_usd for t in top_models], horizontal=True),
-        bars("by-mode", "Average cost per session by mode, with its extra cost (click: its sessions)",
+        bars("by-model", f"Metered cost by model (top {len(top_models)})", [_model_label(t) for t in top_models],
+             [t.cost_usd for t in top_models], horizontal=True,
+             texts=["unpriced" if t.unpriced and not t.cost_usd else None for t in top_models]),
+        bars("by-mode", "Average cost per session by mode, its extra cost included (click: its sessions)",
              [r["mode"] or "(none)" for r in mode_rows], [r["avg_usd"] for r in mode_rows],
-             [link("/sessions", ranged, mode=r["mode"]) if r["mode"] else None for r in mode_rows]),
+             [link("/sessions", ranged, mode=r["mode"]) if r["mode"] else None for r in mode_rows], horizontal=True),
         bars("by-tier", "Whole cost per user by tier", [t or "(none)" for t in with_users],
-             [_per_user(tiers[t], users_per_tier[t]) for t in with_users]),
+             [_per_user(tiers[t], users_per_tier[t]) for t in with_users], horizontal=True),
     ]  # fmt: skip
     page.tables = [
-        _parts_table(whole.parts, before.parts, period, whole.allocated),
+        _parts_table(whole.parts, before.parts, span(first, last), whole.allocated),
         Table("services", f"By service, {span(since, until)}",
               [Column("service", "Service", priority=1), Column("kind", "Kind", priority=3),
                Column("events", "Events", "count", priority=3), Column("unpriced", "Unpriced", "count"),
@@ -171,7 +179,7 @@ def overview_page(ledger: Ledger, filters: Filters, today: dt.date, open_alerts:
                 "share": _share(t.cost_usd, total)} for t in services],
               note="Metered spend of each service; the share is of the total cost, extra and fixed included."),
         Table("models", f"By model, {span(since, until)}",
-              [Column("service", "Service", priority=3), Column("model", "Model", priority=1),
+              [Column("service", "Service", priority=1), Column("model", "Model", priority=1),
                Column("events", "Events", "count", priority=3), Column("unpriced", "Unpriced", "count"),
                Column("cost_usd", "Cost", "metered", priority=1), Column("share", "Share of total", "share")],
               [{"service": t.group["service"], "model": t.group["model"] or "(no model)", "events": t.events,
@@ -204,6 +212,13 @@ def overview_page(ledger: Ledger, filters: Filters, today: dt.date, open_alerts:
               _daily_rows(whole)),
     ]  # fmt: skip
     return page
+
+
+def _model_label(t: queries.Total) -> str:
+    service, model = t.group["service"] or "", t.group["model"]
+    if model is None:
+        return f"{service} (no model)"
+    return model if KIND_OF_SERVICE.get(service) == "LLM" else f"{service} {model}"
 
 
 def _share(amount: Decimal, total: Decimal) -> Decimal | None:

@@ -108,12 +108,18 @@ def span(since: dt.date, until: dt.date) -> str:
     return f"{left} – {until:%b} {until.day}, {until.year}"
 
 
+def before_label(since: dt.date, until: dt.date) -> str:
+    """What a delta compares with: 'previous 30 days', 'previous day'."""
+    days = (until - since).days + 1
+    return "previous day" if days == 1 else f"previous {days} days"
+
+
 def money(amount: Decimal | None) -> str:
     return "—" if amount is None else money_text(amount.quantize(Decimal("0.01")))
 
 
 def delta(now: Decimal, before: Decimal, period: str, cost: bool = True) -> tuple[str, str]:
-    """('▲ 12.3% vs Oct 2 – Oct 31', 'bad'): the change and its colour; up is bad for a cost."""
+    """('▲ 12.3% vs previous 30 days', 'bad'): the change and its colour; up is bad for a cost."""
     if before == now:
         return f"same as {period}", ""
     if before == 0:
@@ -152,6 +158,7 @@ __all__ = [
     "Card",
     "Page",
     "Preset",
+    "before_label",
     "bounds",
     "delta",
     "money",

@@ -136,6 +136,7 @@ def _render(
     *,
     unpriced: bool | None = None,
     days: int = DEFAULT_DAYS,
+    compare: bool = True,
     status: int = 200,
 ) -> Response:
     wanted = request.query_params.get("csv")
@@ -154,9 +155,10 @@ def _render(
         since, until = bounds(window(filters, _today(), days))
         first, last = previous_period(since, until)
         shown = {"since": since, "until": until, "unpriced": unpriced,
-                 "said": f"{span(since, until)}, compared with the {(until - since).days + 1} days before "
-                         f"({span(first, last)})",
+                 "said": span(since, until) + (f", compared with the {(until - since).days + 1} days before "
+                                               f"({span(first, last)})" if compare else ""),
                  "keep": [(k, v) for k, v in params if k in ("sort", "order")],
+                 "chosen": [k for k in names if request.query_params.get(k)] + (["unpriced"] if unpriced else []),
                  **{k: request.query_params.get(k, "") for k in names}}  # fmt: skip
         dims = [(k, v) for k, v in params if k in names or k == "unpriced"]
         for p in presets(_today()):
@@ -327,7 +329,7 @@ def margins(
     filters = page_filters(since, until)
     first, last = bounds(window(filters, _today(), MARGIN_DAYS))
     built = margins_page(_ledger(request), first, last, plan or None, user or None, sort, order == "desc", page)
-    return _render(request, login, built, "/margins", filters, ("plan", "user"), days=MARGIN_DAYS)
+    return _render(request, login, built, "/margins", filters, ("plan", "user"), days=MARGIN_DAYS, compare=False)
 
 
 @router.get("/search", response_class=HTMLResponse)

@@ -40,15 +40,15 @@ SESSION_COLUMNS = [
     Column("session_id", "Session", link="/sessions/{session_id}", priority=1),
     Column("started_at", "Started (UTC)", "time", priority=3),
     Column("mode", "Mode", link="/sessions?mode={mode}"),
-    Column("tier", "Tier", priority=3),
     Column("user_id", "User", link="/sessions?user={user_id}", priority=3),
-    Column("minutes", "Minutes", "number", priority=3),
-    Column("events", "Events", "count", priority=3),
-    Column("unpriced", "Unpriced", "count"),
+    Column("total_usd", "Total", "money", priority=1),
     Column("metered_usd", "Metered", "metered", priority=3),
     Column("extra_usd", "Extra", "money", priority=3, sortable=False),
     Column("fixed_usd", "Fixed share", "money", priority=3, sortable=False),
-    Column("total_usd", "Total", "money", priority=1),
+    Column("unpriced", "Unpriced", "count"),
+    Column("events", "Events", "count", priority=3),
+    Column("minutes", "Minutes", "number", priority=3),
+    Column("tier", "Tier", priority=3),
 ]
 
 
@@ -89,7 +89,9 @@ def sessions_page(
     page.cards = [
         Card("Sessions", f"{held.sessions:,}", f"{which}started {span(since, until)}", "count"),
         Card("Their total cost", money(held.parts.total), "metered + extra + fixed share", "total"),
-        *(Card(PARTS[k][0], money(getattr(held.parts, k)), PARTS[k][1], k) for k in ("metered", "extra", "fixed")),
+        Card(PARTS["metered"][0], money(held.parts.metered), "their events, priced per use", "metered"),
+        Card(PARTS["extra"][0], money(held.parts.extra), PARTS["extra"][1], "extra"),
+        Card("Fixed share", money(held.parts.fixed), "each day's fixed costs over that day's sessions", "fixed"),
     ]
     page.tables = [
         Table("sessions", f"Sessions {which}started {span(since, until)}", SESSION_COLUMNS, rows,
@@ -97,12 +99,12 @@ def sessions_page(
               note="Total: metered spend + the session type's extra cost + its share of the day's fixed costs."
               + (" The CSV holds every session that matches, not only this page." if pages > 1 else "")),
     ]  # fmt: skip
-    top = sorted(rows, key=lambda r: -r["total_usd"])[:15]
+    top = sorted(rows, key=lambda r: -r["total_usd"])[:10]
     page.charts = [
         bars("top-sessions", "Most expensive sessions on this page (click: open)", [r["session_id"] for r in top],
              [r["total_usd"] for r in top], [f"/sessions/{r['session_id']}" for r in top], horizontal=True)
     ]  # fmt: skip
-    page.extra.update(count=count, held=held)
+    page.extra.update(count=count, held=held, tables_first=True)
     return page
 
 

@@ -18,7 +18,7 @@ from ..store import Filters, queries
 from ..store.session_counts import session_counts
 from ..total_cost import CostParts, previous_period, sessions_side, whole_cost, with_metered
 from .charts import Chart, lines
-from .pages import Card, Page, bounds, money, part_cards, span, window
+from .pages import Card, Page, before_label, bounds, money, part_cards, span, window
 from .tables import Column, Table, paged, sort_rows
 
 _ZERO = Decimal(0)
@@ -31,7 +31,7 @@ def _range_cards(ledger: Ledger, ranged: Filters) -> tuple[list[Card], CostParts
     with ledger.store.engine.connect() as connection:
         whole = whole_cost(connection, ledger.config, ranged)
         before = whole_cost(connection, ledger.config, replace(ranged, since=first, until=last))
-    return part_cards(whole.parts, before.parts, span(first, last), whole.allocated), whole.parts
+    return part_cards(whole.parts, before.parts, before_label(since, until), whole.allocated), whole.parts
 
 
 def _share(amount: Decimal, total: Decimal) -> Decimal | None:

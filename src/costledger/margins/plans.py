@@ -46,6 +46,7 @@ class PlanBook:
         self.subscriptions: dict[str, list[Subscription]] = defaultdict(list)
         for sub in sorted(subscriptions, key=lambda s: s.since):
             self.subscriptions[sub.user_id].append(sub)
+        self._plan_of: dict[tuple[str | None, str, str | None], str] = {}
 
     def subscribed(self, user_id: str | None, month: str) -> str | None:
         if user_id is None:
@@ -58,7 +59,12 @@ class PlanBook:
         return found
 
     def plan_of(self, user_id: str | None, month: str, tier: str | None) -> str:
-        return self.subscribed(user_id, month) or self.by_tier.get(tier or "", NO_PLAN)
+        # Asked once per session per plan by the at-limit table: remembered per (user, month, tier).
+        key = (user_id, month, tier)
+        found = self._plan_of.get(key)
+        if found is None:
+            found = self._plan_of[key] = self.subscribed(user_id, month) or self.by_tier.get(tier or "", NO_PLAN)
+        return found
 
     def subscribers(self, month: str) -> dict[str, set[str]]:
         out: dict[str, set[str]] = defaultdict(set)
