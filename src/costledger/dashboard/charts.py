@@ -119,6 +119,30 @@ def stacked(
     return Chart(chart_id, title, {"data": data, "layout": frame}, wide=wide, note=note, double=double)
 
 
+def split_bars(
+    chart_id: str,
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[Decimal]]],
+    colors: Sequence[str],
+    links: Sequence[str | None] | None = None,
+) -> Chart:
+    """Horizontal bars, one per name, split part by part (metered, extra, fixed); click: its link."""
+    data = []
+    for (name, values), color in zip(series, colors, strict=True):
+        trace: dict[str, Any] = {"type": "bar", "orientation": "h", "name": name, "y": list(labels),
+                                 "x": _money(values), "marker": {"color": color},
+                                 "hovertemplate": f"%{{y}} {name}: $%{{x:,.2f}}<extra></extra>"}  # fmt: skip
+        if links is not None:
+            trace["customdata"] = list(links)
+        data.append(trace)
+    frame = layout(money=False, barmode="stack", showlegend=len(series) > 1, legend=LEGEND_ON_TOP,
+                   xaxis={**MONEY_AXIS, "automargin": True, "rangemode": "tozero"},
+                   yaxis={"automargin": True, "autorange": "reversed", "type": "category"},
+                   height=max(180, 26 * len(labels) + 90), margin={"l": 8, "r": 16, "t": 30, "b": 36})  # fmt: skip
+    return Chart(chart_id, title, {"data": data, "layout": frame}, wide=True)
+
+
 def lines(
     chart_id: str,
     title: str,

@@ -69,13 +69,15 @@ def rate_text(meter: str, rate: Rate) -> str:
 
 
 def rates_text(entry: PriceEntry) -> str:
-    """All of an entry's rates in one line: '2.9% + $0.30', 'input $3.00 / MTok · output $15.00 / MTok'."""
-    parts = [rate_text(meter, rate) for meter, rate in entry.rates.items()]
+    """An entry's rates, one a line, tokens first: '2.9% + $0.30', 'input $3.00 / MTok⏎output $15.00 / MTok'."""
+    order = list(_TOKEN_NAMES)
+    meters = sorted(entry.rates, key=lambda m: (order.index(m) if m in order else len(order), m))
+    parts = [rate_text(meter, entry.rates[meter]) for meter in meters]
     if parts and list(entry.rates) == ["amount_usd"] and entry.per_event_usd:
         return f"{parts[0]} + {_price(entry.per_event_usd)}"
     if entry.per_event_usd:
         parts.append(f"{_price(entry.per_event_usd)} per event")
-    return " · ".join(parts)
+    return "\n".join(parts)
 
 
 def source_parts(source: str) -> tuple[str, str]:
@@ -137,8 +139,8 @@ def prices_page(ledger: Ledger, today: dt.date, service: str | None, sort: str, 
         url, said = source_parts(entry.source)
         rows.append({"service": entry.service, "model": entry.model, "rates": rates_text(entry),
                      "since": entry.since.isoformat() if entry.since else "", "kind": entry.kind,
-                     "override": "override" if entry.kind == "override" else "", "source": url,
-                     "source_note": said, "note": entry.note, "used": (entry.service, entry.model) in in_use,
+                     "override": "override" if entry.kind == "override" else "", "source": url or said,
+                     "source_label": said if url else "", "note": entry.note, "used": (entry.service, entry.model) in in_use,
                      "flag": entry.kind == "override"})  # fmt: skip
     # The models events used lately come first: that is what a reader looks for.
     rows.sort(key=lambda r: (not r["used"], r["service"], r["model"]))
@@ -171,8 +173,7 @@ def prices_page(ledger: Ledger, today: dt.date, service: str | None, sort: str, 
               [Column("service", "Service", priority=3), Column("model", "Model", priority=1),
                Column("rates", "Rates", priority=1, wrap=True, sortable=False), Column("since", "Since", priority=3),
                Column("kind", "Layer", priority=3), Column("override", "Override", "flag", priority=3),
-               Column("source", "Source", "url", priority=3, sortable=False),
-               Column("source_note", "Source says", priority=3, wrap=True, sortable=False),
+               Column("source", "Source", "url", priority=3, sortable=False, wrap=True),
                Column("note", "Note", priority=3, wrap=True, sortable=False)], shown, paging=paging,
               export=lambda: rows, note="Models your events used lately come first."),
         Table("fixed_costs", "Fixed monthly costs (provisioning)",

@@ -31,6 +31,8 @@ def error_page(request: Request, status: int, detail: str, errors: Sequence[dict
         reason = HTTPStatus(status).phrase
     except ValueError:
         reason = "Error"
+    if status == 404 and detail == reason:
+        detail = f"There is no page at {request.url.path}."
     return templates.TemplateResponse(
         request,
         "error.html",

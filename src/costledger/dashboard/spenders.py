@@ -1,5 +1,5 @@
 """Users and agents over the range: every one of them, sorted by any column, a page at a time, and
-the top five's daily trend.
+the ten costliest, each bar split into its parts.
 
 A user's whole cost is their metered spend, the extra cost of their sessions and their
 sessions' part of each day's fixed costs. An agent has no sessions of its own: its cost is its
@@ -9,20 +9,22 @@ metered spend, and the page says that the extra and fixed costs are not split am
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
 
 from ..ledger import Ledger
 from ..store import Filters, queries
 from ..store.session_counts import session_counts
 from ..total_cost import CostParts, previous_period, sessions_side, whole_cost, with_metered
-from .charts import Chart, lines
+from .charts import PART_COLORS, Chart, split_bars
 from .pages import Card, Page, before_label, bounds, money, part_cards, span, window
 from .tables import Column, Table, paged, sort_rows
 
 _ZERO = Decimal(0)
-TREND_TOP = 5
+TOP = 10
 
 
 def _range_cards(ledger: Ledger, ranged: Filters) -> tuple[list[Card], CostParts]:
@@ -78,8 +80,11 @@ def users_page(ledger: Ledger, filters: Filters, today: dt.date, sort: str, desc
     page = Page("Users")
     page.cards = [Card("Users", f"{sum(1 for u in whole if u):,}", f"with events {span(since, until)}", "users"),
                   *cards]  # fmt: skip
-    top = [r["user"] for r in sort_rows(rows, "total_usd", True) if r["user"] != "(no user)"][:TREND_TOP]
-    page.charts = [_trend(ledger, ranged, "user_id", top, side, "user-trend", "users")]
+    page.extra["tables_first"] = True
+    page.charts = [_top_chart("top-users", f"The {TOP} costliest users, part by part (click: their sessions)", rows,
+                              "user", "/sessions?user={}", [("metered_usd", "Metered spend"),
+                                                            ("extra_usd", "Per-session extra"),
+                                                            ("fixed_usd", "Fixed share")])]  # fmt: skip
     page.tables = [Table("users", f"Users, {span(since, until)}", USER_COLUMNS, shown, paging=paging,
                          export=lambda: sort_rows(rows, sort, descending),
                          note="Total: metered spend + their sessions' extra cost + their sessions' share of each "
@@ -112,8 +117,8 @@ def agents_page(
     page = Page("Agents")
     page.cards = [Card("Agents", f"{sum(1 for t in metered if t.group['agent']):,}",
                        f"with events {span(since, until)}", "agents"), *cards]  # fmt: skip
-    top = [r["agent"] for r in sort_rows(rows, "cost_usd", True) if r["agent"] != "(no agent)"][:TREND_TOP]
-    page.charts = [_trend(ledger, ranged, "agent", top, {}, "agent-trend", "agents")]
+    page.charts = [_top_chart("top-agents", f"The {TOP} costliest agents (click: their sessions)", rows, "agent",
+                              "/sessions?agent={}", [("cost_usd", "Metered spend")])]  # fmt: skip
     page.tables = [Table("agents", f"Agents, {span(since, until)}", AGENT_COLUMNS, shown, paging=paging,
                          export=lambda: sort_rows(rows, sort, descending))]  # fmt: skip
     page.notes = [
@@ -124,32 +129,16 @@ def agents_page(
     return page
 
 
-def _trend(
-    ledger: Ledger,
-    ranged: Filters,
-    column: str,
-    names: list[str],
-    side: Mapping[str | None, Mapping[dt.date, CostParts]],
-    chart_id: str,
-    what: str,
-) -> Chart:
-    """The daily whole cost (metered, plus the sessions' side for users) of the top few."""
-    since, until = bounds(ranged)
-    days = (until - since).days + 1
-    series = []
-    with ledger.store.engine.connect() as connection:
-        for name in names:
-            trend = queries.daily_trend(connection, days, replace(ranged, dims={**ranged.dims, column: name}),
-                                        today=until)  # fmt: skip
-            theirs = side.get(name, {})
-            values = []
-            for t in trend:
-                sessions_part = theirs.get(dt.date.fromisoformat(str(t.group["day"])), CostParts())
-                values.append(t.cost_usd + sessions_part.extra + sessions_part.fixed)
-            series.append((name, values))
-    x = [(since + dt.timedelta(days=n)).isoformat() for n in range(days)]
-    kind = "whole cost" if side else "metered cost"
-    return lines(chart_id, f"Daily {kind} of the top {len(series)} {what}", x, series, dates=True, wide=True)
+def _top_chart(chart_id: str, title: str, rows: list[dict[str, Any]], key: str, link: str,
+               parts: Sequence[tuple[str, str]]) -> Chart:  # fmt: skip
+    """The top few by their total, each bar split into its parts."""
+    top = [r for r in sort_rows(rows, parts[-1][0] if len(parts) == 1 else "total_usd", True)
+           if not str(r[key]).startswith("(")][:TOP]  # fmt: skip
+    series = [(label, [r[column] for r in top]) for column, label in parts]
+    colors = [PART_COLORS[c.split("_")[0]] if c.split("_")[0] in PART_COLORS else PART_COLORS["metered"]
+              for c, _ in parts]  # fmt: skip
+    return split_bars(chart_id, title, [str(r[key]) for r in top], series, colors,
+                      [link.format(quote(str(r[key]), safe="")) for r in top])  # fmt: skip
 
 
 __all__ = ["agents_page", "users_page"]

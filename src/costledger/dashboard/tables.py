@@ -125,6 +125,10 @@ class Table:
             return share_text(Decimal(value))
         if column.kind == "time":
             return time_text(value)
+        if column.kind == "url":
+            # A link says what it points to: the row's `<key>_label`, else the address without its scheme.
+            label = row.get(f"{column.key}_label")
+            return str(label) if label else str(value).split("://", 1)[-1]
         return str(value)
 
     def sort_value(self, column: Column, row: Mapping[str, Any]) -> str:
