@@ -149,7 +149,8 @@ class Table:
         """Every row matching the filters (not only this page), every column, money exact, times in UTC
         with Z, and text a spreadsheet would run as a formula neutralised. One line at a time."""
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
+        # CRLF, as RFC 4180 has it: a CR or LF inside a cell is then always quoted.
+        writer = csv.writer(out, lineterminator="\r\n")
 
         def line(values: list[str]) -> str:
             out.seek(0)
