@@ -83,7 +83,8 @@ def test_an_empty_range_shows_nothing_spent(tmp_path: Path) -> None:
 def test_periods_are_weeks_and_months_marked_partial() -> None:
     days = {dt.date(2026, 11, 25) + dt.timedelta(days=n): CostParts(Decimal(1)) for n in range(8)}  # Wed → Wed
     weeks = periods(days, dt.date(2026, 12, 10), "week")
-    assert [(w.label, w.parts.total) for w in weeks] == [("week of Nov 23 (partial)", 5), ("week of Nov 30 (partial)", 3)]
+    expected = [("week of Nov 23 (partial)", 5), ("week of Nov 30 (partial)", 3)]
+    assert [(w.label, w.parts.total) for w in weeks] == expected
     months = periods(days, dt.date(2026, 12, 10), "month")
     assert [(m.label, m.partial) for m in months] == [("Nov 2026 (partial)", True), ("Dec 2026 (partial)", True)]
     whole = {dt.date(2026, 11, 1) + dt.timedelta(days=n): CostParts(Decimal(1)) for n in range(30)}
@@ -107,7 +108,8 @@ def test_sessions_users_and_agents_carry_the_whole_cost(tmp_path: Path) -> None:
         assert users is not None and agents is not None
         everyone = list(users.export() if users.export else [])
         assert sum(r["extra_usd"] for r in everyone) == sum(r["extra_usd"] for r in exported)
-        metered = {t.group["user"]: t.cost_usd for t in ledger.report("user", since=NOVEMBER.since, until=NOVEMBER.until)}
+        by_user = ledger.report("user", since=NOVEMBER.since, until=NOVEMBER.until)
+        metered = {t.group["user"]: t.cost_usd for t in by_user}
         assert {r["user"]: r["metered_usd"] for r in everyone if r["user"] != "(no user)"} == {
             u: c for u, c in metered.items() if u
         }
@@ -185,7 +187,8 @@ def test_margin_cards_are_red_amber_or_green(tmp_path: Path) -> None:
     assert state_of(Margin(revenue=Decimal("10"), variable_cost=Decimal("8.5")), None) == "thin"  # 15% < 20%
     assert state_of(Margin(revenue=Decimal("10"), variable_cost=Decimal("8.5")), Decimal("0.1")) == "ok"
     with demo_ledger(tmp_path) as ledger, clock.use(NOW):
-        page = margins_page(ledger, NOVEMBER.since or TODAY, NOVEMBER.until or TODAY, None, None, "margin_usd", False, 1)
+        since, until = NOVEMBER.since or TODAY, NOVEMBER.until or TODAY
+        page = margins_page(ledger, since, until, None, None, "margin_usd", False, 1)
         report = page.extra["report"]
         at_limit = page.table("at_limit")
         assert at_limit is not None and at_limit.columns[1].key == "verdict"  # the verdict first, not column 15
@@ -197,8 +200,7 @@ def test_margin_cards_are_red_amber_or_green(tmp_path: Path) -> None:
         assert users is not None and users.paging is not None and len(users.rows) == 50
         margins = [r["margin_usd"] for r in users.rows]
         assert margins == sorted(margins)  # the biggest losses first
-        creator = margins_page(ledger, NOVEMBER.since or TODAY, NOVEMBER.until or TODAY, "creator", None,
-                               "margin_usd", False, 1)  # fmt: skip
+        creator = margins_page(ledger, since, until, "creator", None, "margin_usd", False, 1)
         assert [c.key for c in creator.cards] == ["plan-creator"]
         plans = creator.table("plans")
         assert plans is not None and {r["plan"] for r in plans.rows} == {"creator"}

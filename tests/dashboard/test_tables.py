@@ -36,9 +36,9 @@ def test_cells_links_and_unpriced_amounts() -> None:
 
 def test_csv_is_exact_utc_and_never_runs_as_a_formula() -> None:
     columns = [Column("who", "Who"), Column("at", "At", "time"), Column("margin", "Margin", "money")]
-    hostile = ["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "plain"]
-    rows = [{"who": text, "at": dt.datetime(2026, 11, 30, 23, 59, 59, tzinfo=dt.UTC), "margin": Decimal("-68.100000001")}
-            for text in hostile]  # fmt: skip
+    hostile = ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "\tx", "\rx", "plain"]
+    moment = dt.datetime(2026, 11, 30, 23, 59, 59, tzinfo=dt.UTC)
+    rows = [{"who": text, "at": moment, "margin": Decimal("-68.100000001")} for text in hostile]
     exported = list(csv.DictReader(io.StringIO(Table("t", "T", columns, rows).csv(), newline="")))
     assert [r["who"] for r in exported] == ["'" + t for t in hostile[:-1]] + ["plain"]
     assert {r["at"] for r in exported} == {"2026-11-30T23:59:59Z"}

@@ -140,7 +140,8 @@ def prices_page(ledger: Ledger, today: dt.date, service: str | None, sort: str, 
         rows.append({"service": entry.service, "model": entry.model, "rates": rates_text(entry),
                      "since": entry.since.isoformat() if entry.since else "", "kind": entry.kind,
                      "override": "override" if entry.kind == "override" else "", "source": url or said,
-                     "source_label": said if url else "", "note": entry.note, "used": (entry.service, entry.model) in in_use,
+                     "source_label": said if url else "", "note": entry.note,
+                     "used": (entry.service, entry.model) in in_use,
                      "flag": entry.kind == "override"})  # fmt: skip
     # The models events used lately come first: that is what a reader looks for.
     rows.sort(key=lambda r: (not r["used"], r["service"], r["model"]))
