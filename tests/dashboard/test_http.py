@@ -10,7 +10,6 @@ import re
 from contextlib import closing
 from pathlib import Path
 
-import httpx
 import pytest
 
 from conftest import CI, require

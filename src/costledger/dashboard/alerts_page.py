@@ -136,8 +136,8 @@ def alerts_page(ledger: Ledger) -> Page:
     ]  # fmt: skip
     page.tables = [
         Table("rules", "Rules in force, and where each stands now",
-              [Column("name", "Rule", priority=1), Column("checks", "Checks", priority=3, wrap=True),
-               Column("now", "Now", priority=1, wrap=True), Column("limit", "Limit", priority=2),
+              [Column("name", "Rule", priority=1, wrap=True), Column("checks", "Checks", priority=3, wrap=True),
+               Column("now", "Now", priority=1, wrap=True), Column("limit", "Limit", priority=1, wrap=True),
                Column("state", "State", "flag", priority=1), Column("source", "From", priority=3),
                Column("channels", "Channels", priority=3)], rule_rows,
               note="Now: the metered cost of today or this month, as the rule reads it (UTC)."),
@@ -162,7 +162,7 @@ def _groups(fired: Sequence[Any]) -> list[Table]:
         open_ids = [r["id"] for r in rows if r["open"]]
         out.append(Table(f"fired-{n}", f"{rule}: {len(rows)} fired, {len(open_ids)} open",
                          [Column("fired_at", "Fired (UTC)", "time", priority=1),
-                          Column("subject", "Subject", priority=3), Column("period", "Period", priority=3),
+                          Column("subject", "Subject", priority=1, wrap=True), Column("period", "Period"),
                           Column("value", "Value", priority=2), Column("message", "Message", priority=3, wrap=True),
                           Column("acked_by", "Acknowledged by", priority=3), Column("id", "Id", priority=3)],
                          rows, extra={"ack": True, "rule": rule, "open_ids": open_ids}))  # fmt: skip

@@ -101,7 +101,7 @@ def margins_page(ledger: Ledger, since: dt.date, until: dt.date, plan: str | Non
     page.cards = [_plan_card(name, plans.get(name), users if user else None, cells, at_limit.get(name))
                   for name in shown]  # fmt: skip
     page.charts = [_trend(report.months, cells, users if user else None, since, until)]
-    user_rows = [{"month": month, "plan": name or "(no plan)", "user_id": who or "(no user)", **_money_row(m)}
+    user_rows = [{"month": month, "plan": name or None, "user_id": who or None, **_money_row(m)}
                  for month, name, who, m in users]  # fmt: skip
     page_rows, paging = paged(user_rows, page_number, sort, descending, USER_SORTS)
     money_columns = [
@@ -113,17 +113,18 @@ def margins_page(ledger: Ledger, since: dt.date, until: dt.date, plan: str | Non
     page.tables = [
         _at_limit_table([at_limit[n] for n in shown if n in at_limit]),
         Table("plans", f"Margin per plan and month, {span(since, until)}",
-              [Column("month", "Month", priority=1), Column("plan", "Plan", priority=1),
+              [Column("month", "Month", priority=1), Column("plan", "Plan", priority=1, blank="(no plan)"),
                Column("users", "Users", "count", priority=3), Column("sessions", "Sessions", "count", priority=3),
                *money_columns],
-              [{"month": c.month, "plan": c.plan or "(no plan)", "users": len(c.users), "sessions": c.sessions,
+              [{"month": c.month, "plan": c.plan or None, "users": len(c.users), "sessions": c.sessions,
                 **_money_row(c.margin)} for c in cells],
               note="Revenue net of refunds; cost = payment fees + usage + per-session extra + fixed share."),
         Table("months", "Margin per month, all plans",
               [Column("month", "Month", priority=1), *money_columns],
               [{"month": m, **_money_row(report.total(m))} for m in report.months]),
         Table("users", "Margin per user and month", [Column("month", "Month", priority=3),
-              Column("plan", "Plan", priority=3), Column("user_id", "User", link="/users?user={user_id}", priority=1),
+              Column("plan", "Plan", priority=3, blank="(no plan)"),
+              Column("user_id", "User", link="/users?user={user_id}", priority=1, blank="(no user)"),
               *money_columns], page_rows, paging=paging, export=lambda: user_rows),
     ]  # fmt: skip
     page.notes = [

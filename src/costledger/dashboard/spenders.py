@@ -41,7 +41,7 @@ def _share(amount: Decimal, total: Decimal) -> Decimal | None:
 
 
 USER_COLUMNS = [
-    Column("user", "User", link="/sessions?user={user}", priority=1),
+    Column("user", "User", link="/sessions?user={user}", priority=1, blank="(no user)"),
     Column("tier", "Tier", priority=3),
     Column("sessions", "Sessions", "count", priority=3),
     Column("events", "Events", "count", priority=3),
@@ -72,7 +72,7 @@ def users_page(ledger: Ledger, filters: Filters, today: dt.date, sort: str, desc
     rows = []
     for user, p in whole.items():
         found = counts.get(user)
-        rows.append({"user": user or "(no user)", "tier": tiers.get(user), "sessions": held.get(user, 0),
+        rows.append({"user": user, "tier": tiers.get(user), "sessions": held.get(user, 0),
                      "events": found.events if found else 0, "unpriced": found.unpriced if found else 0,
                      "metered_usd": p.metered, "extra_usd": p.extra, "fixed_usd": p.fixed, "total_usd": p.total,
                      "share": _share(p.total, parts.total)})  # fmt: skip
@@ -93,7 +93,7 @@ def users_page(ledger: Ledger, filters: Filters, today: dt.date, sort: str, desc
 
 
 AGENT_COLUMNS = [
-    Column("agent", "Agent", link="/sessions?agent={agent}", priority=1),
+    Column("agent", "Agent", link="/sessions?agent={agent}", priority=1, blank="(no agent: speech, rooms, payments)"),
     Column("events", "Events", "count", priority=3),
     Column("unpriced", "Unpriced", "count"),
     Column("cost_usd", "Metered", "metered", priority=1),
@@ -110,7 +110,7 @@ def agents_page(
     with ledger.store.engine.connect() as connection:
         metered = queries.totals(connection, ["agent"], ranged)
     total = sum((t.cost_usd for t in metered), start=_ZERO)
-    rows = [{"agent": t.group["agent"] or "(no agent)", "events": t.events, "unpriced": t.unpriced,
+    rows = [{"agent": t.group["agent"], "events": t.events, "unpriced": t.unpriced,
              "cost_usd": t.cost_usd, "share": _share(t.cost_usd, total)}
             for t in metered]  # fmt: skip
     shown, paging = paged(rows, page_number, sort, descending, [c.key for c in AGENT_COLUMNS])
@@ -133,7 +133,7 @@ def _top_chart(chart_id: str, title: str, rows: list[dict[str, Any]], key: str, 
                parts: Sequence[tuple[str, str]]) -> Chart:  # fmt: skip
     """The top few by their total, each bar split into its parts."""
     top = [r for r in sort_rows(rows, parts[-1][0] if len(parts) == 1 else "total_usd", True)
-           if not str(r[key]).startswith("(")][:TOP]  # fmt: skip
+           if r[key]][:TOP]  # fmt: skip
     series = [(label, [r[column] for r in top]) for column, label in parts]
     colors = [PART_COLORS[c.split("_")[0]] if c.split("_")[0] in PART_COLORS else PART_COLORS["metered"]
               for c, _ in parts]  # fmt: skip

@@ -34,12 +34,13 @@ class Column:
     key: str
     label: str
     # text | money | metered (money from events: "unpriced" when none could be priced) | count | number
-    # | share | time | flag | url
+    # | share | time | flag | url | lines (one item a line on a wide screen, run together on a phone)
     kind: str = "text"
     link: str | None = None  # a URL template filled from the row, e.g. "/sessions/{session_id}"
     priority: int = 2  # 1: always shown; 2: hidden below 600 px; 3: hidden below 900 px
     sortable: bool = True
     wrap: bool = False  # long text (notes, messages) wraps instead of widening the table
+    blank: str = ""  # what an empty value reads as ("(no agent)"): text only, never a link
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ class Table:
         if column.kind == "metered" and not value and int(row.get(self.unpriced_key) or 0) > 0:
             return "unpriced"  # nothing of it could be priced: unknown, not free
         if value is None or value == "":
-            return "—" if self.numeric(column) else ""
+            return "—" if self.numeric(column) else column.blank
         if column.kind in ("money", "metered"):
             return money_text(Decimal(value))
         if column.kind == "count":
