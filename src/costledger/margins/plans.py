@@ -295,13 +295,17 @@ def at_limit_table(
     for s in held:
         if month_of(s.started_at) == month and s.user_id:
             active[book.plan_of(s.user_id, month, s.tier)].add(s.user_id)
+    # Each session's plan, found once (not once per plan).
+    by_plan: dict[str, list[SessionCost]] = defaultdict(list)
+    for s in held:
+        by_plan[book.plan_of(s.user_id, month_of(s.started_at), s.tier)].append(s)
     rows = []
     for plan in config.plans:
 
         def in_modes(s: SessionCost, plan: Plan = plan) -> bool:
             return not plan.modes or (s.mode or "") in plan.modes
 
-        own = [s for s in held if in_modes(s) and book.plan_of(s.user_id, month_of(s.started_at), s.tier) == plan.name]
+        own = [s for s in by_plan.get(plan.name, ()) if in_modes(s)]
         measured_on = f"{plan.name}'s sessions" + (f" in modes {', '.join(plan.modes)}" if plan.modes else "")
         if not own and plan.modes:
             own = [s for s in held if in_modes(s)]
