@@ -327,7 +327,8 @@ class Budgets:
                 .where(and_(p.period == period, p.dimension == dimension, p.value == (subject if dimension else "")))
                 .scalar_subquery()
             )
-            held.append(r.created_at >= dt.datetime.combine(start, dt.time()))
+            # A held reservation is money about to be spent, in whichever period is current when it
+            # is: one made at 23:59:50 for a session still running holds against the new day too.
             if dimension:
                 held.append(getattr(r, dimension) == subject)
         reserved = select(func.coalesce(func.sum(r.amount), 0)).where(and_(*held)).scalar_subquery()

@@ -224,7 +224,10 @@ def workload(seed: int = 7, days: int = 90, now: dt.datetime | None = None) -> I
         sessions.sort(key=lambda s: (s[0], s[1].user_id))
         for n, (start, user, mode) in enumerate(sessions):
             session_id = f"demo{seed}-{day:%Y%m%d}-{n:03d}"
-            events = list(_session(rng, session_id, start, user, mode))
+            # Every third day, the day's first session tries a model no catalog knows yet: whatever the
+            # dates, any demo of three days or more shows unpriced events (and their alerts).
+            trial = n == 0 and day.toordinal() % 3 == 0
+            events = list(_session(rng, session_id, start, user, mode, trial))
             if max(e["ts"] for e in events) > now:
                 continue  # not over yet: a later run records it
             if mode.name == "api_deliberation":
@@ -269,7 +272,7 @@ def _event(
 
 
 def _session(
-    rng: random.Random, session_id: str, start: dt.datetime, user: User, mode: Mode
+    rng: random.Random, session_id: str, start: dt.datetime, user: User, mode: Mode, trial: bool = False
 ) -> Iterator[dict[str, Any]]:
     common = {"session_id": session_id, "user_id": user.user_id, "tier": user.tier.name, "mode": mode.name,
               "tags": {"env": "demo"}}  # fmt: skip
@@ -288,8 +291,7 @@ def _session(
         calls += [(agent, "deliberation") for agent in mode.agents]
     if mode.synthesis:
         calls.append((SYNTHESIS, "synthesis"))
-    # Roughly one session in 400 tries a model no catalog knows yet.
-    unknown_at = rng.randrange(len(calls)) if rng.random() < 0.0025 else -1
+    unknown_at = rng.randrange(len(calls)) if trial else -1
     spoken = 0
     for i, (agent, operation) in enumerate(calls):
         context = rng.randint(4000, 9000) + 600 * i // max(1, len(mode.agents))

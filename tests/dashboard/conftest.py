@@ -3,6 +3,7 @@ real headless Chromium (Debian's /usr/bin/chromium) driven by Playwright."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 import threading
@@ -14,13 +15,25 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT, require
+from conftest import ROOT, RUN_NOW, require
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-gpu",
                  "--no-first-run"]  # fmt: skip
 ARTIFACTS = Path(os.environ.get("COSTLEDGER_ARTIFACTS", ROOT / "artifacts")) / "dashboard"
 DEMO_DAYS = 35  # crosses a month boundary, so trends have two months and several weeks
+# The browser tests read "today" and "this month" off a busy demo: they run at 18:00 UTC of the
+# run's day, when the day (even the 1st of a month) has sessions. The edges of days and months are
+# the calendar test's (tests/test_calendar.py).
+DASHBOARD_NOW = dt.datetime.combine(dt.date.fromisoformat(RUN_NOW[:10]), dt.time(18), dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def _dashboard_clock() -> Iterator[None]:
+    from costledger import clock
+
+    with clock.use(DASHBOARD_NOW):
+        yield
 
 
 @dataclass
@@ -43,16 +56,16 @@ def _free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     import uvicorn
 
-    from costledger import Ledger, clock
+    from costledger import Ledger
     from costledger.demo import record_workload, write_config
     from costledger.keys import create_key
     from costledger.server.app import create_app
 
     folder = tmp_path_factory.mktemp("dashboard")
     db, config = folder / "ledger.db", folder / "costledger.toml"
-    write_config(config, clock.today(), DEMO_DAYS)
+    write_config(config, DASHBOARD_NOW.date(), DEMO_DAYS)
     ledger = Ledger(db, config=config)
-    record_workload(ledger, seed=11, days=DEMO_DAYS)
+    record_workload(ledger, seed=11, days=DEMO_DAYS, now=DASHBOARD_NOW)
     admin, _ = create_key(ledger.store, "admin", "browser tests")
     ingest, _ = create_key(ledger.store, "ingest", "browser tests")
     app = create_app(str(db), config=str(config))

@@ -39,7 +39,7 @@ KNOWN = PUBLIC | {("POST", "/v1/events"), ("GET", "/v1/costs"), ("GET", "/v1/cos
 def test_every_route_answers_each_kind_of_key_as_it_should(server: ThreadServer) -> None:
     with server.client("admin") as http:
         assert http.post("/v1/events", json={"events": [EVENT]}).status_code == 200
-    spec = httpx.get(f"{server.url}/openapi.json").json()
+    spec = httpx.get(f"{server.url}/openapi.json", timeout=60).json()
     routes = [(m.upper(), p) for p, ops in spec["paths"].items() for m in ops]
     assert set(routes) >= KNOWN, "a route of this issue is missing from the API"
     failures = []
@@ -58,7 +58,7 @@ def test_every_route_answers_each_kind_of_key_as_it_should(server: ThreadServer)
 
 
 def test_the_openapi_document_itself_needs_no_key_but_shows_the_bearer_scheme(server: ThreadServer) -> None:
-    spec = httpx.get(f"{server.url}/openapi.json").json()
+    spec = httpx.get(f"{server.url}/openapi.json", timeout=60).json()
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert spec["paths"]["/v1/costs"]["get"]["security"] == [{"HTTPBearer": []}]
     assert "security" not in spec["paths"]["/healthz"]["get"]

@@ -19,7 +19,7 @@ ST = shutil.which("st", path=str(Path(sys.executable).parent))
 
 
 def test_every_operation_is_described_with_its_answers_and_examples(server: ThreadServer) -> None:
-    spec = httpx.get(f"{server.url}/openapi.json").json()
+    spec = httpx.get(f"{server.url}/openapi.json", timeout=60).json()
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             assert operation.get("summary"), f"{method} {path} has no summary"

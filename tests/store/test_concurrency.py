@@ -35,7 +35,7 @@ from costledger import Ledger
 url, worker, start_at = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 ids = list(range(worker * {stride}, worker * {stride} + {per}))
 random.Random(worker).shuffle(ids)
-while time.time() < start_at:  # start together, so the migrations and the writes really overlap
+while time.monotonic() < start_at:  # start together (one monotonic clock for the machine's processes)
     time.sleep(0.005)
 ledger = Ledger(url)
 accepted = duplicates = 0
@@ -81,7 +81,7 @@ def test_concurrent_writers_lose_nothing_and_count_nothing_twice(store_url: str,
     script = tmp_path / "worker.py"
     here = str(Path(__file__).parent)
     script.write_text(WORKER.format(here=here, stride=STRIDE, per=PER_WORKER, batch=BATCH))
-    start_at = time.time() + 3
+    start_at = time.monotonic() + 3
     procs = [
         subprocess.Popen(
             [sys.executable, str(script), store_url, str(k), str(start_at)],
