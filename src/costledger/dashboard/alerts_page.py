@@ -161,8 +161,8 @@ def _groups(fired: Sequence[Any]) -> list[Table]:
                  "open": a.acked_at is None} for a in group]  # fmt: skip
         open_ids = [r["id"] for r in rows if r["open"]]
         out.append(Table(f"fired-{n}", f"{rule}: {len(rows)} fired, {len(open_ids)} open",
-                         [Column("fired_at", "Fired (UTC)", "time", priority=1),
-                          Column("subject", "Subject", priority=1, wrap=True), Column("period", "Period"),
+                         [Column("fired_at", "Fired (UTC)", "time"), Column("period", "Period", priority=1),
+                          Column("subject", "Subject", priority=1, wrap=True),
                           Column("value", "Value", priority=2), Column("message", "Message", priority=3, wrap=True),
                           Column("acked_by", "Acknowledged by", priority=3), Column("id", "Id", priority=3)],
                          rows, extra={"ack": True, "rule": rule, "open_ids": open_ids}))  # fmt: skip

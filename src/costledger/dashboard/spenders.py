@@ -93,7 +93,7 @@ def users_page(ledger: Ledger, filters: Filters, today: dt.date, sort: str, desc
 
 
 AGENT_COLUMNS = [
-    Column("agent", "Agent", link="/sessions?agent={agent}", priority=1, blank="(no agent: speech, rooms, payments)"),
+    Column("agent", "Agent", link="/sessions?agent={agent}", priority=1, blank="(no agent)"),
     Column("events", "Events", "count", priority=3),
     Column("unpriced", "Unpriced", "count"),
     Column("cost_usd", "Metered", "metered", priority=1),
