@@ -1,5 +1,6 @@
-"""The whole cost of a range (costledger.total_cost) on a real SQLite ledger, against figures worked
-out by hand from the prices in the test's own costledger.toml (so no catalog update moves them).
+"""The whole cost of a range (costledger.total_cost) on a real SQLite file and a real PostgreSQL
+schema (whose day and text expressions differ), against figures worked out by hand from the
+prices in the test's own costledger.toml (so no catalog update moves them).
 
 The ledger: a fixed cost of $30 a month, a session type "expert" with $60 extra per session, a
 price of $0.006 per audio minute for acme:talk, and four sessions on 2026-11-10/11.
@@ -8,6 +9,7 @@ price of $0.006 per audio minute for acme:talk, and four sessions on 2026-11-10/
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -62,11 +64,13 @@ def at(day: dt.date, hour: int) -> str:
     return dt.datetime.combine(day, dt.time(hour), dt.UTC).isoformat()
 
 
-@pytest.fixture
-def small(tmp_path: Path) -> Ledger:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def small(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
+    """The small ledger on a SQLite file, then in a PostgreSQL schema of its own."""
     config = tmp_path / "costledger.toml"
     config.write_text(CONFIG, encoding="utf-8")
-    ledger = Ledger(tmp_path / "ledger.db", config=config)
+    target = tmp_path / "ledger.db" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    ledger = Ledger(target, config=config)
     with clock.use(dt.datetime(2026, 11, 12, 12, tzinfo=dt.UTC)):
         ledger.record_many([
             # 600 s = 10 min × $0.006 = $0.06
@@ -82,7 +86,8 @@ def small(tmp_path: Path) -> Ledger:
             {"event_id": "e4", "ts": at(NOV_11, 10), "service": "acme", "model": "mystery",
              "usage": {"audio_seconds": 60}, "session_id": "s4", "mode": "chat", "tier": "free", "user_id": "c"},
         ])  # fmt: skip
-    return ledger
+    yield ledger
+    ledger.close()
 
 
 def test_a_months_fixed_cost_is_split_over_its_days_exactly() -> None:
@@ -175,6 +180,7 @@ def test_the_month_end_forecast_projects_each_part(small: Ledger) -> None:
 
 
 def test_search_finds_sessions_and_users_by_the_start_of_their_id(small: Ledger) -> None:
+    """On SQLite by a range of the index, on PostgreSQL by LIKE: the same ids, case as written."""
     with small.store.engine.connect() as connection:
         found = find_ids(connection, "s", ["2026-11"])
         exact = find_ids(connection, "s3", ["2026-11"])

@@ -145,11 +145,6 @@ def part_cards(parts: CostParts, before: CostParts | None, period: str, allocate
     return cards
 
 
-def signed(amount: Decimal) -> str:
-    """+$1.20 / −$3.40: a difference."""
-    return ("+" if amount > 0 else "") + money(amount)
-
-
 __all__ = [
     "DEFAULT_DAYS",
     "KIND_OF_SERVICE",
@@ -164,7 +159,6 @@ __all__ = [
     "money",
     "part_cards",
     "presets",
-    "signed",
     "span",
     "window",
 ]
