@@ -17,7 +17,7 @@ from typing import Any
 from ..ledger import Ledger
 from ..margins.arithmetic import Margin
 from ..margins.figures import month_bounds
-from ..margins.plans import NO_PLAN, AtLimitRow
+from ..margins.plans import ASSUMPTIONS, NO_PLAN, AtLimitRow
 from .charts import Chart, layout, month_label
 from .pages import Card, Page, money, span
 from .tables import Column, Table, paged, share_text
@@ -131,7 +131,7 @@ def margins_page(ledger: Ledger, since: dt.date, until: dt.date, plan: str | Non
         "A plan's card: red when its margin is below zero, amber below its min_margin_share of revenue "
         f"(costledger.toml; {share_text(DEFAULT_THIN_SHARE)} when it sets none), green above. Its label says "
         "what its margin at the limit is (every subscriber using the whole quota at the p90 session cost).",
-        *report.as_dict().get("assumptions", []),
+        *ASSUMPTIONS,
     ]
     page.extra["report"] = report
     return page
