@@ -152,7 +152,7 @@ def session_page(ledger: Ledger, session_id: str) -> Page | None:
     ]  # fmt: skip
     page.tables = [
         Table("events", "Events in time order",
-              [Column("ts", "Time (UTC)", "time", priority=1), Column("service", "Service"),
+              [Column("ts", "Time (UTC)", "time", priority=1), Column("service", "Service", priority=1),
                Column("model", "Model", priority=3), Column("agent", "Agent", priority=3),
                Column("operation", "Operation", priority=3), Column("usage", "Usage", priority=3, wrap=True),
                Column("cost_usd", "Cost", "metered", priority=1),
