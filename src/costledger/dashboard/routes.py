@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -92,6 +93,11 @@ def page_filters(
 
 
 FiltersDep = Annotated[Filters, Depends(page_filters)]
+
+
+def _events_filters(filters: Filters) -> Filters:
+    """ "Has unpriced events" selects sessions: the pages of totals (overview, users, agents) do not offer it."""
+    return replace(filters, unpriced=False)
 
 
 def _options(request: Request) -> dict[str, list[str]]:
@@ -238,6 +244,7 @@ def log_out(login: LoginDep, csrf: Annotated[str, Form(max_length=256)] = "") ->
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request, login: LoginDep, filters: FiltersDep) -> Response:
     ledger = _ledger(request)
+    filters = _events_filters(filters)
     page = overview_page(ledger, filters, _today(), open_alert_count(ledger))
     return _render(request, login, page, "/", filters)
 
@@ -272,7 +279,7 @@ def users(
     order: Order = "desc",
     page: PageNumber = 1,
 ) -> Response:
-    built = users_page(_ledger(request), filters, _today(), sort, order == "desc", page)
+    built = users_page(_ledger(request), _events_filters(filters), _today(), sort, order == "desc", page)
     return _render(request, login, built, "/users", filters)
 
 
@@ -285,7 +292,7 @@ def agents(
     order: Order = "desc",
     page: PageNumber = 1,
 ) -> Response:
-    built = agents_page(_ledger(request), filters, _today(), sort, order == "desc", page)
+    built = agents_page(_ledger(request), _events_filters(filters), _today(), sort, order == "desc", page)
     return _render(request, login, built, "/agents", filters)
 
 
@@ -304,7 +311,7 @@ def prices(
 
 @router.get("/session-types", response_class=HTMLResponse)
 def session_types(request: Request, login: LoginDep, filters: FiltersDep) -> Response:
-    page = session_types_page(_ledger(request), filters, _today())
+    page = session_types_page(_ledger(request), _events_filters(filters), _today())
     names = tuple(n for n in FILTER_NAMES if n != "mode")
     return _render(request, login, page, "/session-types", filters, names)
 
