@@ -92,5 +92,5 @@ def test_signed_payment_and_call_appear_once_with_real_fee_usd_amount_and_priced
     assert creator["currencies"] == [{"currency": "eur", "revenue": "29", "revenue_usd": "31.47"}]
     assert costs == {"stripe": "2", "twilio": "0.0425"}
     assert (phone["plan"], phone["variable_cost_usd"]) == (None, "0.0425")  # a call no agent session claimed
-    for shown in ("fees actual", "fees estimated", "31.47", "paid in", "EUR 29.00 ($31.47)"):
+    for shown in ("Fees actual", "Fees estimated", "31.47", "Paid in", "EUR 29.00 ($31.47)"):
         assert shown in page, shown

@@ -17,6 +17,7 @@ A webhook's payment also keeps the currency the customer paid in (`metadata.stri
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -100,6 +101,7 @@ def month_of(moment: dt.datetime | dt.date) -> str:
     return f"{moment.year:04d}-{moment.month:02d}"
 
 
+@functools.lru_cache(maxsize=1024)
 def month_bounds(month: str) -> tuple[dt.date, dt.date]:
     """First and last day of 'YYYY-MM'."""
     try:
@@ -176,18 +178,14 @@ def _decimal(value: object) -> Decimal | None:
 
 def session_list(connection: Connection, since: dt.date, until: dt.date) -> list[SessionCost]:
     """Sessions started in [since, until] with their API cost (payments taken out)."""
+    # Per session of the range, through session_costs' primary key: bounded by the range, not the history.
     api = (
-        select(
-            session_costs.c.session_id,
-            func.sum(session_costs.c.cost).label("cost"),
-        )
-        .where(session_costs.c.service != PAYMENT_SERVICE)
-        .group_by(session_costs.c.session_id)
-        .subquery()
+        select(func.coalesce(func.sum(session_costs.c.cost), 0))
+        .where(session_costs.c.session_id == sessions.c.session_id, session_costs.c.service != PAYMENT_SERVICE)
+        .scalar_subquery()
     )
     rows = connection.execute(
-        select(sessions, func.coalesce(api.c.cost, 0).label("api_cost"))
-        .select_from(sessions.outerjoin(api, api.c.session_id == sessions.c.session_id))
+        select(sessions, api.label("api_cost"))
         .where(and_(sessions.c.started_at >= _naive(since), sessions.c.started_at < _naive(until, end=True)))
         .order_by(sessions.c.started_at, sessions.c.session_id)
     ).all()

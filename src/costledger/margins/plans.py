@@ -46,6 +46,7 @@ class PlanBook:
         self.subscriptions: dict[str, list[Subscription]] = defaultdict(list)
         for sub in sorted(subscriptions, key=lambda s: s.since):
             self.subscriptions[sub.user_id].append(sub)
+        self._plan_of: dict[tuple[str | None, str, str | None], str] = {}
 
     def subscribed(self, user_id: str | None, month: str) -> str | None:
         subscriptions = self.subscriptions.get(user_id) if user_id is not None else None
@@ -59,7 +60,12 @@ class PlanBook:
         return found
 
     def plan_of(self, user_id: str | None, month: str, tier: str | None) -> str:
-        return self.subscribed(user_id, month) or self.by_tier.get(tier or "", NO_PLAN)
+        # Asked once per session per plan by the at-limit table: remembered per (user, month, tier).
+        key = (user_id, month, tier)
+        found = self._plan_of.get(key)
+        if found is None:
+            found = self._plan_of[key] = self.subscribed(user_id, month) or self.by_tier.get(tier or "", NO_PLAN)
+        return found
 
     def subscribers(self, month: str) -> dict[str, set[str]]:
         out: dict[str, set[str]] = defaultdict(set)
@@ -303,13 +309,17 @@ def at_limit_table(
     for s in held:
         if month_of(s.started_at) == month and s.user_id:
             active[book.plan_of(s.user_id, month, s.tier)].add(s.user_id)
+    # Each session's plan, found once (not once per plan).
+    by_plan: dict[str, list[SessionCost]] = defaultdict(list)
+    for s in held:
+        by_plan[book.plan_of(s.user_id, month_of(s.started_at), s.tier)].append(s)
     rows = []
     for plan in config.plans:
 
         def in_modes(s: SessionCost, plan: Plan = plan) -> bool:
             return not plan.modes or (s.mode or "") in plan.modes
 
-        own = [s for s in held if in_modes(s) and book.plan_of(s.user_id, month_of(s.started_at), s.tier) == plan.name]
+        own = [s for s in by_plan.get(plan.name, ()) if in_modes(s)]
         measured_on = f"{plan.name}'s sessions" + (f" in modes {', '.join(plan.modes)}" if plan.modes else "")
         if not own and plan.modes:
             own = [s for s in held if in_modes(s)]

@@ -15,14 +15,16 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..config import Config
+from ..dashboard import errors as pages
 from ..errors import ConfigError, InvalidEvent
 from ..keys import KeyVerifier, ensure_admin_key
 from ..ledger import Ledger
+from . import web_headers
 from .metrics import LatencyMiddleware, remember_written
 
 log = logging.getLogger("costledger.server")
@@ -75,6 +77,7 @@ def create_app(database: str | None = None, *, config: Config | str | None = Non
     for name in ROUTERS:
         app.include_router(import_module(name).router)
     _error_handlers(app)
+    web_headers.install(app)
     app.add_middleware(LatencyMiddleware)
     return app
 
@@ -83,15 +86,19 @@ def _error_handlers(app: FastAPI) -> None:
     # Every error is {"detail": "...", "errors": [...]}: never a stack trace or SQL.
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code >= 400 and pages.wants_page(request):
+            return pages.error_page(request, exc.status_code, str(exc.detail))
         return JSONResponse({"detail": str(exc.detail), "errors": []}, exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def request_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
         errors: list[dict[str, Any]] = [
             {"index": None, "field": ".".join(str(p) for p in err.get("loc", ())), "message": str(err.get("msg"))}
             for err in exc.errors()
         ]
+        if pages.wants_page(request):
+            return pages.error_page(request, 422, "Something in the address is not valid.", errors)
         return JSONResponse({"detail": "invalid request", "errors": errors}, 422)
 
     @app.exception_handler(InvalidEvent)
@@ -103,6 +110,8 @@ def _error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": str(exc), "errors": []}, 422)
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
+        if pages.wants_page(request):
+            return pages.error_page(request, 500, "Internal error; see the server log.")
         return JSONResponse({"detail": "internal error; see the server log", "errors": []}, 500)

@@ -51,6 +51,8 @@ def session_conditions(connection: Connection, filters: Filters) -> list[ColumnE
         conditions.append(sessions.c.cost >= to_nanos(filters.min_cost))
     if filters.max_cost is not None:
         conditions.append(sessions.c.cost <= to_nanos(filters.max_cost))
+    if filters.unpriced:
+        conditions.append(sessions.c.unpriced > 0)
     return conditions or [literal(True)]
 
 
