@@ -12,7 +12,7 @@ STAMP   := $(VENV)/.installed-$(SUM)
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: demo test lint bench install browser
+.PHONY: demo test lint bench install browser charts
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +25,20 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 	rm -f $(VENV)/.installed-* $(VENV)/.runtime-* && touch $(STAMP) $(RUNTIME)
 
-install: $(STAMP)
+# The dashboard's charting library: plotly.js's basic bundle from npm (package.json). Without
+# npm the dashboard serves the full bundle of the plotly Python package instead.
+CHARTS := node_modules/plotly.js-basic-dist-min/plotly-basic.min.js
 
-demo: $(RUNTIME)
+$(CHARTS): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --ignore-scripts --loglevel=error \
+	  || echo "npm ci failed: the dashboard will serve plotly's full bundle"; \
+	else echo "no npm: the dashboard will serve plotly's full bundle"; fi
+
+charts: $(CHARTS)
+
+install: $(STAMP) charts
+
+demo: $(RUNTIME) charts
 	$(BIN)/costledger demo --host $(HOST) --port $(PORT)
 
 # Browser tests drive the system Chromium; scripts/browser installs it where it can.
@@ -41,8 +52,8 @@ lint: $(STAMP)
 
 # Test files run in parallel, one worker per core; a file's tests stay on one worker (their
 # module-scoped fixtures, such as the dashboard's demo server, are built once).
-test: $(STAMP) browser lint
+test: $(STAMP) browser charts lint
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
-bench: $(STAMP)
+bench: $(STAMP) charts
 	$(BIN)/python -m bench

@@ -6,13 +6,18 @@ but when CI=true a missing dependency is a failure, never a skip.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 CI = os.environ.get("CI", "").lower() == "true"
 PG_SERVER = os.environ.get("COSTLEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -41,9 +46,11 @@ def require(available: bool, what: str) -> None:
 def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test reads the developer's config or writes to their data directory."""
     for name in ("COSTLEDGER_DATABASE_URL", "COSTLEDGER_CONFIG", "ALERT_SESSION_COST", "ALERT_DAILY_COST",
-                 "ALERT_MONTHLY_COST", "COSTLEDGER_ADMIN_KEY"):  # fmt: skip
+                 "ALERT_MONTHLY_COST", "COSTLEDGER_ADMIN_KEY", "COSTLEDGER_STRIPE_WEBHOOK_SECRET",
+                 "COSTLEDGER_STRIPE_API_KEY", "COSTLEDGER_TWILIO_AUTH_TOKEN"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("COSTLEDGER_DB", str(tmp_path / "default-ledger.db"))
+    monkeypatch.setenv("COSTLEDGER_PRICES_DIR", str(tmp_path / "prices"))  # fetched genai-prices data
     monkeypatch.setenv("COSTLEDGER_NOW", RUN_NOW)
     monkeypatch.chdir(tmp_path)
     from costledger import clock
@@ -51,6 +58,25 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     clock.set_clock(None)
     yield
     clock.set_clock(None)  # a test that moved the clock leaves the next one on the run's instant
+
+
+@contextlib.contextmanager
+def writing_as_of(engine: Engine) -> Iterator[None]:
+    """The writer, writing only the event columns the database has at its revision (as it did then)."""
+    from sqlalchemy import inspect
+
+    from costledger.store import writer
+
+    present = {c["name"] for c in inspect(engine).get_columns("events")}
+    columns = tuple(c for c in writer._event_columns() if c in present)
+    saved = writer._event_columns
+    writer._STATEMENTS.clear()
+    writer._event_columns = lambda: columns  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        writer._event_columns = saved  # type: ignore[assignment]
+        writer._STATEMENTS.clear()
 
 
 @pytest.fixture

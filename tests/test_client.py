@@ -55,7 +55,8 @@ def test_a_session_carries_its_fields_like_a_ledger_session(server: ThreadServer
     with Ledger(server.database) as ledger:
         summary = ledger.session_summary("room-42")
     assert summary is not None and summary.user_id == "u_17" and summary.events == 2
-    assert str(summary.cost_usd) == "0.046700000"
+    # 300 s of Deepgram at $0.0043/min + 4,200 Cartesia credits at $49 / 1,250,000 (Startup plan).
+    assert str(summary.cost_usd) == "0.186140000"
 
 
 def test_an_invalid_event_fails_at_the_call_site_and_nothing_is_queued(tmp_path: Path) -> None:

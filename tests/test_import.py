@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -69,9 +69,10 @@ def test_sutra_sample_imports_priced_with_recorded_costs_and_reimport_adds_nothi
         assert (summary.user_id, summary.tier, summary.mode) == ("user-1", "explorer", "combined")
 
         compared = _comparison(ledger)
-        # The tracker's livekit cost assumed 2 participants: costledger agrees to the nano-dollar.
+        # The tracker's livekit cost assumed 2 participants at $0.02 a minute; costledger prices LiveKit's
+        # billing units: the room's participant-minutes as WebRTC minutes, rounded up, at $0.0005.
         lk = compared[("livekit", None)]
-        assert abs(Decimal(lk["difference_usd"])) < Decimal("0.000001")
+        assert Decimal(lk["computed_usd"]) == _room_cost(participants=2) > 0
         assert compared[("anthropic", "claude-haiku-4-20250514")]["unpriced"] == fake_haiku
         assert check_store(ledger.store) == []
 
@@ -82,7 +83,15 @@ def test_participants_per_room_changes_livekit_cost(tmp_path: Path) -> None:
         import_path(three, SUTRA, "sutra-jsonl", participants=3)
         cost2 = two.total_usd(service="livekit")
         cost3 = three.total_usd(service="livekit")
-    assert cost2 > 0 and abs(cost3 * 2 - cost2 * 3) < Decimal("0.00000005")
+    assert cost2 == _room_cost(participants=2) and cost3 == _room_cost(participants=3) > cost2
+
+
+def _room_cost(participants: int) -> Decimal:
+    """The sample's rooms by hand: seconds × participants / 60 minutes, rounded up per room, at $0.0005."""
+    seconds = [Decimal(str(u["audio_seconds"])) for line in SUTRA.read_text().splitlines()
+               for u in json.loads(line)["usages"] if u["service"] == "livekit"]  # fmt: skip
+    return sum(((s * participants / 60).to_integral_value(ROUND_CEILING) * Decimal("0.0005") for s in seconds),
+               start=Decimal(0))  # fmt: skip
 
 
 def test_agent_usage_logs_sample_flags_sonnet_priced_unknowns(tmp_path: Path) -> None:
@@ -238,6 +247,7 @@ def test_sutra_readings_a_service_does_not_bill_go_to_the_metadata(tmp_path: Pat
         result = import_path(ledger, source, "sutra-jsonl")
         with ledger.store.engine.connect() as c:
             usage, meta = c.execute(select(events.c.usage, events.c.meta)).one()
-    assert result.unpriced == 0 and result.cost_usd == Decimal(tts["characters"]) * Decimal("0.000006")
+    # 1 credit per character at $49 / 1,250,000 (Cartesia's Startup plan).
+    assert result.unpriced == 0 and result.cost_usd == Decimal(tts["characters"]) * Decimal("0.0000392")
     assert json.loads(usage) == {"characters": tts["characters"]}
     assert json.loads(meta)["audio_seconds"] == "12.5"

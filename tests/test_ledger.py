@@ -142,9 +142,10 @@ def test_a_session_keeps_its_fields_times_total_and_breakdowns(ledger: Ledger) -
     summary = s.summary
     assert summary is not None
     assert (summary.user_id, summary.tier, summary.mode, summary.events) == ("u_17", "creator", "combined", 3)
-    assert s.total_usd == Decimal("0.02925") + Decimal("0.0215") + Decimal("0.2")
-    assert s.by_service == {"anthropic": Decimal("0.02925"), "deepgram": Decimal("0.0215"), "livekit": Decimal("0.2")}
-    assert summary.by_agent == {"scholar": Decimal("0.02925"), "": Decimal("0.0215"), "host": Decimal("0.2")}
+    # 10 WebRTC participant minutes at $0.0005.
+    assert s.total_usd == Decimal("0.02925") + Decimal("0.0215") + Decimal("0.005")
+    assert s.by_service == {"anthropic": Decimal("0.02925"), "deepgram": Decimal("0.0215"), "livekit": Decimal("0.005")}
+    assert summary.by_agent == {"scholar": Decimal("0.02925"), "": Decimal("0.0215"), "host": Decimal("0.005")}
     assert summary.ended_at >= summary.started_at and summary.duration_seconds >= 0
     assert s.recorded.accepted == 3
     (by_user,) = ledger.report(by="user")

@@ -31,4 +31,10 @@ def test_prices_command_lists_every_service_it_is_asked_for() -> None:
     rows = json.loads(result.output)
     assert {r["service"] for r in rows} == {"openai", "stripe"}
     card = next(r for r in rows if r["model"] == "card")
-    assert card["rates"] == ["$2.9 per 100 amount_usd", "$0.3 per event"]
+    assert card["rates"] == [
+        "$2.9 per 100 amount_usd",
+        "$0.3 per event",
+        "total rounded half-up to $0.01",
+        "no charge when every reading is zero",
+    ]
+    assert card["confidence"] == "published" and card["read"] and card["granularity"]

@@ -13,4 +13,4 @@ def test_readme_python_example_runs(capsys: object) -> None:
     assert example is not None
     exec(compile(example.group(1), "README.md", "exec"), {"__name__": "readme"})
     out = capsys.readouterr().out  # type: ignore[attr-defined]
-    assert out.splitlines()[0] == "0.296650000"
+    assert out.splitlines()[0] == "0.288590000"

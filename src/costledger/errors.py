@@ -33,13 +33,17 @@ def _describe(index: int | None, field: str, message: str) -> str:
 class UnknownPrice(CostledgerError, LookupError):
     """No price is known for this service/model at that time. costledger never guesses one."""
 
-    def __init__(self, service: str, model: str | None, suggestions: Sequence[str] = ()) -> None:
+    def __init__(
+        self, service: str, model: str | None, suggestions: Sequence[str] = (), reason: str | None = None
+    ) -> None:
         self.service = service
         self.model = model
         self.suggestions = list(suggestions)
+        self.reason = reason
         what = f"{service}:{model}" if model else f"service {service!r} (no model given)"
+        why = f" ({reason})" if reason else ""
         hint = f" (did you mean {', '.join(self.suggestions)}?)" if self.suggestions else ""
-        super().__init__(f"no price known for {what}{hint}")
+        super().__init__(f"no price known for {what}{why}{hint}")
 
 
 class ConfigError(CostledgerError, ValueError):

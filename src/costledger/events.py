@@ -61,6 +61,8 @@ class UsageEvent(BaseModel):
     model: str | None = Field(default=None, max_length=MAX_ID_LENGTH)
     operation: str | None = Field(default=None, max_length=64)
     usage: dict[str, Quantity] = Field(default_factory=dict)
+    # The provider's service tier (standard, batch, flex, priority, fast…): selects its price.
+    service_tier: Annotated[str, StringConstraints(to_lower=True)] | None = Field(default=None, max_length=64)
     cost_usd: Decimal | None = None
     # The cost a previous tracker recorded (imports): kept for comparison, never summed.
     recorded_cost_usd: Decimal | None = None
@@ -237,7 +239,7 @@ def parse_events(
 # The columns stored as text. Tags and metadata are stored as JSON that escapes such
 # characters, but PostgreSQL's jsonb (tag filters) refuses the escapes too, so they are checked as well.
 _TEXT_FIELDS = ("event_id", "service", "model", "operation", "session_id", "user_id", "tier", "agent", "mode",
-                "endpoint")  # fmt: skip
+                "endpoint", "service_tier")  # fmt: skip
 
 
 def storable(text: str) -> bool:

@@ -157,7 +157,7 @@ class Ledger:
             cost, source = to_nanos(event.cost_usd), "reported"
         else:
             try:
-                priced = self.catalog.price(event.service, event.model, event.usage, event.ts)
+                priced = self.catalog.price(event.service, event.model, event.usage, event.ts, event.service_tier)
             except UnknownPrice as exc:
                 cost, reason = None, str(exc)
             else:
@@ -177,6 +177,7 @@ class Ledger:
             "mode": event.mode,
             "endpoint": event.endpoint,
             "usage": to_json(event.usage),
+            "service_tier": event.service_tier,
             "tags": to_json(event.tags),
             "meta": to_json(event.metadata),
             "cost": cost,

@@ -200,7 +200,7 @@ def _price(ledger: Ledger, row: dict[str, Any]) -> dict[str, Any]:
     usage = {meter: quantity(value, f"usage.{meter}") for meter, value in json.loads(row["usage"]).items()}
     at = row["ts"].replace(tzinfo=dt.UTC)
     try:
-        priced = ledger.catalog.price(row["service"], row["model"], usage, at)
+        priced = ledger.catalog.price(row["service"], row["model"], usage, at, row["service_tier"])
     except UnknownPrice as exc:
         return {"cost": None, "cost_source": None, "price_ref": None, "unpriced_reason": str(exc)}
     if priced.total > MAX_EVENT_USD:

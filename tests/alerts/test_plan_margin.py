@@ -47,10 +47,10 @@ def test_a_plan_whose_margin_at_limit_is_below_the_threshold_alerts_once_a_month
         assert ledger.alerts.check_plans(now) == 1
         assert ledger.alerts.check_plans(now) == 0  # the same plan and month: no second alert
         (alert,) = ledger.alerts.history()
-    # $29 − (2.9% × $29 + $0.30) − 100 × $0.45 = −$17.141
+    # $29 − (2.9% × $29 + $0.30 = $1.141, to the cent $1.14) − 100 × $0.45 = −$17.14
     assert (alert.kind, alert.subject, alert.period) == ("plan_margin", "plan=creator", "2026-10")
-    assert alert.details["margin_at_limit_usd"] == "-17.141"
-    assert alert.details["payment_fee_usd"] == "1.141"
+    assert alert.details["margin_at_limit_usd"] == "-17.14"
+    assert alert.details["payment_fee_usd"] == "1.14"
     assert "-$17.14" in alert.message and "100 sessions" in alert.message
     assert Decimal(alert.details["p90_cost_per_session_usd"]) == Decimal("0.45")
 
@@ -60,12 +60,12 @@ def test_a_cheap_plan_is_quiet_unless_its_margin_is_thinner_than_asked(
     tmp_path: Path, threshold: str, fired: int
 ) -> None:
     with _ledger(tmp_path, threshold) as ledger:
-        for n in range(3):  # $29 − $1.141 − 100 × $0.10 = $17.859 at the limit
+        for n in range(3):  # $29 − $1.14 − 100 × $0.10 = $17.86 at the limit
             with ledger.session(f"c{n}", user_id="u9", tier="creator", mode="combined") as s:
                 s.record("anthropic", "claude-sonnet-4-20250514", input_tokens=1, cost_usd="0.10",
                          ts=dt.datetime(2026, 10, 10, 12, tzinfo=dt.UTC), event_id=f"c{n}")  # fmt: skip
         assert ledger.alerts.check_plans(dt.datetime(2026, 10, 20, 9)) == fired
-        assert [a.details["margin_at_limit_usd"] for a in ledger.alerts.history()] == ["17.859"] * fired
+        assert [a.details["margin_at_limit_usd"] for a in ledger.alerts.history()] == ["17.86"] * fired
 
 
 def test_alerts_check_command_runs_the_scheduled_rules(tmp_path: Path) -> None:

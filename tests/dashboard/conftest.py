@@ -105,15 +105,38 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
+WIDTHS = {1280: {"width": 1280, "height": 900}, 390: {"width": 390, "height": 844}}
+
+
+def _signed_in_tab(browser: Any, server: Running, width: int) -> Iterator[Any]:
+    """A signed-in tab at `width` px that fails the test on any console error (a CSP refusal, a script
+    error) or uncaught exception, once the test is done."""
+    phone = width < 600
+    context = browser.new_context(viewport=WIDTHS[width], accept_downloads=True, is_mobile=phone,
+                                  has_touch=phone, device_scale_factor=2 if phone else 1)  # fmt: skip
+    tab = context.new_page()
+    tab.set_default_timeout(30_000)
+    problems: list[str] = []
+    tab.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    tab.on("pageerror", lambda error: problems.append(str(error)))
+    sign_in(tab, server.url, server.admin_key)
+    tab.width = width
+    tab.problems = problems  # a test that asks for an error page clears what the browser logged of it
+    yield tab
+    context.close()
+    assert not problems, problems
+
+
 @pytest.fixture
 def page(browser: Any, server: Running) -> Iterator[Any]:
     """A signed-in page at desktop width."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    tab = context.new_page()
-    tab.set_default_timeout(20_000)
-    sign_in(tab, server.url, server.admin_key)
-    yield tab
-    context.close()
+    yield from _signed_in_tab(browser, server, 1280)
+
+
+@pytest.fixture(params=sorted(WIDTHS, reverse=True), ids=lambda w: f"{w}px")
+def tab(request: pytest.FixtureRequest, browser: Any, server: Running) -> Iterator[Any]:
+    """A signed-in page at 1280 px, then at 390 px (a phone)."""
+    yield from _signed_in_tab(browser, server, int(request.param))
 
 
 def sign_in(tab: Any, url: str, key: str) -> None:

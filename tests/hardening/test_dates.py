@@ -75,7 +75,7 @@ def test_every_date_parameter_outside_the_window_is_a_422_naming_it(server: Thre
                 assert browser.get(path, params={"since": value}).status_code == 422, (path, value)
             # A century of daily trend was 12 MB of page and 8 s of work: at most three years.
             answer = browser.get(path, params={"since": EDGES[0], "until": EDGES[1]})
-            assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "query.since", path
+            assert answer.status_code == 422 and "three years" in answer.text, path  # a page naming the bound
             assert browser.get(path, params={"since": "2097-01-01", "until": EDGES[1]}).status_code == 200, path
 
 
@@ -91,7 +91,7 @@ def test_a_ledger_already_holding_dates_outside_the_window_answers_every_read(
                 "operation": None, "session_id": f"s-{when.year}", "user_id": "u_edge", "tier": "creator",
                 "agent": "a", "mode": "voice", "endpoint": None, "usage": '{"amount_usd": 29}', "tags": "{}",
                 "meta": "{}", "cost": 1_141_000_000, "cost_source": "catalog", "price_ref": "stripe", "unpriced_reason":
-                None, "recorded_cost": None, "ingested_at": dt.datetime(2026, 11, 1),
+                None, "recorded_cost": None, "ingested_at": dt.datetime(2026, 11, 1), "service_tier": None,
             }])  # fmt: skip
     finally:
         store.close()

@@ -66,7 +66,7 @@ def test_no_stored_string_is_cut(backend_url: str) -> None:
         "model": None, "operation": None, "session_id": None, "user_id": "u" * 300, "tier": None, "agent": None,
         "mode": None, "endpoint": None, "usage": json.dumps({}), "tags": "{}", "meta": "{}", "cost": 1,
         "cost_source": "reported", "price_ref": None, "unpriced_reason": None, "recorded_cost": None,
-        "ingested_at": dt.datetime(2026, 11, 1),
+        "ingested_at": dt.datetime(2026, 11, 1), "service_tier": None,
     }  # fmt: skip
     store = Store(backend_url)
     try:

@@ -25,9 +25,9 @@ def test_margins_and_recommendations_routes(tmp_path: Path, monkeypatch: pytest.
             margins = http.get("/v1/margins", params={"month": "2026-10"})
             assert margins.status_code == 200, margins.text
             data = margins.json()
-            assert data["months"][0]["total"]["margin_usd"] == "22.274"
+            assert data["months"][0]["total"]["margin_usd"] == "22.277"
             creator = next(r for r in data["at_limit"] if r["plan"] == "creator")
-            assert creator["p90"]["margin_usd"] == "-17.141"
+            assert creator["p90"]["margin_usd"] == "-17.14"
             advice = http.get("/v1/recommendations", params={"since": "2026-10-01", "until": "2026-10-30"})
             assert advice.status_code == 200, advice.text
             assert advice.json()["recommendations"][0]["usd_per_month"] == "6.65"

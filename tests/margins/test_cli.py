@@ -27,7 +27,7 @@ def test_margins_json_and_table(tmp_path: Path) -> None:
     done = runner.invoke(app, ["margins", "--month", "2026-10", "--json", *common])
     assert done.exit_code == 0, done.output
     data = json.loads(done.stdout)
-    assert data["months"][0]["total"]["margin_usd"] == "22.274"
+    assert data["months"][0]["total"]["margin_usd"] == "22.277"
     table = runner.invoke(app, ["margins", *common])
     assert table.exit_code == 0 and "creator" in table.stdout and "negative" in table.stdout
     bad = runner.invoke(app, ["margins", "--month", "October", *common])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from costledger import Ledger, load_config, price
@@ -44,7 +44,9 @@ def test_at_limit_on_the_demo_matches_a_hand_computation(tmp_path: Path) -> None
         costs = sorted(c for s, c in cost.items() if tier[s] == name and s not in unknown)
         p50 = costs[math.ceil(len(costs) * 50 / 100) - 1]
         p90 = costs[math.ceil(len(costs) * 90 / 100) - 1]
+        # Stripe: 2.9% + $0.30 per charge, rounded half-up to the cent; no charge, no fee.
         fee = plan.price_usd * Decimal("0.029") + Decimal("0.30") if plan.price_usd else Decimal(0)
+        fee = fee.quantize(Decimal("0.01"), ROUND_HALF_UP)
         row = rows[name]
         assert row["measured_sessions"] == len(costs)
         assert Decimal(row["p50"]["cost_per_session_usd"]) == p50

@@ -26,7 +26,7 @@ def _seed(server: ThreadServer) -> None:
         {"event_id": "d1", "ts": _ts(YESTERDAY, 11), "service": "deepgram", "model": "nova-3",
          "usage": {"audio_seconds": 300}, "session_id": "room-1", "user_id": "u1", "tier": "creator"},
         {"event_id": "c1", "ts": _ts(TODAY, 0), "service": "cartesia", "model": "sonic-3",
-         "usage": {"characters": 4200}, "session_id": "room-2", "user_id": "u2", "tier": "free",
+         "usage": {"characters": 500}, "session_id": "room-2", "user_id": "u2", "tier": "free",
          "tags": {"env": "dev"}},
         {"event_id": "x1", "ts": _ts(TODAY, 0), "service": "acme", "model": "thing", "usage": {},
          "session_id": "room-2", "user_id": "u2", "tier": "free"},
@@ -40,13 +40,13 @@ def test_costs_group_by_any_dimensions_with_exact_decimal_strings(server: Thread
     with server.client() as http:
         by_service = http.get("/v1/costs", params={"group_by": "service"}).json()
         by_user_day = http.get("/v1/costs", params=[("group_by", "user"), ("group_by", "day")]).json()
-    assert by_service["cost_usd"] == "0.07595"  # 0.02925 + 0.0215 + 0.0252; acme is unpriced
+    assert by_service["cost_usd"] == "0.07035"  # 0.02925 + 0.0215 + 0.0196; acme is unpriced
     assert (by_service["events"], by_service["unpriced"]) == (4, 1)
     assert [(r["group"]["service"], r["cost_usd"]) for r in by_service["rows"]] == [
-        ("anthropic", "0.02925"), ("cartesia", "0.0252"), ("deepgram", "0.0215"), ("acme", "0")]  # fmt: skip
+        ("anthropic", "0.02925"), ("deepgram", "0.0215"), ("cartesia", "0.0196"), ("acme", "0")]  # fmt: skip
     assert by_user_day["group_by"] == ["user", "day"]
     assert {(r["group"]["user"], r["group"]["day"]): r["cost_usd"] for r in by_user_day["rows"]} == {
-        ("u1", YESTERDAY.isoformat()): "0.05075", ("u2", TODAY.isoformat()): "0.0252"}  # fmt: skip
+        ("u1", YESTERDAY.isoformat()): "0.05075", ("u2", TODAY.isoformat()): "0.0196"}  # fmt: skip
 
 
 def test_costs_filter_by_dates_dimensions_and_tags(server: ThreadServer) -> None:
@@ -58,7 +58,7 @@ def test_costs_filter_by_dates_dimensions_and_tags(server: ThreadServer) -> None
         bad_group = http.get("/v1/costs", params={"group_by": "colour"})
         bad_tag = http.get("/v1/costs", params={"tag": "env"})
         backwards = http.get("/v1/costs", params={"since": TODAY.isoformat(), "until": YESTERDAY.isoformat()})
-    assert today["events"] == 2 and today["cost_usd"] == "0.0252"
+    assert today["events"] == 2 and today["cost_usd"] == "0.0196"
     assert [(r["group"]["session"], r["cost_usd"]) for r in creator["rows"]] == [("room-1", "0.05075")]
     assert prod["cost_usd"] == "0.02925"
     for refused in (bad_group, bad_tag, backwards):
@@ -74,8 +74,8 @@ def test_the_daily_trend_has_one_row_per_day_zeros_included(server: ThreadServer
         only_free = http.get("/v1/costs/daily", params={"days": 2, "tier": "free"}).json()
         too_many = http.get("/v1/costs/daily", params={"days": 0})
     assert [r["day"] for r in trend["rows"]] == [(TODAY - dt.timedelta(days=n)).isoformat() for n in (2, 1, 0)]
-    assert [r["cost_usd"] for r in trend["rows"]] == ["0", "0.05075", "0.0252"]
-    assert trend["cost_usd"] == "0.07595" and trend["until"] == TODAY.isoformat()
+    assert [r["cost_usd"] for r in trend["rows"]] == ["0", "0.05075", "0.0196"]
+    assert trend["cost_usd"] == "0.07035" and trend["until"] == TODAY.isoformat()
     assert [r["events"] for r in only_free["rows"]] == [0, 2]
     assert too_many.status_code == 422
 
@@ -108,7 +108,8 @@ def test_prices_and_health(server: ThreadServer) -> None:
     with server.client() as http:
         deepgram = http.get("/v1/prices", params={"service": "deepgram"}).json()
         everything = http.get("/v1/prices").json()
-    assert [p["model"] for p in deepgram["prices"]] == ["nova-3"]
+    assert "nova-3" in [p["model"] for p in deepgram["prices"]]
+    assert {p["service"] for p in deepgram["prices"]} == {"deepgram"}
     assert deepgram["prices"][0]["rates"] and deepgram["prices"][0]["source"]
     assert {"anthropic", "deepgram", "cartesia", "livekit", "stripe"} <= {p["service"] for p in everything["prices"]}
     health = httpx.get(f"{server.url}/healthz")

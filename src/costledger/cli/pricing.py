@@ -6,10 +6,12 @@ import json
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
+from rich.text import Text
 
 from .. import clock
-from ..pricing.entries import describe
+from ..pricing.entries import short_rates, summarize
 from .app import ConfigOption, JsonOption, app, console, fail, parse_moment
 
 
@@ -38,7 +40,11 @@ def price(
     characters: Annotated[int | None, typer.Option()] = None,
     participant_minutes: Annotated[str | None, typer.Option()] = None,
     amount_usd: Annotated[str | None, typer.Option()] = None,
-    meter: Annotated[list[str] | None, typer.Option(help="a custom meter priced in your config: NAME=QUANTITY")] = None,
+    usage: Annotated[
+        list[str] | None,
+        typer.Option("--usage", "--meter", help="any meter, e.g. cache_write_1h_tokens=5000 (repeatable): METER=N"),
+    ] = None,
+    service_tier: Annotated[str | None, typer.Option(help="batch, flex, priority, fast… (default: standard)")] = None,
     at: Annotated[str | None, typer.Option(help="price as of this date or time (default: now)")] = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
@@ -64,15 +70,14 @@ def price(
         }.items()
         if value is not None
     }
-    for item in meter or []:
+    for item in usage or []:
         name, sep, value = item.partition("=")
-        if not sep:
-            fail(f"--meter: expected NAME=QUANTITY, got {item!r}", 2)
+        if not sep or not name.strip():
+            fail(f"--usage: expected METER=N, got {item!r}", 2)
         raw[name.strip()] = value.strip()
     moment = parse_moment(at, "--at") or clock.now()
     try:
-        usage = readings(raw, catalog.custom_meters)
-        cost = catalog.price(service, model, usage, moment)
+        cost = catalog.price(service, model, readings(raw, catalog.custom_meters), moment, service_tier)
     except UnknownPrice as exc:
         fail(str(exc), 3)
     except ValueError as exc:
@@ -89,28 +94,116 @@ def price(
     table.add_row("[bold]total[/bold]", f"[bold]{data['cost_usd']}[/bold]")
     console.print(table)
     console.print(f"priced by {cost.entry.ref} — {cost.entry.source}", style="dim")
+    if cost.entry.confidence == "unconfirmed":
+        console.print("unconfirmed: no public page we could read states this rate; override it with what you pay")
 
 
-@app.command()
+prices_app = typer.Typer(help="The price catalog in force, and fetching newer genai-prices data.")
+app.add_typer(prices_app, name="prices")
+
+
+@prices_app.callback(invoke_without_command=True)
 def prices(
+    ctx: typer.Context,
     service: Annotated[list[str] | None, typer.Option(help="only these services (repeatable)")] = None,
     at: Annotated[str | None, typer.Option(help="the catalog as of this date (default: now)")] = None,
+    long: Annotated[bool, typer.Option("--long", help="every rate, date, source and note of every entry")] = False,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The catalog in force: every price with its source and effective date."""
+    """The catalog in force: one row per model (per MTok), then the other services, with confidence."""
+    if ctx.invoked_subcommand is not None:
+        return
     catalog = _catalog(config)
     moment = parse_moment(at, "--at") or clock.now()
     entries = catalog.in_force(moment, service or None)
-    rows = [describe(e) for e in entries]
+    rows = [summarize(e) for e in entries]
     if as_json:
         print(json.dumps(rows))
         return
+    info = catalog.data_info()
+    if info:
+        where = "bundled with the package" if info["origin"] == "bundled" else (
+            f"fetched {info['fetched_at'][:10]} from {info['source']}")  # fmt: skip
+        console.print(f"LLM prices: {info['package']} data, {where}; its latest dated price: {info['data_date']}.",
+                      highlight=False)  # fmt: skip
+    if long:
+        _long_table(rows, moment)
+        return
+    for row, entry in zip(rows, entries, strict=True):
+        row["short"] = short_rates(entry)
+    llm = [r for r in rows if r["llm"]]
+    other = [r for r in rows if not r["llm"]]
+    if llm:
+        table = Table(title=f"LLM prices, USD per million tokens, at {moment:%Y-%m-%d}", title_justify="left",
+                      box=box.SIMPLE_HEAD, pad_edge=False)  # fmt: skip
+        table.add_column("model", overflow="fold")
+        for name in ("input", "output", "cache read", "cache write"):
+            table.add_column(name, justify="right", no_wrap=True)
+        table.add_column("from", no_wrap=True)
+        last = None
+        for row in llm:
+            if row["service"] != last:
+                table.add_row(Text(row["service"], style="bold"))
+                last = row["service"]
+            cells = [row["per_mtok"][k] or "" for k in ("input", "output", "cache_read", "cache_write")]
+            name = row["model"] + (f" ({row['service_tier']})" if row["service_tier"] else "")
+            table.add_row(Text(name + ("+" if row["long_context"] else "")), *cells, _origin(row))
+        console.print(table)
+        console.print("+ has a long-context tier. 1-hour cache writes, audio tokens, tiers: --long", style="dim")
+    if other:
+        table = Table(title=f"Voice, telephony and payments at {moment:%Y-%m-%d}", title_justify="left",
+                      box=box.SIMPLE_HEAD, pad_edge=False)  # fmt: skip
+        table.add_column("service:model", overflow="fold", ratio=2)
+        table.add_column("rate", overflow="fold", ratio=3)
+        table.add_column("confidence", no_wrap=True)
+        for row in other:
+            plan = f" ({row['plan']} plan)" if row["plan"] else ""
+            table.add_row(Text(f"{row['service']}:{row['model']}{plan}"), Text(row["short"]), row["confidence"])
+        console.print(table)
+        console.print(
+            "unconfirmed: no public page we could read states the rate; override it with what you pay"
+            " ([[prices]] in costledger.toml); how each bills: --long",
+            style="dim",
+            markup=False,
+        )
+
+
+def _origin(row: dict[str, Any]) -> str:
+    return {"genai-prices": "genai", "correction": "ours", "builtin": "ours", "override": "yours"}.get(row["kind"], "")
+
+
+def _long_table(rows: list[dict[str, Any]], moment: Any) -> None:
     table = Table(title=f"Prices in force at {moment:%Y-%m-%d}")
-    for column in ("service", "model", "rates", "since", "kind", "source"):
+    for column in ("service", "model", "rates", "since", "confidence", "billed", "source"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(
-            row["service"], row["model"], "; ".join(row["rates"]), row["since"] or "", row["kind"], row["source"]
-        )
+        model = row["model"] + (f" [{row['service_tier']}]" if row["service_tier"] else "")
+        model += f" ({row['plan']} plan)" if row["plan"] else ""
+        source = row["source"] + (f" — read {row['read']}" if row["read"] else "") + (
+            f" — {row['note']}" if row["note"] else "")  # fmt: skip
+        table.add_row(row["service"], Text(model), Text("; ".join(row["rates"])), row["since"] or "",
+                      row["confidence"], row["granularity"], Text(source))  # fmt: skip
     console.print(table)
+
+
+@prices_app.command("update")
+def prices_update(
+    source: Annotated[
+        str | None, typer.Option("--from", help="URL or file of genai-prices data (default: genai-prices' own address)")
+    ] = None,
+) -> None:
+    """Fetch genai-prices' newer price data into the prices directory; every process then prices from it."""
+    from genai_prices.update_prices import DEFAULT_UPDATE_URL
+
+    from ..pricing import snapshots
+    from ..pricing.llm import current
+
+    try:
+        raw, origin = snapshots.fetch(source or DEFAULT_UPDATE_URL)
+        stored = snapshots.store(raw, origin)
+    except snapshots.SnapshotError as exc:
+        fail(f"prices update refused: {exc}; the prices in use stay as they were", 2)
+    data = current()
+    console.print(f"stored genai-prices data from {stored.source} ({len(data.services())} providers, latest dated"
+                  f" price {data.data_date}) in {stored.path}", highlight=False)  # fmt: skip

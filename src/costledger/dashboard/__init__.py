@@ -1,7 +1,10 @@
 """The dashboard: server-rendered pages over the ledger, behind an admin-key login.
 
-`pages` builds what each page shows from the library (no HTTP in it), `charts` turns
-it into Plotly figures, `auth` holds the login cookie and CSRF tokens, `routes` is the
-thin FastAPI layer. Plotly's JavaScript is served from the installed `plotly`
-package, so the dashboard works with no internet.
+Each page is built from the library (no HTTP in it) by its module: `overview`,
+`sessions_pages`, `spenders` (users, agents), `margins_page`, `alerts_page` and
+`config_pages` (prices, session types), on `pages` (cards, ranges, presets), `tables`
+(cells, sorting, paging, CSV) and `charts` (Plotly figures). The whole cost they show
+comes from `costledger.total_cost`. `auth` holds the login cookie and CSRF tokens,
+`assets` the static files (the charting library from an installed package, never a
+CDN), `errors` the error pages, `routes` is the thin FastAPI layer.
 """

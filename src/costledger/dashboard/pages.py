@@ -1,36 +1,39 @@
-"""What each dashboard page shows, built from the library: no HTTP here, so the same
-numbers can be checked against the API and the store directly.
+"""What a page is (cards, charts, tables), the date range every page reads, and its presets.
 
-The month's figures (today, month to date, forecast, per service, mode and tier) come
-from `store.overview`; trends from the rollups; sessions from the sessions table. The
-date range applies to trends and lists; dimension filters (tier, mode, agent,
-service, user) apply to everything.
+A page is built from the library (no HTTP in it), so the same numbers can be checked
+against the API and the store directly. Every figure follows the selected range and
+filters; the month-to-date and forecast cards say that they are the month's.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
 from ..dates import FIRST_DAY
-from ..ledger import Ledger
-from ..store import Filters, queries
-from .charts import Chart, bars, donut, lines
-from .tables import Column, Table
+from ..store import Filters
+from ..total_cost import CostParts
+from .charts import Chart
+from .tables import PAGE_SIZE, Table, money_text, share_text
 
-DEFAULT_DAYS = 90
-PAGE_SIZE = 50
+DEFAULT_DAYS = 30
 _ZERO = Decimal(0)
 
 # What the service breakdown calls each service: LLM vs speech vs rooms vs payments.
 KIND_OF_SERVICE = {
     "anthropic": "LLM", "openai": "LLM", "google": "LLM", "mistral": "LLM", "groq": "LLM",
     "deepgram": "STT", "assemblyai": "STT", "cartesia": "TTS", "elevenlabs": "TTS",
-    "livekit": "rooms", "stripe": "payments",
+    "livekit": "rooms", "twilio": "phone", "stripe": "payments",
 }  # fmt: skip
+# What the page calls each part of the whole cost, and says about it.
+PARTS = {
+    "metered": ("Metered spend", "what the recorded events cost, priced per use"),
+    "extra": ("Per-session extra", "[[session_types]] extra_cost_usd × that mode's sessions"),
+    "fixed": ("Fixed costs", "[[fixed_costs]] per month, allocated per day"),
+}
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,12 @@ class Card:
     note: str = ""
     key: str = ""  # a stable name tests and scripts can find the card by
     warn: bool = False
+    href: str | None = None  # the card is a link (to the sessions it counts, the alerts…)
+    delta: str = ""  # the change against the previous period, as people read it
+    tone: str = ""  # good | bad | "" — the delta's colour (for a cost, up is bad)
+    state: str = ""  # loss | thin | ok — a margin card's colour
+    badge: str = ""  # a verdict shown before the value ("loses money at its limit")
+    badge_state: str = ""  # loss | thin | ok
 
 
 @dataclass
@@ -49,6 +58,7 @@ class Page:
     charts: list[Chart] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what the page counts, and what it does not
 
     def table(self, name: str) -> Table | None:
         return next((t for t in self.tables if t.name == name), None)
@@ -61,227 +71,95 @@ def window(filters: Filters, today: dt.date, days: int = DEFAULT_DAYS) -> Filter
     return replace(filters, since=since, until=until)
 
 
+def bounds(filters: Filters) -> tuple[dt.date, dt.date]:
+    assert filters.since is not None and filters.until is not None, "window() first"
+    return filters.since, filters.until
+
+
+@dataclass(frozen=True)
+class Preset:
+    key: str
+    label: str
+    since: dt.date
+    until: dt.date
+
+
+def presets(today: dt.date) -> list[Preset]:
+    """The ranges people ask for most, as of today."""
+    first = today.replace(day=1)
+    last_month_end = first - dt.timedelta(days=1)
+    return [
+        Preset("today", "Today", today, today),
+        Preset("7d", "7 days", today - dt.timedelta(days=6), today),
+        Preset("30d", "30 days", today - dt.timedelta(days=29), today),
+        Preset("mtd", "Month to date", first, today),
+        Preset("last-month", "Last month", last_month_end.replace(day=1), last_month_end),
+        Preset("90d", "90 days", today - dt.timedelta(days=89), today),
+    ]
+
+
+def span(since: dt.date, until: dt.date) -> str:
+    """'Nov 1 – Nov 30, 2026', 'Dec 1, 2026', 'Nov 2025 – Jan 2026' as people write ranges."""
+    if since == until:
+        return f"{since:%b} {since.day}, {since.year}"
+    whole_month = since.day == 1 and until == since.replace(day=calendar.monthrange(since.year, since.month)[1])
+    if whole_month:
+        return f"{since:%b %Y}"
+    left = f"{since:%b} {since.day}" + ("" if since.year == until.year else f", {since.year}")
+    return f"{left} – {until:%b} {until.day}, {until.year}"
+
+
+def before_label(since: dt.date, until: dt.date) -> str:
+    """What a delta compares with: 'previous 30 days', 'previous day'."""
+    days = (until - since).days + 1
+    return "previous day" if days == 1 else f"previous {days} days"
+
+
 def money(amount: Decimal | None) -> str:
-    return "—" if amount is None else f"${amount.quantize(Decimal('0.01')):,}"
+    return "—" if amount is None else money_text(amount.quantize(Decimal("0.01")))
 
 
-# -- overview -------------------------------------------------------------------------------------
+def delta(now: Decimal, before: Decimal, period: str, cost: bool = True) -> tuple[str, str]:
+    """('▲ 12.3% vs previous 30 days', 'bad'): the change and its colour; up is bad for a cost."""
+    if before == now:
+        return f"same as {period}", ""
+    if before == 0:
+        return f"new: nothing {period}", "bad" if cost and now > 0 else ""
+    change = (now - before) / abs(before)
+    arrow = "▲" if change > 0 else "▼"
+    tone = ("bad" if change > 0 else "good") if cost else ("good" if change > 0 else "bad")
+    return f"{arrow} {share_text(abs(change))} vs {period}", tone
 
 
-def overview_page(ledger: Ledger, filters: Filters, today: dt.date, open_alerts: int | None) -> Page:
-    ranged = window(filters, today)
-    assert ranged.since is not None and ranged.until is not None
-    with ledger.store.engine.connect() as connection:
-        view = queries.overview(connection, today, filters)
-        days = (ranged.until - ranged.since).days + 1
-        daily = queries.daily_trend(connection, days, ranged, today=ranged.until)
-    # Weeks and months are sums of the days already read: one pass over the rollups, not three.
-    weekly = regroup(daily, "week", lambda day: (day - dt.timedelta(days=day.weekday())).isoformat())
-    monthly = regroup(daily, "month", lambda day: day.isoformat()[:7])
-    mtd = view.month
-    page = Page("Overview")
-    page.cards = [
-        Card("Today", money(mtd.today_usd), f"{mtd.today_events:,} events", "today"),
-        Card("Month to date", money(mtd.cost_usd), f"{mtd.month}, {mtd.events:,} events", "month"),
-        Card("Month-end forecast", money(mtd.forecast_usd), f"run rate {money(mtd.run_rate_usd)}/day", "forecast"),
-        Card("Average per session", money(view.avg_session_usd), f"{view.sessions:,} sessions this month", "avg"),
-        Card("Unpriced events", f"{view.unpriced:,}", "this month: no price known", "unpriced", view.unpriced > 0),
-        Card(
-            "Open alerts",
-            "—" if open_alerts is None else f"{open_alerts:,}",
-            "alerts not configured" if open_alerts is None else "not acknowledged",
-            "alerts",
-            bool(open_alerts),
-        ),
-    ]
-    page.charts = [
-        lines("trend-daily", f"Daily cost, {ranged.since} to {ranged.until}", [t.group["day"] or "" for t in daily],
-              [("cost", [t.cost_usd for t in daily])]),
-        lines("trend-weekly", "Weekly cost (weeks start Monday)", [t.group["week"] or "" for t in weekly],
-              [("cost", [t.cost_usd for t in weekly])], bar=True),
-        lines("trend-monthly", "Monthly cost", [t.group["month"] or "" for t in monthly],
-              [("cost", [t.cost_usd for t in monthly])], bar=True),
-        donut("by-kind", f"Where the money goes, {mtd.month}", *_by_kind(view.by_service)),
-        bars("by-mode", f"Average cost per session by mode, {mtd.month} (click: its sessions)",
-             [m.mode or "(none)" for m in view.by_mode], [m.avg_usd for m in view.by_mode],
-             [f"/sessions?mode={m.mode}" if m.mode else None for m in view.by_mode]),
-        bars("by-tier", f"Cost per user by tier, {mtd.month}", [t.tier or "(none)" for t in view.by_tier],
-             [t.per_user_usd for t in view.by_tier]),
-    ]  # fmt: skip
-    page.tables = [
-        Table("services", f"By service, {mtd.month}",
-              [Column("service", "Service"), Column("kind", "Kind"), Column("events", "Events", "count"),
-               Column("cost_usd", "Cost", "money"), Column("share", "Share", "share")],
-              [{"service": s.service, "kind": KIND_OF_SERVICE.get(s.service, "other"), "events": s.events,
-                "cost_usd": s.cost_usd, "share": s.share} for s in view.by_service]),
-        Table("modes", f"Cost per session by mode, {mtd.month}",
-              [Column("mode", "Mode", link="/sessions?mode={mode}"), Column("sessions", "Sessions", "count"),
-               Column("avg_usd", "Average", "money"), Column("p50_usd", "p50", "money"),
-               Column("p90_usd", "p90", "money"), Column("cost_usd", "Total", "money")],
-              [{"mode": m.mode, "sessions": m.sessions, "avg_usd": m.avg_usd, "p50_usd": m.p50_usd,
-                "p90_usd": m.p90_usd, "cost_usd": m.cost_usd} for m in view.by_mode]),
-        Table("tiers", f"Cost per user by tier, {mtd.month}",
-              [Column("tier", "Tier"), Column("users", "Users", "count"), Column("per_user_usd", "Per user", "money"),
-               Column("cost_usd", "Total", "money")],
-              [{"tier": t.tier, "users": t.users, "per_user_usd": t.per_user_usd, "cost_usd": t.cost_usd}
-               for t in view.by_tier]),
-        Table("daily", "Daily trend",
-              [Column("day", "Day"), Column("events", "Events", "count"), Column("unpriced", "Unpriced", "count"),
-               Column("cost_usd", "Cost", "money")],
-              [{"day": t.group["day"], "events": t.events, "unpriced": t.unpriced, "cost_usd": t.cost_usd}
-               for t in reversed(daily)]),
-    ]  # fmt: skip
-    page.extra["overview"] = view
-    return page
-
-
-def regroup(daily: list[queries.Total], unit: str, period: Callable[[dt.date], str]) -> list[queries.Total]:
-    """Daily totals summed into weeks (named by their Monday, as the store names them) or months."""
-    out: dict[str, list[Any]] = {}
-    for t in daily:
-        if not t.events:
+def part_cards(parts: CostParts, before: CostParts | None, period: str, allocated: bool = True) -> list[Card]:
+    """Total, metered, extra and fixed: the whole cost split, each with its change."""
+    rows = [("total", "Total cost", "metered + per-session extra + fixed")]
+    rows += [(name, *PARTS[name]) for name in ("metered", "extra", "fixed")]
+    cards = []
+    for key, label, note in rows:
+        if not allocated and key in ("extra", "fixed"):
+            cards.append(Card(label, "not split", "belongs to sessions, not to a service, agent or model", key))
             continue
-        bucket = out.setdefault(period(dt.date.fromisoformat(str(t.group["day"]))), [0, 0, _ZERO])
-        bucket[0] += t.events
-        bucket[1] += t.unpriced
-        bucket[2] += t.cost_usd
-    return [queries.Total({unit: key}, n, u, cost) for key, (n, u, cost) in sorted(out.items())]
+        amount: Decimal = getattr(parts, key)
+        change, tone = delta(amount, getattr(before, key), period) if before is not None else ("", "")
+        cards.append(Card(label, money(amount), note, key, delta=change, tone=tone))
+    return cards
 
 
-def _by_kind(services: list[queries.ServiceShare]) -> tuple[list[str], list[Decimal]]:
-    kinds: dict[str, Decimal] = {}
-    for s in services:
-        kind = KIND_OF_SERVICE.get(s.service, "other")
-        kinds[kind] = kinds.get(kind, _ZERO) + s.cost_usd
-    ordered = sorted(kinds.items(), key=lambda item: -item[1])
-    return [k for k, _ in ordered], [v for _, v in ordered]
-
-
-# -- sessions ---------------------------------------------------------------------------------------
-
-
-SESSION_COLUMNS = [
-    Column("session_id", "Session", link="/sessions/{session_id}"),
-    Column("started_at", "Started (UTC)", "time"),
-    Column("mode", "Mode"),
-    Column("tier", "Tier"),
-    Column("user_id", "User", link="/sessions?user={user_id}"),
-    Column("minutes", "Minutes"),
-    Column("events", "Events", "count"),
-    Column("unpriced", "Unpriced", "count"),
-    Column("cost_usd", "Cost", "money"),
+__all__ = [
+    "DEFAULT_DAYS",
+    "KIND_OF_SERVICE",
+    "PAGE_SIZE",
+    "PARTS",
+    "Card",
+    "Page",
+    "Preset",
+    "before_label",
+    "bounds",
+    "delta",
+    "money",
+    "part_cards",
+    "presets",
+    "span",
+    "window",
 ]
-
-
-def sessions_page(
-    ledger: Ledger, filters: Filters, today: dt.date, sort: str, descending: bool, page_number: int
-) -> Page:
-    ranged = window(filters, today)
-    offset = (max(page_number, 1) - 1) * PAGE_SIZE
-    with ledger.store.engine.connect() as connection:
-        found, count = queries.list_sessions(connection, ranged, sort, descending, PAGE_SIZE, offset)
-    rows = [
-        {"session_id": s.session_id, "started_at": s.started_at.replace(tzinfo=None).isoformat(), "mode": s.mode,
-         "tier": s.tier, "user_id": s.user_id, "minutes": f"{s.duration_seconds / 60:.1f}", "events": s.events,
-         "unpriced": s.unpriced, "cost_usd": s.cost_usd}
-        for s in found
-    ]  # fmt: skip
-    page = Page("Sessions")
-    page.tables = [Table("sessions", f"Sessions started {ranged.since} to {ranged.until}", SESSION_COLUMNS, rows)]
-    top = sorted(found, key=lambda s: -s.cost_usd)[:15]
-    page.charts = [
-        bars("top-sessions", "Most expensive sessions on this page (click: open)", [s.session_id for s in top],
-             [s.cost_usd for s in top], [f"/sessions/{s.session_id}" for s in top])
-    ]  # fmt: skip
-    page.extra.update(count=count, page=max(page_number, 1), pages=max(1, -(-count // PAGE_SIZE)))
-    return page
-
-
-def session_page(ledger: Ledger, session_id: str) -> Page | None:
-    with ledger.store.engine.connect() as connection:
-        summary = queries.session_summary(connection, session_id)
-        if summary is None:
-            return None
-        found = queries.session_events(connection, session_id)
-    page = Page(f"Session {session_id}")
-    minutes = summary.duration_seconds / 60
-    page.cards = [
-        Card("Cost", money(summary.cost_usd), f"{summary.events:,} events", "cost"),
-        Card("Mode", summary.mode or "—", f"tier {summary.tier or '—'}", "mode"),
-        Card("User", summary.user_id or "—", "", "user"),
-        Card("Duration", f"{minutes:.1f} min", f"from {summary.started_at:%Y-%m-%d %H:%M} UTC", "duration"),
-        Card("Unpriced events", f"{summary.unpriced:,}", "", "unpriced", summary.unpriced > 0),
-    ]
-    services = sorted(summary.by_service.items(), key=lambda item: -item[1])
-    agents = sorted(summary.by_agent.items(), key=lambda item: -item[1])
-    cumulative, running = [], _ZERO
-    for event in found:
-        running += event["cost_usd"] or _ZERO
-        cumulative.append(running)
-    page.charts = [
-        bars("session-agents", "Cost by agent", [a or "(no agent)" for a, _ in agents], [c for _, c in agents]),
-        lines("session-timeline", "Cost over the session", [e["ts"].isoformat()[:19] for e in found],
-              [("cumulative cost", cumulative)]),
-    ]  # fmt: skip
-    page.tables = [
-        Table("events", "Events in time order",
-              [Column("ts", "Time (UTC)", "time"), Column("service", "Service"), Column("model", "Model"),
-               Column("agent", "Agent"), Column("operation", "Operation"), Column("usage", "Usage"),
-               Column("cost_usd", "Cost", "money"), Column("price_ref", "Priced by / why unpriced"),
-               Column("event_id", "Event id")],
-              [{**e, "ts": e["ts"].isoformat(), "usage": _usage_text(e["usage"]),
-                "price_ref": e["price_ref"] or e["unpriced_reason"] or e["cost_source"]} for e in found]),
-        Table("by_service", "By service", [Column("service", "Service"), Column("cost_usd", "Cost", "money")],
-              [{"service": s, "cost_usd": c} for s, c in services]),
-        Table("by_agent", "By agent", [Column("agent", "Agent"), Column("cost_usd", "Cost", "money")],
-              [{"agent": a or "(no agent)", "cost_usd": c} for a, c in agents]),
-    ]  # fmt: skip
-    page.extra["summary"] = summary
-    return page
-
-
-def _usage_text(usage: dict[str, Any]) -> str:
-    return ", ".join(f"{meter} {value}" for meter, value in usage.items() if value)
-
-
-# -- users and agents -----------------------------------------------------------------------------
-
-
-def spenders_page(ledger: Ledger, filters: Filters, today: dt.date, dimension: str, limit: int = 25) -> Page:
-    """Top users (dimension "user") or agents ("agent") over the range, the top five's daily trend."""
-    ranged = window(filters, today)
-    assert ranged.since is not None and ranged.until is not None
-    column = "user_id" if dimension == "user" else dimension
-    with ledger.store.engine.connect() as connection:
-        everyone = queries.totals(connection, [], ranged)
-        total = everyone[0].cost_usd if everyone else _ZERO
-        ranked = queries.top(connection, dimension, limit, ranged)
-        tiers: dict[str | None, str | None] = {}
-        if dimension == "user":
-            for t in queries.totals(connection, ["user", "tier"], ranged):
-                tiers.setdefault(t.group["user"], t.group["tier"])
-        days = (ranged.until - ranged.since).days + 1
-        series = [
-            (str(t.group[dimension]), queries.daily_trend(
-                connection, days, replace(ranged, dims={**ranged.dims, column: str(t.group[dimension])}),
-                today=ranged.until))
-            for t in ranked[:5]
-        ]  # fmt: skip
-    name = "Users" if dimension == "user" else "Agents"
-    page = Page(name)
-    x = [t.group["day"] or "" for t in series[0][1]] if series else []
-    page.charts = [lines(f"{dimension}-trend", f"Daily cost of the top {len(series)} {name.lower()}", x,
-                         [(label, [t.cost_usd for t in trend]) for label, trend in series])]  # fmt: skip
-    columns = [Column(dimension, name[:-1], link=f"/sessions?{dimension}={{{dimension}}}")]
-    if dimension == "user":
-        columns.append(Column("tier", "Tier"))
-    columns += [Column("events", "Events", "count"), Column("unpriced", "Unpriced", "count"),
-                Column("cost_usd", "Cost", "money"), Column("share", "Share", "share")]  # fmt: skip
-    rows = [
-        {dimension: t.group[dimension], "tier": tiers.get(t.group[dimension]), "events": t.events,
-         "unpriced": t.unpriced, "cost_usd": t.cost_usd,
-         "share": (t.cost_usd / total).quantize(Decimal("0.0001")) if total else _ZERO}
-        for t in ranked
-    ]  # fmt: skip
-    page.tables = [Table(f"top_{dimension}s", f"Top {name.lower()}, {ranged.since} to {ranged.until}", columns, rows)]
-    return page

@@ -1,45 +1,61 @@
-"""The dashboard's routes: login, pages, CSV exports and its static files. Thin: each
-page is built by `pages` / `config_pages` / `alerts_margins` and rendered by a template.
+"""The dashboard's HTTP layer: login, one route per page, CSV exports, the search box, static files.
+
+Thin: each page is built by its module from the library; this reads the query (range,
+filters, sort, page), renders the template, or streams the CSV of every matching row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from importlib import resources
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
 from .. import clock
 from ..ledger import Ledger
 from ..server.filters import SinceDay, UntilDay
 from ..server.validation import clean_query
-from ..store import Filters, queries
+from ..store import Filters
 from ..store.periods import period_breakdowns
-from . import auth
-from .alerts_margins import acknowledge, alerts_page, margins_page, open_alert_count
-from .config_pages import prices_page, session_types_page
-from .pages import DEFAULT_DAYS, Page, overview_page, session_page, sessions_page, spenders_page, window
+from ..total_cost import previous_period
+from . import assets, auth
+from .alerts_page import acknowledge, alerts_page, open_alert_count
+from .config_pages import PRICE_SORTS, prices_page, session_types_page
+from .margins_page import MARGIN_DAYS, USER_SORTS, margins_page
+from .overview import overview_page
+from .pages import DEFAULT_DAYS, Page, bounds, presets, span, window
+from .sessions_pages import SORTS, search, search_page, session_page, sessions_page
+from .spenders import AGENT_COLUMNS, USER_COLUMNS, agents_page, users_page
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals["asset"] = assets.url
 # Filters with NUL or a lone surrogate are refused before PostgreSQL sees them (server/validation.py).
 router = APIRouter(include_in_schema=False, dependencies=[Depends(clean_query)])
 
 NAV = [
     ("/", "Overview"), ("/sessions", "Sessions"), ("/users", "Users"), ("/agents", "Agents"),
-    ("/prices", "Services & prices"), ("/session-types", "Session types"), ("/alerts", "Alerts"),
-    ("/margins", "Margins"),
+    ("/margins", "Margins"), ("/alerts", "Alerts"), ("/prices", "Services & prices"),
+    ("/session-types", "Session types"),
 ]  # fmt: skip
 FILTER_NAMES = ("tier", "mode", "agent", "service", "user")
 _COLUMN = {"user": "user_id"}
 _OPTIONS_TTL = 60.0
+CSV_BATCH = 500
+Order = Annotated[str, Query(pattern="^(asc|desc)$")]
+PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
+
+
+def _pattern(keys: Sequence[str]) -> str:
+    return "^(" + "|".join(keys) + ")$"
 
 
 def _ledger(request: Request) -> Ledger:
@@ -72,6 +88,7 @@ def page_filters(
     agent: Annotated[str | None, Query(max_length=256)] = None,
     service: Annotated[str | None, Query(max_length=256)] = None,
     user: Annotated[str | None, Query(max_length=256)] = None,
+    unpriced: Annotated[bool, Query()] = False,
 ) -> Filters:
     values = {"tier": tier, "mode": mode, "agent": agent, "service": service, "user": user}
     dims = {_COLUMN.get(k, k): v for k, v in values.items() if v}
@@ -81,23 +98,28 @@ def page_filters(
         # A trend of a day per column: a century of them was 12 MB of page and seconds of work.
         message = f"a range of at most {MAX_RANGE_DAYS:,} days (three years)"
         raise RequestValidationError([{"loc": ("query", "since"), "type": "value_error", "msg": message}])
-    return Filters(since=since, until=until, dims=dims)
+    return Filters(since=since, until=until, dims=dims, unpriced=unpriced)
 
 
 FiltersDep = Annotated[Filters, Depends(page_filters)]
 
 
+def _events_filters(filters: Filters) -> Filters:
+    """ "Has unpriced events" selects sessions: the pages of totals (overview, users, agents) do not offer it."""
+    return replace(filters, unpriced=False)
+
+
 def _options(request: Request) -> dict[str, list[str]]:
-    """The values each filter offers: those of the months the default range covers, read from
-    the per-month period totals (one row per value, however many events). Cached a minute."""
+    """The values each filter offers: those of the last DEFAULT_DAYS' months, read from the per-month
+    period totals (one row per value, however many events), and the configured plans. Cached a minute."""
     state = request.app.state
     cached = getattr(state, "dashboard_options", None)
     if cached is not None and time.monotonic() - cached[0] < _OPTIONS_TTL:
         options: dict[str, list[str]] = cached[1]
         return options
     today = _today()
-    start = today - dt.timedelta(days=DEFAULT_DAYS - 1)
-    months = sorted({(start + dt.timedelta(days=n)).isoformat()[:7] for n in range(DEFAULT_DAYS)})
+    start = today - dt.timedelta(days=max(DEFAULT_DAYS, MARGIN_DAYS) - 1)
+    months = sorted({(start + dt.timedelta(days=n)).isoformat()[:7] for n in range((today - start).days + 1)})
     found: dict[str, set[str]] = {name: set() for name in FILTER_NAMES}
     with _ledger(request).store.engine.connect() as connection:
         for month in months:
@@ -106,20 +128,48 @@ def _options(request: Request) -> dict[str, list[str]]:
                 column = _COLUMN.get(name, name)
                 found[name].update(str(t.group[column]) for t in parts[column] if t.group[column])
     options = {name: sorted(values)[:500] for name, values in found.items()}
+    options["plan"] = [p.name for p in _ledger(request).config.plans]
     state.dashboard_options = (time.monotonic(), options)
     return options
 
 
-def _render(request: Request, login: auth.Login, page: Page, active: str, filters: Filters | None,
-            template: str = "page.html", **context: Any) -> Response:  # fmt: skip
+def _batched(lines: Iterator[str], size: int = CSV_BATCH) -> Iterator[str]:
+    """Lines joined a few hundred at a time: each chunk of a streamed response is a hop to a thread."""
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= size:
+            yield "".join(batch)
+            batch = []
+    if batch:
+        yield "".join(batch)
+
+
+def _csv(page: Page, active: str, wanted: str) -> Response:
+    table = page.table(wanted)
+    if table is None:
+        raise HTTPException(404, f"this page has no table {wanted!r}")
+    filename = f"costledger-{active.strip('/').replace('/', '-') or 'overview'}-{table.name}.csv"
+    return StreamingResponse(_batched(table.csv_lines()), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})  # fmt: skip
+
+
+def _render(
+    request: Request,
+    login: auth.Login | None,
+    page: Page,
+    active: str,
+    filters: Filters | None = None,
+    names: Sequence[str] = FILTER_NAMES,
+    *,
+    unpriced: bool | None = None,
+    days: int = DEFAULT_DAYS,
+    compare: bool = True,
+    status: int = 200,
+) -> Response:
     wanted = request.query_params.get("csv")
     if wanted is not None:
-        table = page.table(wanted)
-        if table is None:
-            raise HTTPException(404, f"this page has no table {wanted!r}")
-        filename = f"costledger-{active.strip('/').replace('/', '-') or 'overview'}-{table.name}.csv"
-        return Response(table.csv(), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})  # fmt: skip
+        return _csv(page, active, wanted)
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "csv"]
 
     def with_params(**changes: Any) -> str:
@@ -127,16 +177,29 @@ def _render(request: Request, login: auth.Login, page: Page, active: str, filter
         kept += [(k, str(v)) for k, v in changes.items() if v not in (None, "")]
         return request.url.path + ("?" + urlencode(kept) if kept else "")
 
-    shown = None
+    shown: dict[str, Any] | None = None
+    choices: list[dict[str, Any]] = []
     if filters is not None:
-        ranged = window(filters, _today())
-        shown = {"since": ranged.since, "until": ranged.until,
-                 **{k: filters.dims.get(_COLUMN.get(k, k), "") for k in FILTER_NAMES}}  # fmt: skip
+        since, until = bounds(window(filters, _today(), days))
+        first, last = previous_period(since, until)
+        shown = {"since": since, "until": until, "unpriced": unpriced,
+                 "said": span(since, until) + (f", compared with the {(until - since).days + 1} days before "
+                                               f"({span(first, last)})" if compare else ""),
+                 "keep": [(k, v) for k, v in params if k in ("sort", "order")],
+                 "chosen": [k for k in names if request.query_params.get(k)] + (["unpriced"] if unpriced else []),
+                 **{k: request.query_params.get(k, "") for k in names}}  # fmt: skip
+        dims = [(k, v) for k, v in params if k in names or k == "unpriced"]
+        for p in presets(_today()):
+            query = urlencode([("since", p.since.isoformat()), ("until", p.until.isoformat()), *dims])
+            choices.append({"key": p.key, "label": p.label, "href": f"{active}?{query}",
+                            "current": (p.since, p.until) == (since, until)})  # fmt: skip
     return templates.TemplateResponse(
         request,
-        template,
-        {"page": page, "nav": NAV, "active": active, "filters": shown, "options": _options(request) if shown else {},
-         "csrf": login.csrf_token, "with_params": with_params, **context},
+        "page.html",
+        {"page": page, "nav": NAV, "active": active, "filters": shown, "presets": choices, "filter_names": names,
+         "options": _options(request) if shown else {}, "csrf": login.csrf_token if login else "",
+         "with_params": with_params},
+        status_code=status,
     )  # fmt: skip
 
 
@@ -191,6 +254,7 @@ def log_out(request: Request, login: LoginDep, csrf: Annotated[str, Form(max_len
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request, login: LoginDep, filters: FiltersDep) -> Response:
     ledger = _ledger(request)
+    filters = _events_filters(filters)
     page = overview_page(ledger, filters, _today(), open_alert_count(ledger))
     return _render(request, login, page, "/", filters)
 
@@ -200,13 +264,12 @@ def sessions(
     request: Request,
     login: LoginDep,
     filters: FiltersDep,
-    sort: Annotated[str, Query(pattern="^(" + "|".join(queries.SESSION_SORTS) + ")$")] = "started_at",
-    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    sort: Annotated[str, Query(pattern=_pattern(SORTS))] = "started_at",
+    order: Order = "desc",
+    page: PageNumber = 1,
 ) -> Response:
     built = sessions_page(_ledger(request), filters, _today(), sort, order == "desc", page)
-    return _render(request, login, built, "/sessions", filters, "sessions.html", sort=sort, order=order,
-                   sorts=queries.SESSION_SORTS)  # fmt: skip
+    return _render(request, login, built, "/sessions", filters, unpriced=filters.unpriced)
 
 
 @router.get("/sessions/{session_id:path}", response_class=HTMLResponse)
@@ -214,33 +277,58 @@ def session(request: Request, login: LoginDep, session_id: str) -> Response:
     built = session_page(_ledger(request), session_id)
     if built is None:
         raise HTTPException(404, f"no session {session_id!r}")
-    return _render(request, login, built, "/sessions", None)
+    return _render(request, login, built, "/sessions")
 
 
 @router.get("/users", response_class=HTMLResponse)
-def users(request: Request, login: LoginDep, filters: FiltersDep) -> Response:
-    return _render(request, login, spenders_page(_ledger(request), filters, _today(), "user"), "/users", filters)
+def users(
+    request: Request,
+    login: LoginDep,
+    filters: FiltersDep,
+    sort: Annotated[str, Query(pattern=_pattern([c.key for c in USER_COLUMNS]))] = "total_usd",
+    order: Order = "desc",
+    page: PageNumber = 1,
+) -> Response:
+    built = users_page(_ledger(request), _events_filters(filters), _today(), sort, order == "desc", page)
+    return _render(request, login, built, "/users", filters)
 
 
 @router.get("/agents", response_class=HTMLResponse)
-def agents(request: Request, login: LoginDep, filters: FiltersDep) -> Response:
-    return _render(request, login, spenders_page(_ledger(request), filters, _today(), "agent"), "/agents", filters)
+def agents(
+    request: Request,
+    login: LoginDep,
+    filters: FiltersDep,
+    sort: Annotated[str, Query(pattern=_pattern([c.key for c in AGENT_COLUMNS]))] = "cost_usd",
+    order: Order = "desc",
+    page: PageNumber = 1,
+) -> Response:
+    built = agents_page(_ledger(request), _events_filters(filters), _today(), sort, order == "desc", page)
+    return _render(request, login, built, "/agents", filters)
 
 
 @router.get("/prices", response_class=HTMLResponse)
-def prices(request: Request, login: LoginDep, service: Annotated[str | None, Query(max_length=64)] = None) -> Response:
-    return _render(request, login, prices_page(_ledger(request), _today(), service or None), "/prices", None)
+def prices(
+    request: Request,
+    login: LoginDep,
+    service: Annotated[str | None, Query(max_length=64)] = None,
+    sort: Annotated[str | None, Query(pattern=_pattern(PRICE_SORTS))] = None,
+    order: Order = "asc",
+    page: PageNumber = 1,
+) -> Response:
+    built = prices_page(_ledger(request), _today(), service or None, sort or "", order == "desc", page)
+    return _render(request, login, built, "/prices")
 
 
 @router.get("/session-types", response_class=HTMLResponse)
 def session_types(request: Request, login: LoginDep, filters: FiltersDep) -> Response:
-    page = session_types_page(_ledger(request), filters, _today())
-    return _render(request, login, page, "/session-types", filters)
+    page = session_types_page(_ledger(request), _events_filters(filters), _today())
+    names = tuple(n for n in FILTER_NAMES if n != "mode")
+    return _render(request, login, page, "/session-types", filters, names)
 
 
 @router.get("/alerts", response_class=HTMLResponse)
 def alerts(request: Request, login: LoginDep) -> Response:
-    return _render(request, login, alerts_page(_ledger(request)), "/alerts", None, "alerts.html")
+    return _render(request, login, alerts_page(_ledger(request)), "/alerts")
 
 
 @router.post("/alerts/ack")
@@ -257,27 +345,49 @@ def alerts_ack(
 
 
 @router.get("/margins", response_class=HTMLResponse)
-def margins(request: Request, login: LoginDep, filters: FiltersDep) -> Response:
-    ranged = window(filters, _today())
-    assert ranged.since is not None and ranged.until is not None
-    page = margins_page(_ledger(request), ranged.since, ranged.until)
-    return _render(request, login, page, "/margins", filters)
+def margins(
+    request: Request,
+    login: LoginDep,
+    since: SinceDay = None,
+    until: UntilDay = None,
+    plan: Annotated[str | None, Query(max_length=256)] = None,
+    user: Annotated[str | None, Query(max_length=256)] = None,
+    sort: Annotated[str, Query(pattern=_pattern(USER_SORTS))] = "margin_usd",
+    order: Order = "asc",
+    page: PageNumber = 1,
+) -> Response:
+    filters = page_filters(since, until)
+    first, last = bounds(window(filters, _today(), MARGIN_DAYS))
+    built = margins_page(_ledger(request), first, last, plan or None, user or None, sort, order == "desc", page)
+    return _render(request, login, built, "/margins", filters, ("plan", "user"), days=MARGIN_DAYS, compare=False)
+
+
+@router.get("/search", response_class=HTMLResponse)
+def find(request: Request, login: LoginDep, q: Annotated[str, Query(min_length=1, max_length=256)]) -> Response:
+    target, found = search(_ledger(request), q, _today())
+    if target is not None:
+        return RedirectResponse(target, status_code=303)
+    return _render(request, login, search_page(q.strip(), found), "/search")
 
 
 # -- static files -------------------------------------------------------------------------------
 
-_STATIC = {"dashboard.css": "text/css", "dashboard.js": "text/javascript"}
 
-
-@router.get("/assets/plotly.min.js")
-def plotly_js() -> FileResponse:
-    # Served from the installed plotly package: no CDN, works offline, never copied into our tree.
-    path = Path(str(resources.files("plotly") / "package_data" / "plotly.min.js"))
-    return FileResponse(path, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    return RedirectResponse(assets.url("favicon.svg"), status_code=301)
 
 
 @router.get("/assets/{name}")
-def asset(name: str) -> FileResponse:
-    if name not in _STATIC:
+def asset(request: Request, name: str, v: str | None = None) -> Response:
+    found = assets.asset(name)
+    if found is None:
         raise HTTPException(404, "no such file")
-    return FileResponse(HERE / "static" / name, media_type=_STATIC[name], headers={"Cache-Control": "no-cache"})
+    # Named by its content: a browser may keep it for good. Asked without (or with an old) version: revalidate.
+    cache = "public, max-age=31536000, immutable" if v == found.version else "no-cache"
+    headers = {"Cache-Control": cache, "ETag": f'"{found.version}"', "Vary": "Accept-Encoding"}
+    if request.headers.get("if-none-match") == f'"{found.version}"':
+        return Response(status_code=304, headers=headers)
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        return Response(found.gzipped, media_type=found.media_type, headers={**headers, "Content-Encoding": "gzip"})
+    return Response(found.body, media_type=found.media_type, headers=headers)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from ..dates import WINDOW, parse_month
 from .advice import advice
 from .figures import month_bounds
 from .plans import MarginReport, margin_report
@@ -17,6 +18,10 @@ def report_for(ledger: Ledger, month: str | None = None, since: dt.date | None =
                until: dt.date | None = None) -> MarginReport:  # fmt: skip
     """The margin report of one month ('YYYY-MM'), of a range, or of all data."""
     if month is not None:
+        try:
+            parse_month(month)  # a month asked about lies in the window of costledger.dates
+        except ValueError:
+            raise ValueError(f"expected a month such as 2026-11 ({WINDOW}), got {month!r}") from None
         since, until = month_bounds(month)
     return margin_report(ledger.store, ledger.config, ledger.catalog, since=since, until=until)
 

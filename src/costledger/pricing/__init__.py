@@ -55,17 +55,20 @@ def price(
     *,
     at: dt.datetime | None = None,
     catalog: Catalog | None = None,
+    service_tier: str | None = None,
     **usage: Any,
 ) -> Cost:
     """Price one usage: `price("anthropic", "claude-sonnet-4-0", input_tokens=8000, output_tokens=350)`.
 
-    Raises UnknownPrice (with close matches) rather than guess, ValueError for bad quantities.
+    Any meter is a keyword (`cache_write_1h_tokens=…`, `input_audio_tokens=…`, `phone_minutes=…`);
+    `service_tier` ("batch", "flex", "priority", "fast"…) prices that tier's rates. Raises
+    UnknownPrice (with close matches, or the reason) rather than guess, ValueError for bad quantities.
     """
     catalog = catalog or default_catalog()
     when = at or clock.now()
     if when.tzinfo is None:
         raise ValueError("at must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
-    return catalog.price(service, model, readings(usage, catalog.custom_meters), when)
+    return catalog.price(service, model, readings(usage, catalog.custom_meters), when, service_tier)
 
 
 __all__ = [

@@ -60,24 +60,33 @@ class PriceEntry:
     default: bool = False  # prices events of this service that name no model
     note: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # The service tier this entry prices (None: standard); the service's plan it belongs to.
+    service_tier: str | None = None
+    plan: str | None = None
+    # Where the price stands: "published" (the source page states it), "unconfirmed" (no public
+    # page does: override it with what you pay), "genai-prices" (from its database).
+    confidence: str = ""
+    read: dt.date | None = None  # when the source was read
+    granularity: str = ""  # how the provider bills, in words ("per second, rounded up per request")
+    # Applied per event: each reading rounded up to a multiple of its increment (a connection to
+    # whole minutes), the total rounded half-up to a multiple of round_usd (a card fee to the cent),
+    # and no charge at all for an event whose readings are all zero (no fee without a charge).
+    round_up: Mapping[str, Decimal] = field(default_factory=dict)
+    round_usd: Decimal | None = None
+    no_fee_on_zero: bool = False
 
     @functools.cached_property
     def ref(self) -> str:
         """Which entry priced an event, as the ledger stores it (once per entry: every priced event asks)."""
         since = self.since.isoformat() if self.since else "always"
-        return f"{self.kind}:{self.service}/{self.model}@{since}"
+        tier = f"+{self.service_tier}" if self.service_tier else ""
+        return f"{self.kind}:{self.service}/{self.model}@{since}{tier}"
 
     @property
     def precedence(self) -> int:
         return KINDS.index(self.kind)
 
 
-_TOKEN_SHORTHANDS = {
-    "input_per_mtok": "input_tokens",
-    "output_per_mtok": "output_tokens",
-    "cache_read_per_mtok": "cache_read_tokens",
-    "cache_write_per_mtok": "cache_write_tokens",
-}
 _OTHER_SHORTHANDS: dict[str, tuple[str, int]] = {
     "web_searches_per_k": ("web_searches", 1000),
     "requests_per_k": ("requests", 1000),
@@ -86,12 +95,26 @@ _OTHER_SHORTHANDS: dict[str, tuple[str, int]] = {
     "characters_per_k": ("characters", 1000),
     "characters_per_m": ("characters", 1_000_000),
     "participant_minute": ("participant_minutes", 1),
+    "agent_session_minute": ("agent_session_minutes", 1),
+    "webrtc_minute": ("webrtc_minutes", 1),
+    "sip_minute": ("sip_minutes", 1),
+    "phone_minute": ("phone_minutes", 1),
 }
 _ENTRY_KEYS = {
     "service", "model", "since", "source", "note", "aliases", "default", "rates",
-    "percent_of_amount", "per_event_usd", "long_context",
-    *_TOKEN_SHORTHANDS, *_OTHER_SHORTHANDS,
+    "percent_of_amount", "per_event_usd", "long_context", "service_tier", "plan", "confidence", "read",
+    "granularity", "round_up", "round_usd", "no_fee_on_zero", "credit_usd", "credits",
+    *_OTHER_SHORTHANDS,
 }  # fmt: skip
+CONFIDENCES = ("published", "unconfirmed")
+
+
+def token_meter(key: str) -> str | None:
+    """The token meter of a `…_per_mtok` key: input_per_mtok → input_tokens, cache_write_1h_per_mtok → …"""
+    if not key.endswith("_per_mtok"):
+        return None
+    meter = key.removesuffix("_per_mtok") + "_tokens"
+    return meter if meter in STANDARD_METERS else None
 
 
 class EntryError(ValueError):
@@ -142,16 +165,17 @@ def _text(raw: Mapping[str, Any], key: str, *, required: bool = False) -> str:
 
 def parse_entry(raw: Mapping[str, Any], *, kind: str, custom_meters_ok: bool = True) -> PriceEntry:
     """Read one `[[prices]]` table. Raises EntryError naming the key."""
-    unknown = set(raw) - _ENTRY_KEYS
+    unknown = {key for key in raw if key not in _ENTRY_KEYS and token_meter(key) is None}
     if unknown:
         key = sorted(unknown)[0]
         raise EntryError(key, f"unknown key; expected one of {', '.join(sorted(_ENTRY_KEYS))}")
     service = _text(raw, "service", required=True).lower()
     model = _text(raw, "model") or "*"
     rates: dict[str, Rate] = {}
-    for key, meter in _TOKEN_SHORTHANDS.items():
-        if key in raw:
-            rates[meter] = Rate(money(raw[key], key), 1_000_000)
+    for key in raw:
+        token = token_meter(key)
+        if token is not None:
+            rates[token] = Rate(money(raw[key], key), 1_000_000)
     for key, (meter, per) in _OTHER_SHORTHANDS.items():
         if key in raw:
             rates[meter] = Rate(money(raw[key], key), per)
@@ -170,6 +194,8 @@ def parse_entry(raw: Mapping[str, Any], *, kind: str, custom_meters_ok: bool = T
             rates[meter] = Rate(money(spec.get("usd"), f"{key}.usd"), per)
         else:
             rates[meter] = Rate(money(spec, key), 1)
+    if "credit_usd" in raw or "credits" in raw:
+        rates.update(_credits(raw))
     long_context = raw.get("long_context")
     if long_context is not None:
         rates = _with_long_context(rates, long_context)
@@ -185,6 +211,13 @@ def parse_entry(raw: Mapping[str, Any], *, kind: str, custom_meters_ok: bool = T
     since = _date(raw["since"], "since") if raw.get("since") is not None else None
     if kind == "override" and since is None:
         raise EntryError("since", "is required: an override wins from this date on")
+    confidence = _text(raw, "confidence")
+    if confidence and confidence not in CONFIDENCES:
+        raise EntryError("confidence", f"expected one of {', '.join(CONFIDENCES)}, got {confidence!r}")
+    no_fee = raw.get("no_fee_on_zero", False)
+    if not isinstance(no_fee, bool):
+        raise EntryError("no_fee_on_zero", "expected true or false")
+    tier = _text(raw, "service_tier").lower() or None
     return PriceEntry(
         service=service,
         model=model.lower(),
@@ -196,7 +229,41 @@ def parse_entry(raw: Mapping[str, Any], *, kind: str, custom_meters_ok: bool = T
         aliases=tuple(a.lower() for a in aliases),
         default=default,
         note=_text(raw, "note"),
+        extra={k: raw[k] for k in ("credit_usd", "credits") if k in raw},
+        service_tier=None if tier == "standard" else tier,
+        plan=_text(raw, "plan").lower() or None,
+        confidence=confidence or ("yours" if kind == "override" else ""),
+        read=_date(raw["read"], "read") if raw.get("read") is not None else None,
+        granularity=_text(raw, "granularity"),
+        round_up=_increments(raw.get("round_up")),
+        round_usd=_positive(raw["round_usd"], "round_usd") if "round_usd" in raw else None,
+        no_fee_on_zero=no_fee,
     )
+
+
+def _positive(value: object, key: str) -> Decimal:
+    amount = money(value, key)
+    if not amount:
+        raise EntryError(key, "must be above zero")
+    return amount
+
+
+def _increments(spec: object) -> dict[str, Decimal]:
+    if spec is None:
+        return {}
+    if not isinstance(spec, Mapping):
+        raise EntryError("round_up", 'expected { phone_minutes = "1", … }: the increment each reading is rounded up to')
+    return {str(meter): _positive(value, f"round_up.{meter}") for meter, value in spec.items()}
+
+
+def _credits(raw: Mapping[str, Any]) -> dict[str, Rate]:
+    """Credit pricing: `credit_usd` buys one credit, `credits` says how many credits one unit of a meter costs."""
+    if "credit_usd" not in raw or not isinstance(raw.get("credits"), Mapping) or not raw["credits"]:
+        raise EntryError("credits", 'credit pricing needs credit_usd = "…" and credits = { characters = "1" }')
+    credit = money(raw["credit_usd"], "credit_usd")
+    return {
+        str(meter): Rate(credit * money(per_unit, f"credits.{meter}"), 1) for meter, per_unit in raw["credits"].items()
+    }
 
 
 def _with_long_context(rates: dict[str, Rate], spec: object) -> dict[str, Rate]:
@@ -209,7 +276,7 @@ def _with_long_context(rates: dict[str, Rate], spec: object) -> dict[str, Rate]:
     for key, value in spec.items():
         if key == "threshold":
             continue
-        meter = _TOKEN_SHORTHANDS.get(key)
+        meter = token_meter(key)
         if meter is None or meter not in rates:
             raise EntryError(f"long_context.{key}", "must be a token price the entry also sets")
         base = rates[meter]
@@ -229,6 +296,15 @@ def describe(entry: PriceEntry) -> dict[str, Any]:
         rates.append(text)
     if entry.per_event_usd:
         rates.append(f"${usd(entry.per_event_usd)} per event")
+    if "credit_usd" in entry.extra:
+        per = ", ".join(f"{usd(money(n, 'credits'))} credits per {m}" for m, n in entry.extra["credits"].items())
+        rates.append(f"{per}; ${usd(money(entry.extra['credit_usd'], 'credit_usd') * 1000)} per 1,000 credits")
+    for meter, step in entry.round_up.items():
+        rates.append(f"{meter} rounded up to {usd(step)} per event")
+    if entry.round_usd is not None:
+        rates.append(f"total rounded half-up to ${usd(entry.round_usd)}")
+    if entry.no_fee_on_zero:
+        rates.append("no charge when every reading is zero")
     return {
         "service": entry.service,
         "model": entry.model,
@@ -237,4 +313,73 @@ def describe(entry: PriceEntry) -> dict[str, Any]:
         "kind": entry.kind,
         "source": entry.source,
         "price_ref": entry.ref,
+        "service_tier": entry.service_tier,
+        "plan": entry.plan,
+        "confidence": entry.confidence,
+        "read": entry.read.isoformat() if entry.read else None,
+        "granularity": entry.granularity,
+        "note": entry.note,
     }
+
+
+# The token prices a model's row shows, per million tokens, in the order people compare them.
+TOKEN_COLUMNS = {
+    "input": "input_tokens",
+    "output": "output_tokens",
+    "cache_read": "cache_read_tokens",
+    "cache_write": "cache_write_tokens",
+    "cache_write_1h": "cache_write_1h_tokens",
+}
+
+
+def per_mtok(entry: PriceEntry, meter: str) -> Decimal | None:
+    """The base price of one million tokens of `meter`, or None when the entry has none of its own."""
+    rate = entry.rates.get(meter)
+    if rate is None:
+        return None
+    base = rate.usd.base if isinstance(rate.usd, Tiered) else rate.usd
+    return base * 1_000_000 / rate.per
+
+
+def summarize(entry: PriceEntry) -> dict[str, Any]:
+    """One row of a price list: the token prices per MTok (for LLMs) beside the entry's description."""
+    row = describe(entry)
+    tokens = {column: per_mtok(entry, meter) for column, meter in TOKEN_COLUMNS.items()}
+    row["per_mtok"] = {column: usd(price) if price is not None else None for column, price in tokens.items()}
+    row["llm"] = tokens["input"] is not None or tokens["output"] is not None
+    row["long_context"] = any(isinstance(rate.usd, Tiered) for rate in entry.rates.values())
+    return row
+
+
+# How people write a rate of each unit: (units it is quoted per, the unit's name).
+_QUOTED: dict[str, tuple[int, str]] = {
+    "audio_seconds": (60, "min"),
+    "input_audio_seconds": (60, "min"),
+    "characters": (1000, "1k chars"),
+    "input_characters": (1000, "1k chars"),
+    "web_searches": (1000, "1k searches"),
+    "requests": (1000, "1k requests"),
+    "agent_session_minutes": (1, "agent-session min"),
+    "webrtc_minutes": (1, "WebRTC min"),
+    "sip_minutes": (1, "SIP min"),
+    "participant_minutes": (1, "participant min"),
+    "phone_minutes": (1, "min"),
+}
+
+
+def short_rates(entry: PriceEntry) -> str:
+    """An entry's rates as a price list writes them: "2.9% + $0.30", "$0.0043/min", "$0.0392/1k chars"."""
+    parts: list[str] = []
+    for meter, rate in entry.rates.items():
+        price = rate.usd.base if isinstance(rate.usd, Tiered) else rate.usd
+        if meter == "amount_usd":
+            parts.append(f"{usd(price * 100 / rate.per)}%")
+        elif meter.endswith("_tokens"):
+            parts.append(f"${usd(price * 1_000_000 / rate.per)}/MTok {meter.removesuffix('_tokens')}")
+        else:
+            per, name = _QUOTED.get(meter, (1, meter))
+            parts.append(f"${usd(price * per / rate.per)}/{name}")
+    text = ", ".join(parts)
+    if entry.per_event_usd:
+        text += f" + ${usd(entry.per_event_usd)}"
+    return text

@@ -22,11 +22,13 @@ from starlette.requests import ClientDisconnect
 
 from .. import __version__
 from ..config import Config
+from ..dashboard import errors as pages
 from ..errors import ConfigError, InvalidEvent
 from ..keys import KeyVerifier, ensure_admin_key
 from ..ledger import Ledger
 from ..limits import from_environment
 from ..store.outage import RETRY_AFTER_SECONDS, outage
+from . import web_headers
 from .cardinality import Cardinality
 from .metrics import LatencyMiddleware, remember_written
 from .metrics import configure as configure_metrics
@@ -42,6 +44,8 @@ ROUTERS = [
     "costledger.server.alerts",
     "costledger.server.traces",
     "costledger.server.margins",
+    "costledger.server.webhooks_stripe",
+    "costledger.server.webhooks_twilio",
     "costledger.dashboard.routes",
 ]
 
@@ -49,9 +53,9 @@ DESCRIPTION = """\
 Record AI-agent usage events, priced exactly from an effective-dated catalog, and read
 what every session, user, agent, service and plan costs.
 
-Every route but `/healthz` and `/metrics` needs `Authorization: Bearer <key>`
-(`costledger keys create --scope ingest|admin --name NAME`). `ingest` keys write
-events; `admin` keys do everything. Money is a decimal string.
+Every route but `/healthz`, `/metrics` and the webhooks (signed by Stripe and Twilio)
+needs `Authorization: Bearer <key>` (`costledger keys create --scope ingest|admin --name NAME`).
+`ingest` keys write events; `admin` keys do everything. Money is a decimal string.
 """
 
 
@@ -88,6 +92,7 @@ def create_app(database: str | None = None, *, config: Config | str | None = Non
     for name in ROUTERS:
         app.include_router(import_module(name).router)
     _error_handlers(app)
+    web_headers.install(app)
     app.add_middleware(LatencyMiddleware)
     return app
 
@@ -96,11 +101,13 @@ def _error_handlers(app: FastAPI) -> None:
     # Every error is {"detail": "...", "errors": [...]}: never a stack trace or SQL.
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code >= 400 and pages.wants_page(request):
+            return pages.error_page(request, exc.status_code, str(exc.detail))
         return JSONResponse({"detail": str(exc.detail), "errors": []}, exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def request_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
         errors: list[dict[str, Any]] = [
             {
                 "index": None,
@@ -109,6 +116,8 @@ def _error_handlers(app: FastAPI) -> None:
             }
             for err in exc.errors()
         ]
+        if pages.wants_page(request):
+            return pages.error_page(request, 422, "Something in the address is not valid.", errors)
         return JSONResponse({"detail": "invalid request", "errors": errors}, 422)
 
     @app.exception_handler(InvalidEvent)
@@ -121,7 +130,7 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(SQLAlchemyError)
     @app.exception_handler(OSError)
-    async def storage_error(request: Request, exc: Exception) -> JSONResponse:
+    async def storage_error(request: Request, exc: Exception) -> Response:
         why = outage(exc)
         if why is None:
             return await unexpected(request, exc)
@@ -138,6 +147,8 @@ def _error_handlers(app: FastAPI) -> None:
         return Response(status_code=499)
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
+        if pages.wants_page(request):
+            return pages.error_page(request, 500, "Internal error; see the server log.")
         return JSONResponse({"detail": "internal error; see the server log", "errors": []}, 500)

@@ -12,7 +12,7 @@ from ..dates import WINDOW
 from ..pricing.entries import describe
 from .deps import AdminKey, LedgerDep
 from .filters import Moment
-from .schemas import PriceOut, PricesOut, errors
+from .schemas import PriceDataOut, PriceOut, PricesOut, errors
 from .validation import clean_query
 
 router = APIRouter(tags=["prices"], dependencies=[Depends(clean_query)])
@@ -22,8 +22,9 @@ router = APIRouter(tags=["prices"], dependencies=[Depends(clean_query)])
     "/v1/prices",
     response_model=PricesOut,
     summary="The catalog in force",
-    description="Every price in force at `at` (default now) with its source and effective date; "
-    "`service` (repeatable) keeps only those services.",
+    description="Every price in force at `at` (default now) with its source, effective date, billing "
+    "granularity and confidence, and where the genai-prices data came from; `service` (repeatable) keeps "
+    "only those services.",
     responses=errors(401, 403, 422),
 )
 def get_prices(
@@ -37,7 +38,9 @@ def get_prices(
     moment = at or clock.now()
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
+    info = ledger.catalog.data_info()
     return PricesOut(
         at=moment.isoformat(),
+        data=PriceDataOut(**info) if info else None,
         prices=[PriceOut(**describe(e)) for e in ledger.catalog.in_force(moment, service or None)],
     )

@@ -171,10 +171,25 @@ class PriceOut(BaseModel):
     kind: str
     source: str
     price_ref: str
+    service_tier: str | None = None
+    plan: str | None = None
+    confidence: str = Field("", description="published | unconfirmed | genai-prices | yours")
+    read: str | None = Field(None, description="when the source page was read")
+    granularity: str = Field("", description="how the provider bills: per second, rounded up per call…")
+    note: str = ""
+
+
+class PriceDataOut(BaseModel):
+    package: str
+    origin: str = Field(description="bundled (with the package) or fetched (costledger prices update)")
+    source: str
+    fetched_at: str | None
+    data_date: str | None = Field(description="the latest dated price in the data")
 
 
 class PricesOut(BaseModel):
     at: str
+    data: PriceDataOut | None = None
     prices: list[PriceOut]
 
 

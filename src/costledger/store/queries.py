@@ -34,6 +34,7 @@ class Filters:
     # A session's total, inclusive; only session listings use these (a day total has no session cost).
     min_cost: Decimal | None = None
     max_cost: Decimal | None = None
+    unpriced: bool = False  # sessions with at least one unpriced event only (session listings too)
 
     def __post_init__(self) -> None:
         unknown = set(self.dims) - set(FILTERS)

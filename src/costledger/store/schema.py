@@ -59,6 +59,7 @@ events = Table(
     Column("mode", String(256)),
     Column("endpoint", String(256)),
     Column("usage", Text(), nullable=False),  # JSON
+    Column("service_tier", String(64)),  # the provider's service tier the event was priced at; NULL = standard
     Column("tags", Text(), nullable=False),  # JSON
     Column("meta", Text(), nullable=False),  # JSON: the event's metadata, as given
     Column("cost", BigInteger()),  # nano-USD; NULL = unpriced

@@ -33,7 +33,7 @@ def session_conditions(connection: Connection, filters: Filters) -> list[ColumnE
     conditions: list[ColumnElement[bool]] = []
     if filters.since:
         conditions.append(sessions.c.started_at >= dt.datetime.combine(filters.since, dt.time()))
-    if filters.until:
+    if filters.until and filters.until < dt.date.max:  # nothing starts after 9999-12-31: no bound to state
         end = dt.datetime.combine(filters.until + dt.timedelta(days=1), dt.time())
         conditions.append(sessions.c.started_at < end)
     for column, value in filters.dims.items():
@@ -52,6 +52,8 @@ def session_conditions(connection: Connection, filters: Filters) -> list[ColumnE
         conditions.append(cost_at_least(sessions, to_nanos(filters.min_cost)))
     if filters.max_cost is not None:
         conditions.append(cost_at_most(sessions, to_nanos(filters.max_cost)))
+    if filters.unpriced:
+        conditions.append(sessions.c.unpriced > 0)
     return conditions or [literal(True)]
 
 

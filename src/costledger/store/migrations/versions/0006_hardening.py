@@ -9,15 +9,15 @@ backends; only rows already at or past 10^18 nano-dollars are rewritten. On SQLi
 overflowed before this revision was already a float, with its last digits lost: it is split as
 well as a float allows, and `costledger db check` lists it.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
