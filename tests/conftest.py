@@ -120,3 +120,12 @@ def pg_url(pg_server: str) -> Iterator[str]:
     yield f"{pg_server}{sep}options=-csearch_path%3D{schema}"
     with psycopg.connect(pg_server, autocommit=True) as connection:
         connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database URL of each backend: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        return str(tmp_path / "ledger.db")
+    url: str = request.getfixturevalue("pg_url")
+    return url

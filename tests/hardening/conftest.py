@@ -3,19 +3,22 @@ against real parts — SQLite files, the real PostgreSQL, servers over loopback.
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from server.harness import ThreadServer, start_thread_server, stop_thread_server
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A database of each backend: a SQLite file, or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        return str(tmp_path / "ledger.db")
-    url: str = request.getfixturevalue("pg_url")
-    return url
+
+@pytest.fixture
+def server(store_url: str) -> Iterator[ThreadServer]:
+    """The API over loopback on each backend (store_url: tests/conftest.py)."""
+    running = start_thread_server(store_url)
+    try:
+        yield running
+    finally:
+        stop_thread_server(running)
 
 
 def signed_in(url: str, admin_key: str) -> httpx.Client:

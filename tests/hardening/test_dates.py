@@ -12,12 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from contextlib import closing
 
-import pytest
 from typer.testing import CliRunner
 
 from costledger.cli import app
 from costledger.store import Store
-from server.harness import ThreadServer, start_thread_server, stop_thread_server
+from server.harness import ThreadServer
 
 from .conftest import signed_in
 
@@ -25,13 +24,6 @@ READS = ["/v1/costs", "/v1/costs/daily", "/v1/sessions", "/v1/margins", "/v1/rec
 PAGES = ["/", "/sessions", "/users", "/agents", "/margins"]
 OUTSIDE = ["0001-01-01", "9999-12-31", "0", "1999-12-31", "2100-01-01", "2026-02-30", "1700000000", "2026-11"]
 EDGES = ["2000-01-01", "2099-12-31"]
-
-
-@pytest.fixture
-def server(backend_url: str) -> ThreadServer:
-    running = start_thread_server(backend_url)
-    yield running  # type: ignore[misc]
-    stop_thread_server(running)
 
 
 def test_ingest_refuses_times_outside_the_window_naming_the_field(server: ThreadServer) -> None:
@@ -80,10 +72,10 @@ def test_every_date_parameter_outside_the_window_is_a_422_naming_it(server: Thre
 
 
 def test_a_ledger_already_holding_dates_outside_the_window_answers_every_read(
-    server: ThreadServer, backend_url: str
+    server: ThreadServer, store_url: str
 ) -> None:
     """Events an earlier version accepted at 9999-12-31 and 0001-01-01, written as it wrote them."""
-    store = Store(backend_url)
+    store = Store(store_url)
     try:
         for when in (dt.datetime(9999, 12, 31, 23, 59, 59), dt.datetime(1, 1, 1, 0, 0, 1)):
             store.write([{
@@ -107,6 +99,6 @@ def test_a_ledger_already_holding_dates_outside_the_window_answers_every_read(
     runner = CliRunner()
     for command in (["margins", "--json"], ["advice", "--json"], ["report", "--by", "month", "--json"],
                     ["whatif", "--swap", "stripe:card=stripe:card", "--json"], ["db", "check", "--json"]):  # fmt: skip
-        result = runner.invoke(app, [*command, "--db", backend_url])
+        result = runner.invoke(app, [*command, "--db", store_url])
         assert result.exit_code in (0, 1), (command, result.output)  # 1: db check lists differences, no crash
         assert "Traceback" not in result.output, command

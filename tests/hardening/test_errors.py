@@ -14,18 +14,11 @@ from contextlib import closing
 import httpx
 import pytest
 
-from server.harness import ThreadServer, start_thread_server, stop_thread_server
+from server.harness import ThreadServer
 
 from .conftest import signed_in
 
 PAGES = ["/", "/sessions", "/users", "/agents", "/prices", "/session-types", "/alerts", "/margins", "/sessions/x"]
-
-
-@pytest.fixture
-def server(backend_url: str) -> ThreadServer:
-    running = start_thread_server(backend_url)
-    yield running  # type: ignore[misc]
-    stop_thread_server(running)
 
 
 def _nested(levels: int) -> str:

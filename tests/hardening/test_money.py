@@ -61,12 +61,12 @@ def _events(prefix: str, n: int, **fields: object) -> list[dict[str, object]]:
 
 
 def test_sums_past_2_63_nano_dollars_stay_exact_end_to_end(
-    backend_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = tmp_path / "costledger.toml"
     config.write_text(PRICE.format(usd="500000000"))
     monkeypatch.setenv("COSTLEDGER_CONFIG", str(config))
-    server = start_thread_server(backend_url)
+    server = start_thread_server(store_url)
     try:
         with server.client("ingest") as ingest:
             whales = _events("whale", 12, service="invoice", model="annual", agent="buyer", cost_usd=WHALE)
@@ -83,7 +83,7 @@ def test_sums_past_2_63_nano_dollars_stay_exact_end_to_end(
 
         # The price changes; a reprice moves the GPU rollup from below 2^63 nano-dollars to above it.
         config.write_text(PRICE.format(usd="999999999.5"))
-        with Ledger(backend_url, config=str(config)) as ledger:
+        with Ledger(store_url, config=str(config)) as ledger:
             done = reprice(ledger, None, None, service="gpu-farm", note="new rate")
             assert (done.old_cost_usd, done.new_cost_usd, done.changed) == (GPUS_BEFORE_USD, GPUS_AFTER_USD, 11)
             audited = audit_log(ledger)[0]
@@ -107,7 +107,7 @@ def test_sums_past_2_63_nano_dollars_stay_exact_end_to_end(
             assert (budget.allowed, budget.spent) == (False, TOTAL_USD + MINNOW_USD)
             assert check_store(ledger.store) == []
 
-        checked = CliRunner().invoke(app, ["db", "check", "--json", "--db", backend_url])
+        checked = CliRunner().invoke(app, ["db", "check", "--json", "--db", store_url])
         assert checked.exit_code == 0, checked.output
         assert json.loads(checked.output) == []
 
@@ -134,8 +134,8 @@ def test_sums_past_2_63_nano_dollars_stay_exact_end_to_end(
         stop_thread_server(server)
 
 
-def test_one_event_over_the_limit_is_refused_naming_the_field(backend_url: str) -> None:
-    server = start_thread_server(backend_url)
+def test_one_event_over_the_limit_is_refused_naming_the_field(store_url: str) -> None:
+    server = start_thread_server(store_url)
     try:
         with server.client("ingest") as ingest:
             over = {"service": "invoice", "cost_usd": "1000000000.000000001"}
@@ -155,11 +155,11 @@ def test_one_event_over_the_limit_is_refused_naming_the_field(backend_url: str) 
         stop_thread_server(server)
 
 
-def test_a_ledger_written_before_keeps_its_sums_and_db_check_lists_an_old_overflow(backend_url: str) -> None:
+def test_a_ledger_written_before_keeps_its_sums_and_db_check_lists_an_old_overflow(store_url: str) -> None:
     """Sums an earlier version stored: one event of $9e9 (9 × 10^18 nano-dollars, below 2^63) upgrades to
     the same exact figures; on SQLite, a rollup two events of $5e9 had already turned into a float is
     listed by `db check` (whose recount crashed with "integer overflow" before) rather than trusted."""
-    store = Store(backend_url, upgrade=False)
+    store = Store(store_url, upgrade=False)
     try:
         migrate.upgrade(store.engine, "0004")
         nine = 9 * 10**18
@@ -190,13 +190,13 @@ def test_a_ledger_written_before_keeps_its_sums_and_db_check_lists_an_old_overfl
                                                      "events": 2, "unpriced": 0, "cost": 1e19})  # fmt: skip
     finally:
         store.close()
-    with Ledger(backend_url) as ledger:
+    with Ledger(store_url) as ledger:
         assert ledger.session_summary("s").cost_usd == Decimal("9000000000")  # type: ignore[union-attr]
         assert ledger.month_to_date(dt.date(2026, 11, 2)).cost_usd == Decimal("9000000000")
         differences = check_store(ledger.store)
-    checked = CliRunner().invoke(app, ["db", "check", "--json", "--db", backend_url])
+    checked = CliRunner().invoke(app, ["db", "check", "--json", "--db", store_url])
     assert "Traceback" not in checked.output and "overflow" not in checked.output, checked.output
-    if backend_url.endswith(".db"):
+    if store_url.endswith(".db"):
         assert checked.exit_code == 1
         assert [d.field for d in differences if d.table == "rollup_daily" and d.key["service"] == "float"], differences
     else:

@@ -23,8 +23,8 @@ from server.harness import start_thread_server, stop_thread_server
 KEYS = ["café", 'say "hi"', "back\\slash", "日本", "a.b", "env", "[0]", "tab\there"]
 
 
-def test_tag_filters_are_exact_for_any_key(backend_url: str) -> None:
-    with Ledger(backend_url) as ledger:
+def test_tag_filters_are_exact_for_any_key(store_url: str) -> None:
+    with Ledger(store_url) as ledger:
         for i, key in enumerate(KEYS):
             ledger.record("invoice", cost_usd=str(i + 1), session_id=f"s-{i}", tags={key: "yes", "other": key})
             ledger.record("invoice", cost_usd="100", session_id=f"t-{i}", tags={key: "no"})
@@ -33,7 +33,7 @@ def test_tag_filters_are_exact_for_any_key(backend_url: str) -> None:
             assert (total.events, total.cost_usd) == (1, i + 1), key
             page, count = ledger.sessions(tags={key: "yes"})
             assert (count, [s.session_id for s in page]) == (1, [f"s-{i}"]), key
-    server = start_thread_server(backend_url)
+    server = start_thread_server(store_url)
     try:
         with server.client() as admin:
             for i, key in enumerate(KEYS):
@@ -45,8 +45,8 @@ def test_tag_filters_are_exact_for_any_key(backend_url: str) -> None:
         stop_thread_server(server)
 
 
-def test_no_stored_string_is_cut(backend_url: str) -> None:
-    with Ledger(backend_url) as ledger:
+def test_no_stored_string_is_cut(store_url: str) -> None:
+    with Ledger(store_url) as ledger:
         # Lower-cased, İ is two code points: 64 of them are 128 characters, past the column's 64.
         with pytest.raises(InvalidEvent) as refused:
             ledger.record("İ" * 64, cost_usd="1")
@@ -59,7 +59,7 @@ def test_no_stored_string_is_cut(backend_url: str) -> None:
         assert check_store(ledger.store) == []
     # Below validation too, PostgreSQL refuses a row that does not fit, rather than store a shorter one
     # (SQLite keeps whatever length it is given: nothing to cut).
-    if not backend_url.startswith("postgresql"):
+    if not store_url.startswith("postgresql"):
         return
     row = {
         "event_id": "long", "ts": dt.datetime(2026, 11, 1), "day": dt.date(2026, 11, 1), "service": "x" * 65,
@@ -68,11 +68,11 @@ def test_no_stored_string_is_cut(backend_url: str) -> None:
         "cost_source": "reported", "price_ref": None, "unpriced_reason": None, "recorded_cost": None,
         "ingested_at": dt.datetime(2026, 11, 1), "service_tier": None,
     }  # fmt: skip
-    store = Store(backend_url)
+    store = Store(store_url)
     try:
         with pytest.raises(DBAPIError, match="too long"):
             store.write([row])
-        with Ledger(backend_url) as ledger:
+        with Ledger(store_url) as ledger:
             assert [t.group["service"] for t in ledger.report("service")] == ["i̇" * 32]  # nothing of it stored
     finally:
         store.close()

@@ -48,21 +48,18 @@ class Cardinality:
             wanted.setdefault(event.ts.date(), []).append((index, event.service, (event.service, event.model or "")))
         errors: list[tuple[int | None, str, str]] = []
         for day, named in sorted(wanted.items()):
-            services, models = self._names(day, named)
-            services, models = set(services), set(models)
-            for index, service, model in named:
-                if service not in services:
-                    if len(services) >= self.max_services:
-                        errors.append((index, "service", f"a new service on {day}, past the {self.max_services:,} "
-                                       "distinct services a day this server takes from ingest keys"))  # fmt: skip
+            known = [set(names) for names in self._names(day, named)]
+            caps = ((known[0], self.max_services, "service", "services"), (known[1], self.max_models, "model",
+                                                                           "service models"))  # fmt: skip
+            for index, *names in named:
+                for name, (seen, cap, field, what) in zip(names, caps, strict=True):
+                    if name in seen:
                         continue
-                    services.add(service)
-                if model not in models:
-                    if len(models) >= self.max_models:
-                        errors.append((index, "model", f"a new model on {day}, past the {self.max_models:,} "
-                                       "distinct service models a day this server takes from ingest keys"))  # fmt: skip
-                        continue
-                    models.add(model)
+                    if len(seen) >= cap:
+                        errors.append((index, field, f"a new {field} on {day}, past the {cap:,} distinct {what} a day "
+                                       "this server takes from ingest keys"))  # fmt: skip
+                        break
+                    seen.add(name)
         return sorted(errors, key=lambda e: e[0] or 0)
 
     def remember(self, events: Sequence[UsageEvent]) -> None:
