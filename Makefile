@@ -1,22 +1,34 @@
 # Two commands run everything (README): `make demo` and `make test`.
-# Each creates .venv from python3 and installs the project with its test tools.
+# Both create .venv from python3. `make demo` installs only what running needs; `make test`
+# adds the test tools and the SDKs the integration tests drive (the `dev` extra).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+SUM    := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# One stamp per install, named after pyproject.toml's checksum: editing it reinstalls.
+RUNTIME := $(VENV)/.runtime-$(SUM)
+STAMP   := $(VENV)/.installed-$(SUM)
+# Where `make demo` serves the dashboard: make demo PORT=8123 HOST=0.0.0.0
+PORT ?= 8000
+HOST ?= 127.0.0.1
 
 .PHONY: demo test lint bench install browser
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
-	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+$(RUNTIME): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e .
+	rm -f $(VENV)/.runtime-* && touch $(RUNTIME)
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	rm -f $(VENV)/.installed-* $(VENV)/.runtime-* && touch $(STAMP) $(RUNTIME)
 
 install: $(STAMP)
 
-demo: $(STAMP)
-	$(BIN)/costledger demo
+demo: $(RUNTIME)
+	$(BIN)/costledger demo --host $(HOST) --port $(PORT)
 
 # Browser tests drive the system Chromium; scripts/browser installs it where it can.
 browser:

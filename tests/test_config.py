@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from costledger import ConfigError, Ledger
-from costledger.config import Config, load_config, parse_config
+from costledger.config import Config, find_config, load_config, parse_config
 
 FULL = """\
 [[prices]]
@@ -137,3 +137,58 @@ def test_a_ledger_refuses_a_bad_config_before_opening_anything(tmp_path: Path) -
     with pytest.raises(ConfigError, match=r"costledger.toml:5: prices\[0\].input_per_mtok"):
         Ledger(tmp_path / "l.db", config=path)
     assert not (tmp_path / "l.db").exists()
+
+
+# -- which ledger: `database = "…"`, found from the working directory upwards -----------------------
+
+
+def test_database_is_read_relative_to_the_config_file(tmp_path: Path) -> None:
+    config = parse_config('database = "data/ledger.db"\n\n[aliases]\n', tmp_path / "costledger.toml")
+    assert config.database == str(tmp_path / "data" / "ledger.db")
+    url = "postgresql://app@db/costledger"
+    assert parse_config(f'database = "{url}"\n', tmp_path / "costledger.toml").database == url
+    assert parse_config(f'database = "{tmp_path}/abs.db"\n', Path("x.toml")).database == f"{tmp_path}/abs.db"
+    assert parse_config("[aliases]\n", tmp_path / "c.toml").database is None
+
+
+@pytest.mark.parametrize("value", ["3", '""', "[]", "true"])
+def test_a_database_that_is_not_a_path_or_url_is_refused_with_its_line(value: str) -> None:
+    with pytest.raises(ConfigError, match=r"^c\.toml:2: database: expected a SQLite path or a postgresql:// URL"):
+        parse_config(f"# a comment\ndatabase = {value}\n", Path("c.toml"))
+
+
+def test_the_config_is_found_from_the_working_directory_upwards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "costledger.toml").write_text('database = "ledger.db"\n', encoding="utf-8")
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    assert find_config() == tmp_path / "costledger.toml"
+    assert load_config().database == str(tmp_path / "ledger.db")  # the same ledger from any directory below
+    (tmp_path / "a" / "costledger.toml").write_text("[aliases]\n", encoding="utf-8")
+    assert find_config() == tmp_path / "a" / "costledger.toml"  # the nearest wins
+    assert find_config(tmp_path) == tmp_path / "costledger.toml"
+
+
+def test_a_ledger_opens_the_database_its_config_names_unless_told_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COSTLEDGER_DB")
+    (tmp_path / "costledger.toml").write_text('database = "named.db"\n', encoding="utf-8")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    monkeypatch.chdir(sub)
+    with Ledger() as ledger:
+        ledger.record("deepgram", "nova-3", audio_seconds=60)
+        assert ledger.location.source == "config" and ledger.location.target == str(tmp_path / "named.db")
+    assert (tmp_path / "named.db").is_file()
+    with Ledger(tmp_path / "given.db") as given:  # a target given wins over the config
+        assert given.report([]) == [] and given.location.source == "given"
+    monkeypatch.setenv("COSTLEDGER_DB", str(tmp_path / "env.db"))  # and so does the environment
+    with Ledger() as from_env:
+        assert from_env.location.why() == "from $COSTLEDGER_DB"
+    monkeypatch.delenv("COSTLEDGER_DB")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
+    with Ledger(config=Config()) as default:  # nothing names a ledger: the user data directory
+        assert default.location.target == str(tmp_path / "data-home" / "costledger" / "ledger.db")

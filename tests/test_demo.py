@@ -86,7 +86,8 @@ def test_cli_demo_no_serve_records_and_reports(tmp_path: Path) -> None:
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert "month to date" in done.stdout and "Cost by service" in done.stdout and "Cost by mode" in done.stdout
-    assert (db.parent / "costledger.toml").is_file()
+    # The config goes where the demo ran (the test's working directory), naming the demo's ledger.
+    assert load_config(tmp_path / "costledger.toml").database == str(db)
     with Ledger(db) as ledger:
         assert ledger.report([])[0].events > 100
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)

@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, CostledgerError, InvalidEvent, UnknownPrice
-from .events import UsageEvent
 
 if TYPE_CHECKING:
     from .client import Client
     from .config import Config, load_config
+    from .events import UsageEvent
     from .ledger import Ledger, Recorded, Session
     from .pricing import Catalog, Cost, price
 
@@ -29,6 +29,7 @@ _LAZY = {
     "Cost": "pricing",
     "Config": "config",
     "load_config": "config",
+    "UsageEvent": "events",  # pydantic loads with it: not for a command that only reads
 }
 
 

@@ -1,7 +1,9 @@
-"""costledger.toml: price overrides, aliases, fixed costs, plans, session types, alerts.
+"""costledger.toml: the ledger's database, price overrides, aliases, fixed costs, plans, alerts.
 
 Every section is optional. Errors name the file, the line and the key, because a
-price typo found at 3 a.m. should take one look to fix.
+price typo found at 3 a.m. should take one look to fix. Without an explicit path the
+file is found from the working directory upwards, as git finds its repository, so
+every command run inside a project reads that project's ledger and plans.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from .errors import ConfigError
 from .pricing.entries import EntryError, PriceEntry, money, parse_entry
 
 ENV_VAR = "COSTLEDGER_CONFIG"
+FILE_NAME = "costledger.toml"
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,9 @@ class Subscription:
 @dataclass(frozen=True)
 class Config:
     path: Path | None = None
+    # The ledger this config names (`database = "…"`): a postgresql:// URL as written, or a
+    # SQLite path made absolute against the config file's directory.
+    database: str | None = None
     prices: tuple[PriceEntry, ...] = ()
     aliases: Mapping[str, str] = field(default_factory=dict)
     fixed_costs: tuple[FixedCost, ...] = ()
@@ -84,14 +90,23 @@ _SECTIONS = {
     "prices", "aliases", "fixed_costs", "plans", "session_types", "subscriptions", "alerts", "channels", "budgets",
     "service_plans",
 }  # fmt: skip
+_KEYS = {"database"}  # top-level keys that are not sections
+
+
+def find_config(start: str | os.PathLike[str] | None = None) -> Path | None:
+    """The nearest costledger.toml in `start` (default: the working directory) or a directory above it."""
+    here = Path(start) if start is not None else Path.cwd()
+    for directory in (here, *here.parents):
+        candidate = directory / FILE_NAME
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
-    """Load `path`, else $COSTLEDGER_CONFIG, else ./costledger.toml if present, else defaults."""
+    """Load `path`, else $COSTLEDGER_CONFIG, else the nearest costledger.toml upwards, else defaults."""
     if path is None:
-        path = os.environ.get(ENV_VAR) or None
-        if path is None and Path("costledger.toml").is_file():
-            path = "costledger.toml"
+        path = os.environ.get(ENV_VAR) or find_config()
         if path is None:
             return Config()
     file = Path(path)
@@ -114,10 +129,14 @@ def parse_config(text: str, file: Path | None = None) -> Config:
         where = f"{section}[{index}].{key}" if index is not None else f"{section}.{key}" if key else section
         return ConfigError(f"{name}:{line}: {where}: {message}")
 
-    unknown = set(data) - _SECTIONS
+    unknown = set(data) - _SECTIONS - _KEYS
     if unknown:
         section = sorted(unknown)[0]
-        raise fail(section, None, "", f"unknown section; expected one of {', '.join(sorted(_SECTIONS))}")
+        raise fail(section, None, "", f"unknown section; expected one of {', '.join(sorted(_SECTIONS | _KEYS))}")
+    database = data.get("database")
+    if database is not None and (not isinstance(database, str) or not database.strip()):
+        line = next((n for n, t in enumerate(text.splitlines(), 1) if (m := _KEY.match(t)) and m[1] == "database"), 1)
+        raise ConfigError(f"{name}:{line}: database: expected a SQLite path or a postgresql:// URL, got {database!r}")
 
     prices = []
     for i, raw in enumerate(_tables(data, "prices", fail)):
@@ -161,6 +180,7 @@ def parse_config(text: str, file: Path | None = None) -> Config:
             raise fail("subscriptions", i, "plan", f"no [[plans]] is named {subscription.plan!r}")
     return Config(
         path=file,
+        database=_database(database, file),
         prices=tuple(prices),
         aliases=dict(aliases),
         fixed_costs=read("fixed_costs", _fixed_cost),
@@ -183,6 +203,19 @@ def _known_plans() -> dict[str, list[str]]:
         if entry.plan:
             plans.setdefault(entry.service, set()).add(entry.plan)
     return {service: sorted(names) for service, names in plans.items()}
+
+
+def _database(value: str | None, file: Path | None) -> str | None:
+    """A URL as written; a path relative to the config's own directory, so any working directory agrees."""
+    if value is None:
+        return None
+    value = value.strip()
+    if "://" in value:
+        return value
+    path = Path(value).expanduser()
+    if not path.is_absolute() and file is not None:
+        path = file.resolve().parent / path
+    return str(path)
 
 
 def _tables(data: Mapping[str, Any], section: str, fail: Any) -> list[Mapping[str, Any]]:

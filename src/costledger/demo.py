@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -85,10 +85,10 @@ EXPERT_SESSION_PRICE = Decimal("79")
 API_CALL_PRICE = Decimal("0.50")
 
 CONFIG = """\
-# Written by `costledger demo` next to its database: the plans, fixed costs and
+# Written by `costledger demo`: the demo's ledger, and the plans, fixed costs and
 # session-type estimates of the demo product. Edit freely; the demo rewrites this
 # file only while this first line is unchanged.
-
+{database}
 [[fixed_costs]]
 name = "agent server"
 vendor = "railway"
@@ -174,15 +174,34 @@ agents = 7
 estimate_usd = ["0.10", "0.20"]
 """
 CONFIG_MARKER = CONFIG.splitlines()[0]
+# What the first line said before the config named its database: those files are the demo's too.
+_OLD_MARKERS = ("# Written by `costledger demo` next to its database: the plans, fixed costs and",)
 
 
-def write_config(path: Path, today: dt.date, days: int) -> bool:
-    """Write the demo's costledger.toml unless the user has made that file their own."""
-    if path.exists() and path.read_text(encoding="utf-8").splitlines()[:1] != [CONFIG_MARKER]:
+def written_by_demo(path: Path) -> bool:
+    """Is `path` a costledger.toml the demo wrote and nobody has made their own?"""
+    try:
+        first = path.read_text(encoding="utf-8").splitlines()[:1]
+    except OSError:
+        return False
+    return bool(first) and first[0] in (CONFIG_MARKER, *_OLD_MARKERS)
+
+
+def write_config(path: Path, today: dt.date, days: int, database: str | None = None) -> bool:
+    """Write the demo's costledger.toml (naming `database`, if given) unless the user made that file their own."""
+    if path.exists() and not written_by_demo(path):
         return False
     since = today.replace(day=1) - dt.timedelta(days=days + 31)
-    path.write_text(CONFIG.format(since=since.replace(day=1).isoformat()), encoding="utf-8")
+    named = f"database = {_toml_string(database)}\n" if database else ""
+    path.write_text(CONFIG.format(since=since.replace(day=1).isoformat(), database=named), encoding="utf-8")
     return True
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string: JSON's escaping is TOML's for these characters."""
+    import json
+
+    return json.dumps(text, ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -316,19 +335,33 @@ def _session(
 
 
 def record_workload(
-    ledger: Ledger, seed: int = 7, days: int = 90, now: dt.datetime | None = None, batch: int = 5000
+    ledger: Ledger,
+    seed: int = 7,
+    days: int = 90,
+    now: dt.datetime | None = None,
+    batch: int = 2000,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Recorded:
-    """Record the workload in batches; returns what was stored (a re-run stores nothing it already has)."""
+    """Record the workload in batches; returns what was stored (a re-run stores nothing it already has).
+
+    `progress(days_done, days)` is called after each batch, and once at the end.
+    """
+    now = (now or clock.now()).astimezone(dt.UTC)
+    first = now.date() - dt.timedelta(days=days - 1)
     total = Recorded(0, 0, 0, Decimal(0))
     pending: list[dict[str, Any]] = []
     for event in workload(seed, days, now):
         pending.append(event)
         if len(pending) >= batch:
             total += ledger.record_many(pending)
+            if progress is not None:  # the day of the last event: days are generated in order
+                progress(min(days - 1, (pending[-1]["ts"].date() - first).days), days)
             pending = []
     if pending:
         total += ledger.record_many(pending)
+    if progress is not None:
+        progress(days, days)
     return total
 
 
-__all__ = ["MODES", "TIERS", "Mode", "Tier", "record_workload", "users", "workload", "write_config"]
+__all__ = ["MODES", "TIERS", "Mode", "Tier", "record_workload", "users", "workload", "write_config", "written_by_demo"]

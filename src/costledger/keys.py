@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from . import clock
 from .store import Store
@@ -92,6 +91,8 @@ def _row(row: Any) -> ApiKey:
 
 
 def _insert(connection: Connection, name: str, scope: str, key: str) -> ApiKey | None:
+    from sqlalchemy.dialects import postgresql, sqlite
+
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     values = {"name": name, "scope": scope, "prefix": key[:PREFIX_LENGTH], "key_hash": hash_key(key),
               "created_at": _now()}  # fmt: skip

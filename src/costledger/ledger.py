@@ -15,14 +15,17 @@ from sqlalchemy import Connection
 from . import clock
 from .config import Config, load_config
 from .errors import UnknownPrice
-from .events import UsageEvent, parse_events, split_fields, to_json
 from .money import from_nanos, to_nanos, usd
 from .pricing import Catalog
 from .pricing.catalog import catalog_from_config
 from .store import Filters, SessionSummary, Store, Total, queries
+from .store.location import locate
 
 if TYPE_CHECKING:
     from .budgets import BudgetCheck, Reservation
+    from .events import UsageEvent
+
+    EventLike = UsageEvent | Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -51,14 +54,24 @@ class Recorded:
         )
 
 
-EventLike = UsageEvent | Mapping[str, Any]
 T = TypeVar("T")
+
+
+def __getattr__(name: str) -> Any:
+    # The event model (pydantic) loads when something records, not when a command only reads.
+    if name == "EventLike":
+        from .events import UsageEvent
+
+        return UsageEvent | Mapping[str, Any]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def build_event(
     first: EventLike | str, model: str | None, fields: Mapping[str, Any], defaults: Mapping[str, Any]
 ) -> EventLike:
     """`record(event)` or `record("anthropic", "claude-…", input_tokens=…, agent=…)`, with defaults under it."""
+    from .events import UsageEvent, split_fields
+
     if isinstance(first, str):
         top, meters = split_fields(fields)
         data: dict[str, Any] = {**defaults, **top, "service": first}
@@ -79,7 +92,8 @@ def build_event(
 class Ledger:
     """Records usage events, prices them, and keeps the totals.
 
-    `Ledger()` opens the embedded SQLite file ($COSTLEDGER_DB or the user data dir);
+    `Ledger()` opens the ledger $COSTLEDGER_DATABASE_URL or $COSTLEDGER_DB names, else the
+    `database` of the nearest costledger.toml, else the embedded file in the user data dir;
     `Ledger("postgresql://…")` a shared PostgreSQL; `Ledger("path/to/file.db")` a file.
     """
 
@@ -92,7 +106,9 @@ class Ledger:
     ) -> None:
         self.config = config if isinstance(config, Config) else load_config(config)
         self.catalog = catalog or catalog_from_config(self.config)
-        self.store = Store(None if target is None else str(target))
+        # Without a target, the config's `database` names the ledger, unless the environment does.
+        self.location = locate(target, self.config)
+        self.store = Store(self.location.target)
         from .alerts import Alerts
         from .budgets import Budgets, budgets_from_config
 
@@ -111,6 +127,8 @@ class Ledger:
 
         One invalid event refuses the batch (InvalidEvent) and nothing is stored.
         """
+        from .events import parse_events
+
         parsed = parse_events(events, custom_meters=self.catalog.custom_meters)
         if not parsed:
             return Recorded(0, 0, 0, Decimal(0))
@@ -125,6 +143,8 @@ class Ledger:
 
     def _row(self, event: UsageEvent, now: dt.datetime | None = None) -> dict[str, Any]:
         """The stored row of `event`, priced; `now` (naive UTC, once per batch) is its ingest time."""
+        from .events import to_json
+
         cost: int | None
         reason = ref = source = None
         if event.cost_usd is not None:

@@ -135,3 +135,23 @@ def test_cli_db_upgrade(tmp_path: object) -> None:
     assert first.output.strip() == f"0001 → {migrate.head()}"
     again = runner.invoke(app, ["db", "upgrade", "--db", db])
     assert again.output.strip() == f"already at {migrate.head()}"
+
+
+def test_a_current_ledger_opens_without_alembic_because_files_are_named_by_revision() -> None:
+    # Store() trusts the numbered file names for the head (no Alembic import on every command):
+    # each migration's revision id must be its file's number.
+    versions = sorted((migrate.MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+    for path in versions:
+        assert re.search(rf'^revision = "{path.name[:4]}"$', path.read_text(encoding="utf-8"), re.M), path.name
+    assert migrate.numbered_head() == migrate.head() == versions[-1].name[:4]
+
+
+def test_opening_a_current_sqlite_ledger_does_not_import_alembic(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    Store(str(tmp_path / "l.db")).close()
+    path = str(tmp_path / "l.db")
+    code = f"import sys; from costledger.store import Store; Store({path!r}); print('alembic' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

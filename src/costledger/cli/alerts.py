@@ -6,18 +6,16 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from .app import ConfigOption, DbOption, JsonOption, app, console, fail, parse_moment
+from .app import ConfigOption, DbOption, JsonOption, app, console, fail, open_ledger, parse_moment
+from .output import Column, note, show
 
 alerts_app = typer.Typer(help="Alert rules, fired alerts and their delivery.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 
 
-def _ledger(db: str | None, config: str | None) -> Any:
-    from .app import open_ledger
-
-    return open_ledger(db, config)
+def _ledger(db: str | None, config: str | None, create: bool = False) -> Any:
+    return open_ledger(db, config, create=create)
 
 
 @alerts_app.command("add")
@@ -45,7 +43,7 @@ def add(
             spec[key] = value
     if channel:
         spec["channels"] = channel
-    ledger = _ledger(db, config)
+    ledger = _ledger(db, config, create=True)
     try:
         rule = ledger.alerts.add_rule(spec)
     except EntryError as exc:
@@ -66,10 +64,11 @@ def list_rules(db: DbOption = None, config: ConfigOption = None, as_json: JsonOp
     if as_json:
         print(json.dumps([{"id": r.id, "name": r.name, "source": r.source, **r.spec()} for r in rules], indent=2))
         return
-    table = Table("id", "name", "source", "what", "channels")
-    for rule in rules:
-        table.add_row(str(rule.id or ""), rule.name, rule.source, rule.describe(), ", ".join(rule.channels))
-    console.print(table)
+    rows = [{"id": rule.id or "", "name": rule.name, "source": rule.source, "what": rule.describe(),
+             "channels": ", ".join(rule.channels)} for rule in rules]  # fmt: skip
+    columns = [Column("id", "id", "id"), Column("name", "name"), Column("source", "source", drop=1),
+               Column("what", "what"), Column("channels", "channels")]  # fmt: skip
+    show(console, rows, columns, "Alert rules")
 
 
 @alerts_app.command("remove")
@@ -107,11 +106,13 @@ def history(
     if as_json:
         print(json.dumps([a.as_dict() for a in alerts], indent=2))
         return
-    # One line per alert, like a log: it reads in a terminal of any width and greps well.
+    # Like a log: a line saying which alert, when and where it went, then its message, wrapped to fit.
     for alert in alerts:
         delivery = ", ".join(f"{d.channel} {d.status}" for d in alert.deliveries)
         acked = f"; acked by {alert.acked_by or 'someone'}" if alert.acked_at else ""
-        print(f"#{alert.id} {alert.fired_at:%Y-%m-%d %H:%M:%S}Z [{alert.rule}] {alert.message} ({delivery}{acked})")
+        console.print(f"#{alert.id} {alert.fired_at:%Y-%m-%d %H:%M:%S}Z \\[{alert.rule}] ({delivery}{acked})",
+                      highlight=False)  # fmt: skip
+        note(console, alert.message, lead=" ", style="")
 
 
 @alerts_app.command("ack")
@@ -149,7 +150,7 @@ def deliver(
     """Run the delivery worker: send queued alerts (and publish the bus outbox) until interrupted."""
     import time
 
-    ledger = _ledger(db, config)
+    ledger = _ledger(db, config, create=True)
     try:
         if once:
             sent = ledger.alerts.deliver_pending()

@@ -3,35 +3,31 @@
 from __future__ import annotations
 
 import json
-from decimal import ROUND_HALF_EVEN, Decimal
-from typing import TYPE_CHECKING, Annotated, Any
+from dataclasses import replace
+from decimal import Decimal
+from typing import Annotated
 
 import typer
-from rich import box
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from .app import ConfigOption, DbOption, JsonOption, app, console, fail, open_ledger, parse_day
+from .output import COUNT, MONEY, Column, Section, money, note, show
 
-if TYPE_CHECKING:
-    from ..ledger import Ledger
-
-# Ten money columns fit 80 characters without borders.
-_COMPACT: dict[str, Any] = {
-    "box": box.SIMPLE_HEAD,
-    "show_edge": False,
-    "pad_edge": False,
-    "padding": (0, 1),
-    "collapse_padding": True,
-}
-
-
-def _money(value: str | None) -> str:
-    """To the cent, as a person reads money: -$5.05."""
-    if value is None:
-        return ""
-    cents = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
-    return f"-${-cents}" if cents < 0 else f"${cents}"
+# At 80 columns the plan, revenue, API cost and margin always show; the rest go first-listed-last.
+MARGIN_COLUMNS = [
+    Column("plan", "plan"), Column("users", "users", COUNT, drop=5), Column("sessions", "sessions", COUNT, drop=4),
+    Column("revenue_usd", "revenue", MONEY), Column("refunds_usd", "refunds", MONEY, drop=6),
+    Column("fees_usd", "fees", MONEY, drop=2), Column("variable_cost_usd", "API", MONEY),
+    Column("extra_cost_usd", "extra", MONEY, drop=3), Column("fixed_cost_usd", "fixed", MONEY, drop=1),
+    Column("margin_usd", "margin", MONEY),
+]  # fmt: skip
+AT_LIMIT_COLUMNS = [
+    Column("plan", "plan"), Column("price", "price", MONEY), Column("quota", "quota", COUNT, drop=3),
+    Column("subscribers", "subs", COUNT, drop=4), Column("measured", "seen", COUNT, drop=5),
+    Column("p50_cost", "p50 cost", MONEY), Column("p50_margin", "p50 margin", MONEY),
+    Column("p90_cost", "p90 cost", MONEY), Column("p90_margin", "p90 margin", MONEY), Column("flag", "flag"),
+]  # fmt: skip
 
 
 # The period what-if and advice look at.
@@ -49,7 +45,7 @@ def margins(
     """Revenue, payment fees, cost and margin per plan per month, and each plan's margin at its limit."""
     from ..margins import margins_json
 
-    ledger: Ledger = open_ledger(db, config)  # type: ignore[assignment]
+    ledger = open_ledger(db, config)
     try:
         data = margins_json(ledger, month)
     except ValueError as exc:
@@ -59,38 +55,32 @@ def margins(
     if as_json:
         print(json.dumps(data))
         return
-    columns = {"plan": "plan", "users": "users", "sessions": "sess", "revenue_usd": "revenue",
-               "refunds_usd": "refund", "fees_usd": "fees", "variable_cost_usd": "API", "extra_cost_usd": "extra",
-               "fixed_cost_usd": "fixed", "margin_usd": "margin"}  # fmt: skip
+    sections = []
     for month_data in data["months"]:
-        table = Table(title=f"Margin per plan, {month_data['month']} (to the cent; --json is exact)", **_COMPACT)
-        for column, title in columns.items():
-            table.add_column(title, justify="left" if column == "plan" else "right")
-        for row in month_data["plans"]:
-            table.add_row(*(_cell(row, c) for c in columns))
-        total = {"plan": "total", **month_data["total"]}
-        table.add_row(*(_cell(total, c) for c in columns), style="bold")
-        console.print(table)
-    limit = Table(title="Margin at limit (every subscriber uses the whole quota)", **_COMPACT)
-    for column in ("plan", "price", "quota", "subs", "seen", "p50 cost", "p50 margin", "p90 cost",
-                   "p90 margin", "flag"):  # fmt: skip
-        limit.add_column(column, justify="left" if column in ("plan", "flag") else "right")
-    for row in data["at_limit"]:
-        limit.add_row(
-            row["plan"], _money(row["price_usd"]), str(row["included_sessions"] or "-"), str(row["subscribers"]),
-            str(row["measured_sessions"]), _money(row["p50"]["cost_usd"]), _money(row["p50"]["margin_usd"]),
-            _money(row["p90"]["cost_usd"]), _money(row["p90"]["margin_usd"]), row["flag"],
-        )  # fmt: skip
-    console.print(limit)
+        rows = [{**row, "plan": row["plan"] or "(no plan)"} for row in month_data["plans"]]
+        rows.append({"plan": "total", **month_data["total"]})
+        sections.append(Section(f"Margin per plan, {month_data['month']}", rows, [None] * (len(rows) - 1) + ["bold"]))
+    show(console, sections, _margin_columns(sections))
+    limit = [
+        {"plan": row["plan"], "price": row["price_usd"], "quota": row["included_sessions"],
+         "subscribers": row["subscribers"], "measured": row["measured_sessions"], "p50_cost": row["p50"]["cost_usd"],
+         "p50_margin": row["p50"]["margin_usd"], "p90_cost": row["p90"]["cost_usd"],
+         "p90_margin": row["p90"]["margin_usd"], "flag": row["flag"]}
+        for row in data["at_limit"]
+    ]  # fmt: skip
+    show(console, limit, AT_LIMIT_COLUMNS, "Margin at limit (one subscriber uses the whole quota)")
+    note(console, "Money to the cent; --json has the exact decimals, and the margin of every user.")
     for line in data["assumptions"]:
-        console.print(f"[dim]- {escape(line)}[/dim]")
+        note(console, line, "-")
 
 
-def _cell(row: dict[str, Any], column: str) -> str:
-    value = row.get(column)
-    if value is None:
-        return "(no plan)" if column == "plan" else ""
-    return _money(value) if column.endswith("_usd") else str(value)
+def _margin_columns(sections: list[Section]) -> list[Column]:
+    """A money column with an amount in it stays at any width; one of zeros is the first to go."""
+
+    def used(key: str) -> bool:
+        return any(Decimal(row.get(key) or 0) for section in sections for row in section.rows)
+
+    return [replace(c, drop=0) if c.kind == MONEY and c.drop and used(c.key) else c for c in MARGIN_COLUMNS]
 
 
 @app.command()
@@ -116,7 +106,7 @@ def whatif(
     except ValueError as exc:
         fail(f"--swap: {exc}", 2)
     first, last = parse_day(since, "--since"), parse_day(until, "--until")
-    ledger: Ledger = open_ledger(db, config)  # type: ignore[assignment]
+    ledger = open_ledger(db, config)
     try:
         report = what_if(ledger.store, ledger.config, ledger.catalog, parsed, agents=agent or [], modes=mode or [],
                          tiers=tier or [], since=first, until=last)  # fmt: skip
@@ -131,22 +121,19 @@ def whatif(
         print(json.dumps(data))
         return
     console.print(
-        f"{swap} from {data['since']} to {data['until']}: {data['events']} events, "
-        f"${data['old_cost_usd']} → ${data['new_cost_usd']}, saving ${data['savings_usd']} "
-        f"(${data['savings_per_month_usd']}/month)"
+        f"{swap} from {data['since']} to {data['until']}: {data['events']:,} events, "
+        f"{money(data['old_cost_usd'])} → {money(data['new_cost_usd'])}, saving {money(data['savings_usd'])} "
+        f"({money(data['savings_per_month_usd'])}/month)"
     )
-    table = Table(title="Per plan")
-    for column in ("plan", "savings", "margin", "new margin"):
-        table.add_column(column, justify="left" if column == "plan" else "right")
-    for row in data["plans"]:
-        table.add_row(row["plan"] or "(no plan)", _money(row["savings_usd"]), _money(row["margin_usd"]),
-                      _money(row["new_margin_usd"]))  # fmt: skip
-    console.print(table)
+    rows = [{**row, "plan": row["plan"] or "(no plan)"} for row in data["plans"]]
+    show(console, rows, [Column("plan", "plan"), Column("savings_usd", "savings", MONEY),
+                         Column("margin_usd", "margin", MONEY), Column("new_margin_usd", "new margin", MONEY)],
+         "Per plan")  # fmt: skip
     skipped = {k: data[k] for k in ("skipped_reported", "skipped_unpriced", "not_priceable") if data[k]}
     if skipped:
-        console.print(f"not repriced: {skipped}")
+        console.print("not repriced: " + ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in skipped.items()))
     for line in data["assumptions"]:
-        console.print(f"[dim]- {escape(line)}[/dim]")
+        note(console, line, "-")
 
 
 @app.command()
@@ -161,7 +148,7 @@ def advice(
     from ..margins import recommendations_json
 
     first, last = parse_day(since, "--since"), parse_day(until, "--until")
-    ledger: Ledger = open_ledger(db, config)  # type: ignore[assignment]
+    ledger = open_ledger(db, config)
     try:
         data = recommendations_json(ledger, first, last)
     except ValueError as exc:
@@ -173,8 +160,12 @@ def advice(
         return
     if not data["recommendations"]:
         console.print("No advice: nothing to save that the data shows.")
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column()
     for item in data["recommendations"]:
-        worth = f"${item['usd_per_month']}/month" if item["usd_per_month"] is not None else "cost unknown"
-        console.print(f"[b]{worth}[/b]  {escape(item['title'])}")
+        worth = f"{money(item['usd_per_month'])}/month" if item["usd_per_month"] is not None else "cost unknown"
+        grid.add_row(Text(worth, style="bold"), Text(item["title"]))
         for line in item["assumptions"]:
-            console.print(f"    [dim]assumes {escape(line)}[/dim]")
+            grid.add_row("", Text(f"assumes {line}", style="dim"))
+    console.print(grid)

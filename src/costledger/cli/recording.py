@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import Iterator
@@ -10,9 +9,9 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from .app import ConfigOption, DbOption, JsonOption, app, console, fail, open_ledger, parse_day
+from .output import print_rows
 
 BATCH = 1000
 
@@ -65,10 +64,10 @@ def record(
     """
     from ..errors import InvalidEvent
     from ..events import parse_events
-    from ..ledger import Ledger, Recorded
+    from ..ledger import Recorded
 
     items = list(read_json_events(file, event))
-    ledger: Ledger = open_ledger(db, config)  # type: ignore[assignment]
+    ledger = open_ledger(db, config, create=True)
     try:
         parsed = parse_events([item for _, item in items], custom_meters=ledger.catalog.custom_meters)
     except InvalidEvent as exc:
@@ -117,7 +116,12 @@ def report(
 
         report_compare_recorded(db, config, parse_day(since, "--since"), parse_day(until, "--until"), as_json, as_csv)
         return
+    from ..store.queries import GROUPS
+
     groups = [g.strip() for item in (by or ["service"]) for g in item.split(",") if g.strip()]
+    for name in groups:  # a typo is a usage error, before any ledger is looked for
+        if name not in GROUPS:
+            fail(f"--by: cannot group by {name!r}; choose from {', '.join(GROUPS)}", 2)
     tags = {}
     for item in tag or []:
         key, sep, value = item.partition("=")
@@ -132,28 +136,13 @@ def report(
     }  # fmt: skip
     ledger = open_ledger(db, config)
     try:
-        totals = ledger.report(  # type: ignore[attr-defined]
+        totals = ledger.report(
             groups, since=parse_day(since, "--since"), until=parse_day(until, "--until"), tags=tags, **dims
         )
     except ValueError as exc:
         fail(str(exc), 2)
+    finally:
+        ledger.close()
     rows = [t.as_dict() for t in totals]
-    print_rows(rows, [*groups, "events", "unpriced", "cost_usd"], as_json, as_csv, title="Cost by " + ", ".join(groups))
-
-
-def print_rows(rows: list[dict[str, Any]], columns: list[str], as_json: bool, as_csv: bool, title: str) -> None:
-    """Rows as JSON, CSV or a Rich table: the three forms every report command offers."""
-    if as_json:
-        print(json.dumps(rows))
-        return
-    if as_csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        return
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column, justify="right" if column in ("events", "unpriced", "cost_usd") else "left")
-    for row in rows:
-        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
-    console.print(table)
+    columns = [*groups, "events", "unpriced", "cost_usd"]
+    print_rows(console, rows, columns, as_json, as_csv, "Cost by " + ", ".join(groups))

@@ -9,9 +9,9 @@ import tempfile
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from .app import ConfigOption, DbOption, JsonOption, app, console, fail
+from .app import ConfigOption, DbOption, JsonOption, app, console, fail, find_ledger, load, open_store
+from .output import Column, moment, show
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # not imported from server.metrics: that imports prometheus_client
 
@@ -32,16 +32,16 @@ def serve(
     """Serve the HTTP API (FastAPI + uvicorn). $COSTLEDGER_ADMIN_KEY, if set, becomes an admin key."""
     import uvicorn
 
-    from ..config import load_config
     from ..errors import ConfigError
     from ..keys import ensure_admin_key
     from ..store import Store
     from ..store.engine import ENV_URL, database_url
 
     # Workers are separate interpreters: they learn the database and config from the environment.
-    os.environ[ENV_URL] = database_url(db)
-    if config:
-        os.environ["COSTLEDGER_CONFIG"] = config
+    loaded = load(config)
+    os.environ[ENV_URL] = database_url(find_ledger(db, config, loaded, create=True).target)
+    if loaded.path is not None:
+        os.environ["COSTLEDGER_CONFIG"] = str(loaded.path.resolve())
     owned_metrics_dir = None
     # Set before any worker imports prometheus_client, which picks its storage at import.
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):
@@ -50,7 +50,6 @@ def serve(
     try:
         # Check the config, migrate and bootstrap once here, so workers start against a current
         # schema. Not a whole Ledger: the price catalog would stay in this supervisor's memory.
-        load_config(config)
         store = Store(None)
         try:
             ensure_admin_key(store)
@@ -79,14 +78,14 @@ def keys_create(
     name: Annotated[str, typer.Option(help="who or what uses the key")],
     scope: Annotated[str, typer.Option(help="ingest (write events) or admin (everything)")] = "ingest",
     db: DbOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Create a key and print it once: only its hash is stored."""
     from ..keys import SCOPES, create_key
-    from ..store import Store
 
     if scope not in SCOPES:
         fail(f"--scope must be one of {', '.join(SCOPES)}, not {scope!r}", 2)
-    store = Store(db)
+    store = open_store(db, config, create=True)
     try:
         key, stored = create_key(store, scope, name)
     except ValueError as exc:
@@ -102,12 +101,12 @@ def keys_create(
 def keys_list(
     db: DbOption = None,
     as_json: JsonOption = False,
+    config: ConfigOption = None,
 ) -> None:
     """Every key: id, name, scope, prefix, created, last used, revoked."""
     from ..keys import list_keys
-    from ..store import Store
 
-    store = Store(db)
+    store = open_store(db, config)
     try:
         found = list_keys(store)
     finally:
@@ -115,26 +114,25 @@ def keys_list(
     if as_json:
         print(json.dumps([k.as_dict() for k in found]))
         return
-    table = Table(title="API keys")
-    for column in ("id", "name", "scope", "prefix", "created", "last used", "revoked"):
-        table.add_column(column)
-    for k in found:
-        data = k.as_dict()
-        table.add_row(str(k.id), k.name, k.scope, k.prefix + "…", data["created_at"][:19],
-                      (data["last_used_at"] or "")[:19], (data["revoked_at"] or "")[:19])  # fmt: skip
-    console.print(table)
+    rows = [{**k.as_dict(), "prefix": k.prefix + "…", "created": moment(k.as_dict()["created_at"]),
+             "used": moment(k.as_dict()["last_used_at"]), "revoked": moment(k.as_dict()["revoked_at"])}
+            for k in found]  # fmt: skip
+    columns = [Column("id", "id", "id"), Column("name", "name"), Column("scope", "scope"),
+               Column("prefix", "prefix", "id"), Column("created", "created (UTC)", drop=2),
+               Column("used", "last used", drop=1), Column("revoked", "revoked")]  # fmt: skip
+    show(console, rows, columns, "API keys")
 
 
 @keys_app.command("revoke")
 def keys_revoke(
     key: Annotated[str, typer.Argument(help="the key's id, its prefix, or the key itself")],
     db: DbOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Revoke a key: it stops working at once, on every worker."""
     from ..keys import revoke_key
-    from ..store import Store
 
-    store = Store(db)
+    store = open_store(db, config)
     try:
         revoked = revoke_key(store, key)
     except ValueError as exc:

@@ -7,14 +7,20 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from ..money import usd
 from .app import ConfigOption, DbOption, JsonOption, app, console, fail, open_ledger, parse_day
-from .recording import print_rows
+from .output import COUNT, ID, MONEY, Column, duration, moment, money, print_rows, show
 
 SESSION_COLUMNS = ["session_id", "user_id", "tier", "mode", "started_at", "duration_seconds", "events", "unpriced",
                    "cost_usd"]  # fmt: skip
+# At 80 columns the id, user, start and cost always show; tier, unpriced and length go first.
+SESSION_TABLE = [
+    Column("session_id", "session", ID), Column("user_id", "user", ID), Column("tier", "tier", drop=3),
+    Column("mode", "mode", drop=1), Column("started", "started (UTC)"), Column("length", "length", drop=2),
+    Column("events", "events", COUNT), Column("unpriced", "unpriced", COUNT, drop=4),
+    Column("cost_usd", "cost", MONEY),
+]  # fmt: skip
 
 
 def _money(value: str | None, option: str) -> Decimal | None:
@@ -47,11 +53,12 @@ def sessions(
     config: ConfigOption = None,
 ) -> None:
     """Sessions with their cost, sorted, filtered and paged."""
-    dims = {k: v for k, v in {"user_id": user, "tier": tier, "mode": mode, "agent": agent, "service": service}.items()
+    dims: dict[str, Any] = {k: v for k, v in {"user_id": user, "tier": tier, "mode": mode, "agent": agent,
+                                               "service": service}.items()
             if v is not None}  # fmt: skip
     ledger = open_ledger(db, config)
     try:
-        page, total = ledger.sessions(  # type: ignore[attr-defined]
+        page, total = ledger.sessions(
             sort=sort,
             descending=not ascending,
             limit=limit,
@@ -64,12 +71,19 @@ def sessions(
         )
     except ValueError as exc:
         fail(str(exc), 2)
+    finally:
+        ledger.close()
     rows = [s.as_dict() for s in page]
     if as_json:
         print(json.dumps({"total": total, "offset": offset, "sessions": rows}))
         return
-    title = f"Sessions {offset + 1}–{offset + len(rows)} of {total}" if rows else f"No sessions (of {total})"
-    print_rows(rows, SESSION_COLUMNS, False, as_csv, title=title)
+    if as_csv:
+        print_rows(console, rows, SESSION_COLUMNS, False, True, "")
+        return
+    title = f"Sessions {offset + 1:,}–{offset + len(rows):,} of {total:,}" if rows else f"No sessions (of {total:,})"
+    for row in rows:
+        row["started"], row["length"] = moment(row["started_at"]), duration(row["duration_seconds"])
+    show(console, rows, SESSION_TABLE, title)
 
 
 @app.command()
@@ -81,37 +95,40 @@ def session(
 ) -> None:
     """One session: its total, its cost by service and agent, and its events in time order."""
     ledger = open_ledger(db, config)
-    summary = ledger.session_summary(session_id)  # type: ignore[attr-defined]
+    try:
+        summary = ledger.session_summary(session_id)
+        events = ledger.session_events(session_id) if summary is not None else []
+    finally:
+        ledger.close()
     if summary is None:
         fail(f"no session {session_id!r}", 1)
-    events = ledger.session_events(session_id)  # type: ignore[attr-defined]
     if as_json:
         print(json.dumps({**summary.as_dict(), "event_list": [_event_json(e) for e in events]}))
         return
     info = summary.as_dict()
+    console.print(f"[bold]{session_id}[/]", soft_wrap=True)
+    console.print(f"user {info['user_id'] or '-'}  tier {info['tier'] or '-'}  mode {info['mode'] or '-'}")
     console.print(
-        f"[bold]{session_id}[/]  user {info['user_id'] or '-'}  tier {info['tier'] or '-'}  mode {info['mode'] or '-'}"
-    )
-    console.print(
-        f"{info['started_at']} → {info['ended_at']} ({summary.duration_seconds:.0f} s)  "
-        f"{summary.events} events, {summary.unpriced} unpriced, [bold]${info['cost_usd']}[/]"
+        f"{moment(info['started_at'])} → {moment(info['ended_at'])} UTC ({duration(summary.duration_seconds)}), "
+        f"{summary.events:,} events, {summary.unpriced:,} unpriced, [bold]{money(info['cost_usd'])}[/]"
     )
     for name, parts in (("service", info["by_service"]), ("agent", info["by_agent"])):
-        table = Table(title=f"By {name}")
-        table.add_column(name)
-        table.add_column("cost_usd", justify="right")
-        for key, amount in sorted(parts.items(), key=lambda item: -Decimal(item[1])):
-            table.add_row(key or "-", amount)
-        console.print(table)
-    table = Table(title="Events")
-    for column in ("ts", "service", "model", "agent", "usage", "cost_usd"):
-        table.add_column(column, justify="right" if column == "cost_usd" else "left")
+        ranked = sorted(parts.items(), key=lambda item: -Decimal(item[1]))
+        show(console, [{name: key or "(none)", "cost_usd": amount} for key, amount in ranked],
+             [Column(name, name), Column("cost_usd", "cost", MONEY)], f"By {name}")  # fmt: skip
+    rows = []
     for event in events:
         data = _event_json(event)
-        usage = ", ".join(f"{k}={v}" for k, v in data["usage"].items())
-        cost = data["cost_usd"] if data["cost_usd"] is not None else "[red]unpriced[/]"
-        table.add_row(data["ts"], data["service"], data["model"] or "", data["agent"] or "", usage, cost)
-    console.print(table)
+        rows.append({
+            "ts": moment(event["ts"]), "service": data["service"], "model": data["model"] or "",
+            "agent": data["agent"] or "", "usage": ", ".join(f"{k}={v}" for k, v in data["usage"].items()),
+            "cost_usd": data["cost_usd"] if data["cost_usd"] is not None else None,
+        })  # fmt: skip
+    columns = [Column("ts", "time (UTC)"), Column("service", "service"), Column("model", "model", drop=1),
+               Column("agent", "agent"), Column("usage", "usage"), Column("cost_usd", "cost", MONEY)]  # fmt: skip
+    show(console, rows, columns, "Events", styles=[None if r["cost_usd"] is not None else "red" for r in rows])
+    if summary.unpriced:
+        console.print(f"[red]{summary.unpriced:,} unpriced event(s)[/] (no cost shown): no price is known for them")
 
 
 def _event_json(event: dict[str, Any]) -> dict[str, Any]:
@@ -133,25 +150,32 @@ def overview(
 ) -> None:
     """Today, month to date, the month-end forecast, cost per session, and the top users and agents."""
     ledger = open_ledger(db, config)
-    view = ledger.overview(parse_day(today, "--today"))  # type: ignore[attr-defined]
+    try:
+        view = ledger.overview(parse_day(today, "--today"))
+    finally:
+        ledger.close()
     data = view.as_dict()
     if as_json:
         print(json.dumps(data))
         return
     month = data["month"]
-    console.print(f"[bold]Today[/] {data['today']}: ${month['today_usd']} ({month['today_events']} events)")
+    console.print(f"[bold]Today[/] {data['today']}: {money(month['today_usd'])} ({month['today_events']:,} events)")
     console.print(
-        f"[bold]Month to date[/] {month['month']}: ${month['cost_usd']} over {month['days_elapsed']} of "
-        f"{month['days_in_month']} days; run rate ${month['run_rate_usd']}/day; "
-        f"[bold]forecast ${month['forecast_usd']}[/]"
+        f"[bold]Month to date[/] {month['month']}: {money(month['cost_usd'])} over {month['days_elapsed']} of "
+        f"{month['days_in_month']} days"
     )
-    average = data["avg_session_usd"]
-    console.print(f"Sessions this month: {data['sessions']}, average ${average if average is not None else '-'}")
+    console.print(
+        f"Run rate {money(month['run_rate_usd'])}/day; [bold]forecast {money(month['forecast_usd'])}[/] "
+        f"for {month['month']}"
+    )
+    console.print(f"Sessions this month: {data['sessions']:,}, average {money(data['avg_session_usd'], '-')}")
     if data["unpriced"]:
-        console.print(f"[red]{data['unpriced']} unpriced events this month[/] (costledger report --by service)")
-    print_rows(data["by_service"], ["service", "events", "cost_usd", "share"], False, False, "Services this month")
-    print_rows(data["by_mode"], ["mode", "sessions", "avg_usd", "p50_usd", "p90_usd"], False, False,
+        console.print(f"[red]{data['unpriced']:,} unpriced events this month[/] (costledger report --by service,model)")
+    print_rows(console, data["by_service"], ["service", "events", "cost_usd", "share"], False, False,
+               "Services this month")  # fmt: skip
+    print_rows(console, data["by_mode"], ["mode", "sessions", "avg_usd", "p50_usd", "p90_usd"], False, False,
                "Cost per session by mode")  # fmt: skip
-    print_rows(data["by_tier"], ["tier", "users", "cost_usd", "per_user_usd"], False, False, "Cost per user by tier")
-    print_rows(data["top_users"], ["user", "events", "cost_usd"], False, False, "Top users this month")
-    print_rows(data["top_agents"], ["agent", "events", "cost_usd"], False, False, "Top agents this month")
+    print_rows(console, data["by_tier"], ["tier", "users", "cost_usd", "per_user_usd"], False, False,
+               "Cost per user by tier")  # fmt: skip
+    print_rows(console, data["top_users"], ["user", "events", "cost_usd"], False, False, "Top users this month")
+    print_rows(console, data["top_agents"], ["agent", "events", "cost_usd"], False, False, "Top agents this month")

@@ -12,8 +12,8 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from .app import ConfigOption, DbOption, JsonOption, app, console, errors, fail, open_ledger, parse_moment
-from .recording import print_rows
+from .app import ConfigOption, DbOption, JsonOption, app, console, errors, fail, open_ledger, open_store, parse_moment
+from .output import money, print_rows
 
 db_app = typer.Typer(help="The database: migrate it, check its totals against its events.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -35,24 +35,16 @@ def progress_bar(show: bool) -> Iterator[Callable[[str, int, int], None]]:
         yield update
 
 
-def _store(db: str | None, upgrade: bool) -> Any:
-    from ..store import Store
-
-    try:
-        return Store(db, upgrade=upgrade)
-    except Exception as exc:  # a bad URL or an unreachable server: one line, not a traceback
-        fail(f"cannot open the database: {exc}", 2)
-
-
 @db_app.command("upgrade")
 def db_upgrade(
     db: DbOption = None,
     revision: Annotated[str, typer.Option(help="the target revision")] = "head",
+    config: ConfigOption = None,
 ) -> None:
     """Migrate the database to the latest schema (the embedded store also does this on open)."""
     from ..store import migrate
 
-    store = _store(db, upgrade=False)
+    store = open_store(db, config, create=True, upgrade=False)
     try:
         before = migrate.current(store.engine)
         migrate.upgrade(store.engine, revision)
@@ -66,11 +58,12 @@ def db_upgrade(
 def db_check(
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the differences as JSON")] = False,
+    config: ConfigOption = None,
 ) -> None:
     """Recount rollups, sessions and session costs from the events; exit 1 on any difference."""
     from ..store.check import check_store
 
-    store = _store(db, upgrade=True)
+    store = open_store(db, config)
     try:
         differences = check_store(store)
     finally:
@@ -105,13 +98,13 @@ def reprice(
     from ..reprice import audit_log
     from ..reprice import reprice as run
 
-    ledger: Any = open_ledger(db, config)
+    ledger = open_ledger(db, config)
     try:
         if history:
             rows = audit_log(ledger)
             columns = ["id", "at", "since", "until", "service", "model", "dry_run", "events", "changed",
                        "old_cost_usd", "new_cost_usd", "unpriced_before", "unpriced_after", "note"]  # fmt: skip
-            print_rows(rows, columns, as_json, False, title="Reprice audit log")
+            print_rows(console, rows, columns, as_json, False, "Reprice audit log", drop=_AUDIT_DROP)
             return
         if since is None and until is None and service is None and model is None:
             fail("say what to reprice: --since/--until and/or --service/--model (history changes only on purpose)", 2)
@@ -131,11 +124,16 @@ def reprice(
         return
     verb = "would change" if dry_run else "changed"
     console.print(
-        f"{data['events']} events in range; {verb} {data['changed']}. "
-        f"total {data['old_cost_usd']} → {data['new_cost_usd']} USD; "
-        f"unpriced {data['unpriced_before']} → {data['unpriced_after']}"
+        f"{data['events']:,} events in range; {verb} {data['changed']:,}. "
+        f"total {money(data['old_cost_usd'])} → {money(data['new_cost_usd'])}; "
+        f"unpriced {data['unpriced_before']:,} → {data['unpriced_after']:,}"
         + (" (dry run: nothing changed)" if dry_run else "")
     )
+
+
+# At 80 columns the audit log keeps when, what range and the totals; filters and notes fold or go.
+_AUDIT_DROP = {"service": 2, "model": 3, "dry_run": 1, "events": 4, "unpriced_before": 6, "unpriced_after": 5,
+               "note": 7}  # fmt: skip
 
 
 def _day_or_moment(value: str | None, option: str) -> Any:
@@ -169,7 +167,7 @@ def import_(
         fail(f"--format: expected one of {', '.join(FORMATS)}, got {format!r}", 2)
     if not path.exists():
         fail(f"{path}: no such file or directory", 2)
-    ledger: Any = open_ledger(db, config)
+    ledger = open_ledger(db, config, create=True)
     try:
         with progress_bar(not as_json) as update:
             result = import_path(ledger, path, format, skip_bad=skip_bad, participants=participants, progress=update)
@@ -190,7 +188,7 @@ def report_compare_recorded(
     """`report --compare-recorded`: per service and model, what the old tracker recorded vs costledger."""
     from ..store.compare import compare_recorded
 
-    ledger: Any = open_ledger(db, config)
+    ledger = open_ledger(db, config)
     try:
         with ledger.store.engine.connect() as connection:
             rows = [c.as_dict() for c in compare_recorded(connection, since, until)]
@@ -198,7 +196,8 @@ def report_compare_recorded(
         ledger.close()
     columns = ["service", "model", "events", "unpriced", "recorded_usd", "computed_usd", "difference_usd",
                "recorded_unpriced_usd"]  # fmt: skip
-    print_rows(rows, columns, as_json, as_csv, title="Recorded by the old tracker vs computed by costledger")
+    print_rows(console, rows, columns, as_json, as_csv, "Recorded by the old tracker vs computed by costledger",
+               drop={"unpriced": 2, "recorded_unpriced_usd": 1})  # fmt: skip
     if not as_json and not as_csv and any(r["unpriced"] for r in rows):
         console.print(
             "recorded_unpriced_usd: what the old tracker charged for events costledger cannot price "

@@ -22,7 +22,7 @@ from ..pricing import Catalog
 from ..store import Filters, Store
 from .arithmetic import per_month, percentile
 from .plans import MarginReport, margin_report
-from .whatif import PastEvent, Swap, default_period, past_events, repriced
+from .whatif import PastEvent, Swap, default_period, past_events, reprice_matched
 
 # A cheaper model of the same provider for each expensive one: where a swap is worth pricing.
 CHEAPER: Mapping[tuple[str, str], str] = {
@@ -67,12 +67,14 @@ def model_swaps(past: Sequence[PastEvent], catalog: Catalog, days: int, limit: i
             entry = catalog.resolve(event.service, event.model, event.ts)
         except UnknownPrice:
             continue
-        if (entry.service, entry.model) in CHEAPER:
+        # The same service: an alias to another provider's model is not a swap within one.
+        if (entry.service, entry.model) in CHEAPER and entry.service == event.service:
             groups[(entry.service, entry.model, event.agent or "")].append(event)
     out = []
     for (service, model, agent), events in groups.items():
         swap = Swap(service, model, service, CHEAPER[(service, model)])
-        result = repriced(events, swap, catalog)
+        # Grouped by the entry that priced them: each event is of swap.from already.
+        result = reprice_matched(events, swap, catalog)
         if result.savings <= 0:
             continue
         who = f"agent {agent}" if agent else "calls without an agent"

@@ -48,11 +48,12 @@ class PlanBook:
             self.subscriptions[sub.user_id].append(sub)
 
     def subscribed(self, user_id: str | None, month: str) -> str | None:
-        if user_id is None:
+        subscriptions = self.subscriptions.get(user_id) if user_id is not None else None
+        if not subscriptions:  # most users: asked for every session and month, answered at once
             return None
         first, last = month_bounds(month)
         found = None
-        for sub in self.subscriptions.get(user_id, ()):
+        for sub in subscriptions:
             if sub.since <= last and (sub.until is None or sub.until >= first):
                 found = sub.plan  # the latest-starting subscription of the month wins
         return found

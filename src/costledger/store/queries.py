@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Date, Select, cast, func, literal, select
-from sqlalchemy.dialects.postgresql import JSONB
 
 from .. import clock
 from ..money import from_nanos, usd
@@ -174,6 +173,8 @@ def _conditions(connection: Connection, table: Any, filters: Filters) -> list[Co
 def _tag(connection: Connection, key: str) -> ColumnElement[Any]:
     """One tag's value out of the events' JSON text, on either backend."""
     if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import JSONB
+
         return func.jsonb_extract_path_text(cast(events.c.tags, JSONB), key)
     return func.json_extract(events.c.tags, '$."' + key.replace('"', '""') + '"')
 
