@@ -21,7 +21,7 @@ from livekit.agents.metrics import LLMMetrics, ModelUsageCollector, STTMetrics, 
 from livekit.agents.metrics.base import Metadata
 
 import costledger
-from costledger.integrations.livekit import record_room, record_usage
+from costledger.integrations.livekit import record_connection, record_usage
 
 ROOM = "council-room-7"
 COUNCIL = {  # agent → (LLM provider, model, turns)
@@ -84,8 +84,10 @@ def main(path: str) -> None:
     with costledger.Ledger(path) as ledger, ledger.session(ROOM, user_id="u_17", tier="creator", mode="combined") as s:
         for agent, (provider, model, turns) in COUNCIL.items():
             record_usage(s, deliberate(provider, model, turns), session_id=ROOM, agent=agent)
-        # 6 minutes with the user and the three agents in the room.
-        record_room(s, ROOM, participant_minutes=6 * 4)
+        # 6 minutes with the user in the room (a WebRTC connection) and each agent's 6-minute session.
+        record_connection(s, ROOM, "PA_user", 6 * 60, meter="webrtc_minutes")
+        for agent in COUNCIL:
+            record_connection(s, ROOM, f"job:{agent}", 6 * 60, meter="agent_session_minutes", agent=agent)
         summary = s.summary
         assert summary is not None
         print(f"session {ROOM}: {summary.events} events, {summary.unpriced} unpriced, total ${summary.cost_usd}")

@@ -46,7 +46,8 @@ def require(available: bool, what: str) -> None:
 def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test reads the developer's config or writes to their data directory."""
     for name in ("COSTLEDGER_DATABASE_URL", "COSTLEDGER_CONFIG", "ALERT_SESSION_COST", "ALERT_DAILY_COST",
-                 "ALERT_MONTHLY_COST", "COSTLEDGER_ADMIN_KEY"):  # fmt: skip
+                 "ALERT_MONTHLY_COST", "COSTLEDGER_ADMIN_KEY", "COSTLEDGER_STRIPE_WEBHOOK_SECRET",
+                 "COSTLEDGER_STRIPE_API_KEY", "COSTLEDGER_TWILIO_AUTH_TOKEN"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("COSTLEDGER_DB", str(tmp_path / "default-ledger.db"))
     monkeypatch.setenv("COSTLEDGER_PRICES_DIR", str(tmp_path / "prices"))  # fetched genai-prices data

@@ -26,7 +26,7 @@ def test_same_seed_same_events_and_another_seed_differs() -> None:
 def test_workload_has_every_session_type_service_and_tier() -> None:
     events = list(workload(seed=7, days=35, now=NOW))
     assert {e.get("mode") for e in events} - {None} == set(MODES)
-    assert {e["service"] for e in events} == {"anthropic", "deepgram", "cartesia", "livekit", "stripe"}
+    assert {e["service"] for e in events} == {"anthropic", "deepgram", "cartesia", "livekit", "stripe", "twilio"}
     assert {e.get("tier") for e in events} == {"explorer", "creator", "professional", "expert_session", "api"}
     llm = [e for e in events if e["service"] == "anthropic"]
     assert any(e["usage"].get("cache_read_tokens") for e in llm)
@@ -34,10 +34,29 @@ def test_workload_has_every_session_type_service_and_tier() -> None:
     assert Counter(e["model"] for e in llm)["claude-experimental-0901"] >= 1
     combined = {e["agent"] for e in events if e.get("mode") == "combined_council" and e.get("agent")}
     assert len(combined) == 15  # 14 council agents and the synthesis
-    payments = [e for e in events if e["service"] == "stripe"]
-    assert {Decimal(e["usage"]["amount_usd"]) for e in payments if e["tier"] == "creator"} == {Decimal(29)}
+    payments = [e for e in events if e["service"] == "stripe" and e["operation"] == "payment"]
+    creator = {(e["metadata"]["stripe"]["currency"], e["metadata"]["stripe"]["card_country"],
+                e["usage"]["amount_usd"], e["cost_usd"]) for e in payments if e["tier"] == "creator"}  # fmt: skip
+    # Fed by Stripe's webhooks, with the fee Stripe takes (stripe.com/pricing, US account), by hand:
+    # US card 2900 × 2.9 % + 30 = 114.1 → $1.14; Canadian card +1.5 %: 2900 × 4.4 % + 30 = 157.6 → $1.58;
+    # €29 at 1.0853 = 3147 cents, × (2.9 + 1.5 + 1) % + 30 = 199.938 → $2.00; £29 at 1.2710 = 3686 cents
+    # (36.859), × 5.4 % + 30 = 229.044 → $2.29.
+    assert creator == {("usd", "US", Decimal("29"), Decimal("1.14")), ("usd", "CA", Decimal("29"), Decimal("1.58")),
+                       ("eur", "DE", Decimal("31.47"), Decimal("2.00")),
+                       ("gbp", "GB", Decimal("36.86"), Decimal("2.29"))}  # fmt: skip
+    # The phone leg of phone calls: Twilio's completed-call callbacks, per started minute.
+    calls = [e for e in events if e["service"] == "twilio"]
+    assert calls and all(e["mode"] == "phone_call" and e["session_id"] for e in calls)
     assert all(e["ts"] <= NOW for e in events)
     assert min(e["ts"] for e in events).date() == NOW.date() - dt.timedelta(days=34)
+
+
+def test_some_payments_are_refunded_or_disputed_as_stripe_reports_them() -> None:
+    money = [e for e in workload(seed=7, days=90, now=NOW) if e["service"] == "stripe"]
+    operations = Counter(e["operation"] for e in money)
+    assert operations["payment"] > 100 and operations["refund"] >= 1 and operations["dispute"] >= 1
+    disputed = [e for e in money if e["operation"] == "dispute"]
+    assert all(e["cost_usd"] == Decimal("15.00") and e["user_id"] for e in disputed)
 
 
 def test_recorded_through_pricing_once_and_a_rerun_adds_nothing(tmp_path: Path) -> None:

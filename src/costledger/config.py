@@ -1,4 +1,5 @@
-"""costledger.toml: the ledger's database, price overrides, aliases, fixed costs, plans, alerts.
+"""costledger.toml: the ledger's database, price overrides, aliases, fixed costs, plans, session types,
+alerts, webhooks.
 
 Every section is optional. Errors name the file, the line and the key, because a
 price typo found at 3 a.m. should take one look to fix. Without an explicit path the
@@ -67,6 +68,46 @@ class Subscription:
 
 
 @dataclass(frozen=True)
+class StripeSettings:
+    """`[stripe]`: how Stripe's webhooks and exports become payment events (see costledger.webhooks)."""
+
+    webhook_secret: str | None = None  # the endpoint's signing secret (whsec_…); else $COSTLEDGER_STRIPE_WEBHOOK_SECRET
+    # A restricted key that may read balance transactions, charges, customers, refunds and invoice
+    # payments, so fees are Stripe's own; else $COSTLEDGER_STRIPE_API_KEY. Without one, a fee the
+    # event does not carry is the catalog's estimate.
+    api_key: str | None = None
+    api_base: str | None = None  # another address of the Stripe API (a proxy, stripe-mock)
+    tolerance_seconds: int = 300  # a signature older than this is a replay: refused
+    user_metadata_key: str = "user_id"  # metadata key naming your user (object, subscription, customer)
+    plan_metadata_key: str = "plan"  # metadata key naming the plan when no price maps to one
+    plans: Mapping[str, str] = field(default_factory=dict)  # Stripe price or product id → plan name
+    customers: Mapping[str, str] = field(default_factory=dict)  # Stripe customer id → user id
+    usd_rates: Mapping[str, Decimal] = field(default_factory=dict)  # currency → USD, for estimates only
+
+    def secret(self) -> str | None:
+        return self.webhook_secret or os.environ.get("COSTLEDGER_STRIPE_WEBHOOK_SECRET") or None
+
+    def key(self) -> str | None:
+        return self.api_key or os.environ.get("COSTLEDGER_STRIPE_API_KEY") or None
+
+
+@dataclass(frozen=True)
+class TwilioSettings:
+    """`[twilio]`: how Twilio's call status callbacks become phone-minute events."""
+
+    auth_token: str | None = None  # else $COSTLEDGER_TWILIO_AUTH_TOKEN
+    # The URL exactly as Twilio requests it (its signature covers it); needed behind a proxy
+    # that changes the scheme, host or port. Default: the URL the request arrived at.
+    public_url: str | None = None
+    session_parameter: str = "CallSid"  # the callback (or callback URL query) parameter naming the session
+    session_prefix: str = ""  # put before it: "call-" maps CA123… to the session "call-CA123…"
+    mode: str | None = None  # the mode of a call whose session the agent did not record
+
+    def token(self) -> str | None:
+        return self.auth_token or os.environ.get("COSTLEDGER_TWILIO_AUTH_TOKEN") or None
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None = None
     # The ledger this config names (`database = "…"`): a postgresql:// URL as written, or a
@@ -82,12 +123,15 @@ class Config:
     alerts: tuple[Mapping[str, Any], ...] = ()
     channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     budgets: tuple[Mapping[str, Any], ...] = ()
+    stripe: StripeSettings = field(default_factory=StripeSettings)
+    twilio: TwilioSettings = field(default_factory=TwilioSettings)
     # The plan you are on at services whose prices depend on it: {"cartesia": "scale"}.
     service_plans: Mapping[str, str] = field(default_factory=dict)
 
 
 _SECTIONS = {
     "prices", "aliases", "fixed_costs", "plans", "session_types", "subscriptions", "alerts", "channels", "budgets",
+    "stripe", "twilio",
     "service_plans",
 }  # fmt: skip
 _KEYS = {"database"}  # top-level keys that are not sections
@@ -178,6 +222,20 @@ def parse_config(text: str, file: Path | None = None) -> Config:
     for i, subscription in enumerate(subscriptions):
         if subscription.plan not in plan_names:
             raise fail("subscriptions", i, "plan", f"no [[plans]] is named {subscription.plan!r}")
+
+    def table(section: str, builder: Any) -> Any:
+        raw = data.get(section, {})
+        if not isinstance(raw, dict):
+            raise fail(section, None, "", f"expected a [{section}] table")
+        try:
+            return builder(raw)
+        except EntryError as exc:
+            raise fail(section, None, exc.key, str(exc).split(": ", 1)[1]) from None
+
+    stripe = table("stripe", _stripe)
+    for price, plan in stripe.plans.items():
+        if plan not in plan_names:
+            raise fail("stripe", None, "plans", f"{price} maps to {plan!r}, but no [[plans]] is named so")
     return Config(
         path=file,
         database=_database(database, file),
@@ -190,19 +248,10 @@ def parse_config(text: str, file: Path | None = None) -> Config:
         alerts=tuple(_tables(data, "alerts", fail)),
         channels=channels,
         budgets=tuple(_tables(data, "budgets", fail)),
+        stripe=stripe,
+        twilio=table("twilio", _twilio),
         service_plans={k.lower(): v.lower() for k, v in service_plans.items()},
     )
-
-
-def _known_plans() -> dict[str, list[str]]:
-    """The plans the packaged prices know, by service (Cartesia: pro, scale, startup)."""
-    from .pricing.catalog import builtin_entries
-
-    plans: dict[str, set[str]] = {}
-    for entry in builtin_entries():
-        if entry.plan:
-            plans.setdefault(entry.service, set()).add(entry.plan)
-    return {service: sorted(names) for service, names in plans.items()}
 
 
 def _database(value: str | None, file: Path | None) -> str | None:
@@ -216,6 +265,17 @@ def _database(value: str | None, file: Path | None) -> str | None:
     if not path.is_absolute() and file is not None:
         path = file.resolve().parent / path
     return str(path)
+
+
+def _known_plans() -> dict[str, list[str]]:
+    """The plans the packaged prices know, by service (Cartesia: pro, scale, startup)."""
+    from .pricing.catalog import builtin_entries
+
+    plans: dict[str, set[str]] = {}
+    for entry in builtin_entries():
+        if entry.plan:
+            plans.setdefault(entry.service, set()).add(entry.plan)
+    return {service: sorted(names) for service, names in plans.items()}
 
 
 def _tables(data: Mapping[str, Any], section: str, fail: Any) -> list[Mapping[str, Any]]:
@@ -313,6 +373,64 @@ def _subscription(raw: Mapping[str, Any]) -> Subscription:
         raise EntryError("until", f"{until} is before since ({since})")
     return Subscription(
         user_id=str(_required(raw, "user_id")), plan=str(_required(raw, "plan")), since=since, until=until
+    )
+
+
+def _string(raw: Mapping[str, Any], key: str, default: str | None = None) -> Any:
+    value = raw.get(key, default)
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise EntryError(key, f"expected a non-empty string, got {value!r}")
+    return value.strip() if isinstance(value, str) else value
+
+
+def _names(raw: Mapping[str, Any], key: str) -> dict[str, str]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict) or not all(isinstance(v, str) and v for v in value.values()):
+        raise EntryError(key, f'expected {{ "id" = "name", … }}, got {value!r}')
+    return {str(k): v for k, v in value.items()}
+
+
+def _stripe(raw: Mapping[str, Any]) -> StripeSettings:
+    _only(raw, {"webhook_secret", "api_key", "api_base", "tolerance_seconds", "user_metadata_key",
+                "plan_metadata_key", "plans", "customers", "usd_rates"})  # fmt: skip
+    tolerance = raw.get("tolerance_seconds", 300)
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int) or not 1 <= tolerance <= 86_400:
+        raise EntryError("tolerance_seconds", f"expected whole seconds between 1 and 86400, got {tolerance!r}")
+    rates = raw.get("usd_rates", {})
+    if not isinstance(rates, dict):
+        raise EntryError("usd_rates", f'expected {{ eur = "1.08", … }}, got {rates!r}')
+    usd_rates = {}
+    for currency, rate in rates.items():
+        usd_rates[str(currency).lower()] = money(rate, f"usd_rates.{currency}")
+        if usd_rates[str(currency).lower()] == 0:
+            raise EntryError(f"usd_rates.{currency}", "a rate must be above zero")
+    return StripeSettings(
+        webhook_secret=_string(raw, "webhook_secret"),
+        api_key=_string(raw, "api_key"),
+        api_base=_string(raw, "api_base"),
+        tolerance_seconds=tolerance,
+        user_metadata_key=_string(raw, "user_metadata_key", "user_id"),
+        plan_metadata_key=_string(raw, "plan_metadata_key", "plan"),
+        plans=_names(raw, "plans"),
+        customers=_names(raw, "customers"),
+        usd_rates=usd_rates,
+    )
+
+
+def _twilio(raw: Mapping[str, Any]) -> TwilioSettings:
+    _only(raw, {"auth_token", "public_url", "session_parameter", "session_prefix", "mode"})
+    prefix = raw.get("session_prefix", "")
+    if not isinstance(prefix, str):
+        raise EntryError("session_prefix", f"expected a string, got {prefix!r}")
+    public_url = _string(raw, "public_url")
+    if public_url is not None and not public_url.startswith(("http://", "https://")):
+        raise EntryError("public_url", f"expected the https://… address Twilio calls, got {public_url!r}")
+    return TwilioSettings(
+        auth_token=_string(raw, "auth_token"),
+        public_url=public_url,
+        session_parameter=_string(raw, "session_parameter", "CallSid"),
+        session_prefix=prefix,
+        mode=_string(raw, "mode"),
     )
 
 

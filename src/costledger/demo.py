@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import clock
+from .demo_webhooks import charge, payer, payment_events, phone_call
 from .ledger import Ledger, Recorded
 
 LLM = ("anthropic", "claude-sonnet-4-20250514")
@@ -28,7 +29,6 @@ UNKNOWN_MODEL = ("anthropic", "claude-experimental-0901")  # no catalog knows it
 STT = ("deepgram", "nova-3")
 TTS = ("cartesia", "sonic-3")
 ROOM = ("livekit", "cloud")
-CARD = ("stripe", "card")
 
 RIGHTS_COUNCIL = ("civil_rights", "labor", "privacy", "children", "disability", "environment", "indigenous", "speech")
 EXPERT_COUNCIL = ("economist", "scientist", "engineer", "physician", "lawyer", "strategist")
@@ -254,10 +254,9 @@ def workload(seed: int = 7, days: int = 90, now: dt.datetime | None = None) -> I
             if mode.name == "expert_session":
                 # Paid per session when booked. Not part of the session: its Stripe fee is a
                 # payment fee in the margins, not a cost of running the session.
-                yield _event(
-                    f"{session_id}:pay", start, CARD, {"amount_usd": str(EXPERT_SESSION_PRICE)}, user_id=user.user_id,
-                    tier=user.tier.name, operation="payment", metadata={"plan": "expert_session"},
-                )  # fmt: skip
+                paid = charge(f"ch_{session_id}", start, EXPERT_SESSION_PRICE,
+                              payer(seed, user.user_id, user.tier.name), user.user_id, "expert_session")  # fmt: skip
+                yield from payment_events(seed, paid, now)
             yield from events
 
 
@@ -277,10 +276,10 @@ def _payments(
             calls = api_calls.get((user.user_id, previous), 0)
             amount = API_CALL_PRICE * calls if calls else None
         if amount:
-            yield _event(
-                f"demo{seed}-pay-{user.user_id}-{day:%Y%m%d}", at, CARD, {"amount_usd": str(amount)},
-                user_id=user.user_id, tier=tier, operation="payment", metadata={"plan": tier},
-            )  # fmt: skip
+            # Paid through Stripe, recorded from its webhooks (costledger.demo_webhooks).
+            paid = charge(f"ch_demo{seed}_{user.user_id}_{day:%Y%m%d}", at, amount, payer(seed, user.user_id, tier),
+                          user.user_id, tier)  # fmt: skip
+            yield from payment_events(seed, paid, now)
 
 
 def _event(
@@ -332,6 +331,11 @@ def _session(
         yield event(TTS, seconds, {"characters": characters}, operation="tts")
         people = 3 if mode.name == "expert_session" else 2  # expert sessions: user, expert, notetaker
         yield event(ROOM, seconds, {"participant_minutes": round(minutes * people, 2)}, operation="room")
+    if mode.name == "phone_call":
+        # The caller's phone leg, billed by Twilio and reported by its status callback.
+        call = phone_call({"session_id": session_id, **common}, start + dt.timedelta(seconds=round(seconds)), seconds)
+        if call is not None:
+            yield call
 
 
 def record_workload(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 
 import costledger
 from costledger import Ledger
-from costledger.integrations.opentelemetry import InvalidTraces, events_from_otlp
+from costledger.integrations.opentelemetry import InvalidTraces, events_from_otlp, read_otlp
 
 from .conftest import sdk
 
@@ -147,19 +148,36 @@ def test_json_export_with_hex_ids_and_with_base64_ids(collector: Any) -> None:
     _check(events_from_otlp(json.dumps(as_base64).encode(), "application/json; charset=utf-8"), ids)
 
 
-def test_anthropic_style_cache_counts_apart_are_added_to_input() -> None:
-    body = {"resourceSpans": [{"scopeSpans": [{"spans": [{
-        "traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331", "name": "chat",
-        "endTimeUnixNano": "1790000000000000000",
-        "attributes": [
-            {"key": "gen_ai.system", "value": {"stringValue": "anthropic"}},
-            {"key": "gen_ai.request.model", "value": {"stringValue": "claude-haiku-4-5"}},
-            {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "100"}},
-            {"key": "gen_ai.usage.cache_read_input_tokens", "value": {"intValue": "900"}},
-            {"key": "gen_ai.usage.output_tokens", "value": {"intValue": "5"}},
-        ]}]}]}]}  # fmt: skip
-    (event,) = events_from_otlp(json.dumps(body).encode(), "application/json")
-    assert event["usage"] == {"input_tokens": 1000, "cache_read_tokens": 900, "output_tokens": 5}
+def _json_export(*spans: list[tuple[str, Any]]) -> bytes:
+    """An OTLP JSON export of spans given as (attribute, value) lists, ids numbered."""
+
+    def value(v: Any) -> dict[str, Any]:
+        return {"intValue": str(v)} if isinstance(v, int) else {"stringValue": v}
+
+    return json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [
+        {"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": f"b7ad6b716920333{n}", "name": "chat",
+         "endTimeUnixNano": "1790000000000000000",
+         "attributes": [{"key": k, "value": value(v)} for k, v in attributes]}
+        for n, attributes in enumerate(spans)
+    ]}]}]}).encode()  # fmt: skip
+
+
+def test_parts_larger_than_the_prompt_are_rejected_not_guessed(ledger: Ledger) -> None:
+    from costledger.server.traces import record_traces
+
+    body = _json_export(
+        [("gen_ai.provider.name", "anthropic"), ("gen_ai.request.model", "claude-haiku-4-5"),
+         ("gen_ai.usage.input_tokens", 100), ("gen_ai.usage.cache_read.input_tokens", 900),
+         ("gen_ai.usage.output_tokens", 5)],
+        [("gen_ai.provider.name", "anthropic"), ("gen_ai.request.model", "claude-haiku-4-5"),
+         ("gen_ai.usage.input_tokens", 1000), ("gen_ai.usage.cache_read.input_tokens", 900),
+         ("gen_ai.usage.output_tokens", 5)],
+    )  # fmt: skip
+    recorded, rejected = record_traces(ledger, body, "application/json")
+    assert recorded.accepted == 1 and len(rejected) == 1 and "b7ad6b7169203330" in rejected[0]
+    # 100 uncached × $1/M + 900 read × $0.10/M + 5 × $5/M = 0.0001 + 0.00009 + 0.000025
+    assert recorded.cost_usd == Decimal("0.000215")
+    (event,) = events_from_otlp(body, "application/json")[1:]
     assert event["ts"] == "2026-09-21T14:13:20Z"
 
 
@@ -169,14 +187,27 @@ def test_anthropic_style_cache_counts_apart_are_added_to_input() -> None:
         (b"{}", "text/plain", "content type"),
         (b"\xff\x00garbage", "application/x-protobuf", "protobuf"),
         (b"[1, 2", "application/json", "JSON"),
-        (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "zz", "spanId": "b7ad6b7169203331",'
-         b' "attributes": [{"key": "gen_ai.usage.input_tokens", "value": {"intValue": "1"}}]}]}]}]}',
-         "application/json", "neither hex nor base64"),
     ],
 )  # fmt: skip
 def test_malformed_exports_are_refused(body: bytes, content_type: str, message: str) -> None:
     with pytest.raises(InvalidTraces, match=message):
         events_from_otlp(body, content_type)
+
+
+def test_a_bad_span_is_rejected_the_others_read() -> None:
+    body = _json_export(
+        [("gen_ai.provider.name", "openai"), ("gen_ai.request.model", "gpt-4o-mini"),
+         ("gen_ai.usage.input_tokens", "lots"), ("gen_ai.usage.output_tokens", 5)],
+        [("gen_ai.provider.name", "openai"), ("gen_ai.request.model", "gpt-4o-mini"),
+         ("gen_ai.usage.input_tokens", 1000), ("gen_ai.usage.output_tokens", 5)],
+    )  # fmt: skip
+    bad_id = body.replace(b'"b7ad6b7169203331"', b'"zz"')
+    export = read_otlp(bad_id, "application/json")
+    assert [e["usage"] for e in export.events] == []
+    assert "lots" in export.rejected[0] and "neither hex nor base64" in export.rejected[1]
+    export = read_otlp(body, "application/json")
+    assert [e["usage"] for e in export.events] == [{"input_tokens": 1000, "output_tokens": 5}]
+    assert len(export.rejected) == 1
 
 
 @pytest.mark.timeout(120)
@@ -198,3 +229,45 @@ def test_real_exporter_into_costledger_serve(served: Any, gzip: bool) -> None:
 
 
 PROTOBUF_CT = "application/x-protobuf"
+
+
+@pytest.mark.timeout(120)
+def test_serve_answers_partial_success_and_keeps_the_good_spans(served: Any) -> None:
+    import httpx
+    from google.protobuf.json_format import MessageToDict
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    url, key, db = served
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("test")
+    for count in ("lots", 1000):  # an instrumentation that wrote a count as text, and a good span
+        with tracer.start_as_current_span("chat") as span:
+            span.set_attributes({"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o-mini",
+                                 "gen_ai.usage.input_tokens": count, "gen_ai.usage.output_tokens": 100,
+                                 "gen_ai.conversation.id": "call-5"})  # fmt: skip
+    spans = memory.get_finished_spans()
+    # The real exporter sends both in one request; it does not retry a 400, so a 400 would lose both.
+    exporter = OTLPSpanExporter(endpoint=f"{url}/v1/traces", headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    assert exporter.export(spans) == SpanExportResult.SUCCESS
+
+    answer = httpx.post(f"{url}/v1/traces", content=encode_spans(spans).SerializeToString(),
+                        headers={"content-type": PROTOBUF_CT, "authorization": f"Bearer {key}"})  # fmt: skip
+    assert answer.status_code == 200 and answer.headers["x-costledger-rejected"] == "1"
+    response = ExportTraceServiceResponse()
+    response.ParseFromString(answer.content)
+    assert response.partial_success.rejected_spans == 1
+    assert "gen_ai.usage.input_tokens must be a whole number, not 'lots'" in response.partial_success.error_message
+    as_json = httpx.post(f"{url}/v1/traces", content=json.dumps(MessageToDict(encode_spans(spans))),
+                         headers={"content-type": "application/json", "authorization": f"Bearer {key}"})  # fmt: skip
+    assert as_json.json()["partialSuccess"]["rejectedSpans"] == "1"
+    with Ledger(db) as ledger:
+        summary = ledger.session_summary("call-5")
+        # One good span, stored once however often it was sent: 1,000 × $0.15/M + 100 × $0.60/M = 0.00021
+        assert summary is not None and summary.events == 1 and summary.cost_usd == Decimal("0.00021")

@@ -27,8 +27,11 @@ def test_margin_per_plan_matches_the_hand_computation(october: Ledger) -> None:
     # sessions 0.045 + 0.09 + 0.12 + 0.45 + (0.015 + 0.043), 5 of the 8 sessions carry the $20 server.
     assert plans["creator"] == {
         "month": "2026-10", "plan": "creator", "users": 2, "sessions": 5, "unpriced_events": 0,
-        "revenue_usd": "58", "refunds_usd": "29", "fees_usd": "2.28", "variable_cost_usd": "0.763",
-        "extra_cost_usd": "0", "fixed_cost_usd": "12.5", "margin_usd": "13.457", "margin_share": "0.464",
+        "revenue_usd": "58", "refunds_usd": "29", "disputes_usd": "0", "fees_usd": "2.28", "fees_actual_usd": "0",
+        "fees_estimated_usd": "2.28", "variable_cost_usd": "0.763", "extra_cost_usd": "0", "fixed_cost_usd": "12.5",
+        "margin_usd": "13.457", "margin_share": "0.464",
+        # Catalog-priced payments: their fees are estimates. Net revenue in the currency paid: $58 − $29.
+        "currencies": [{"currency": "usd", "revenue": "29", "revenue_usd": "29"}],
     }  # fmt: skip
     # expert: $79 a session, fee 2.291 + 0.30, the human expert $60, one 1/8 of the server.
     assert plans["expert"]["margin_usd"] == "13.865"

@@ -13,6 +13,9 @@ import httpx
 from .harness import ThreadServer
 
 PUBLIC = {("GET", "/healthz"), ("GET", "/metrics")}
+# Authenticated by the provider's signature, not a key: whatever key comes along, an unsigned request stores
+# nothing (404 while the provider's secret is not configured, 400 once it is).
+SIGNED = {("POST", "/v1/webhooks/stripe"), ("POST", "/v1/webhooks/twilio")}
 # Routes an ingest key may use (DESIGN 3); every other route is admin-only.
 INGEST = {("POST", "/v1/events"), ("POST", "/v1/traces"), ("GET", "/v1/budget/check")}
 WHO = ("none", "wrong", "revoked", "ingest", "admin")
@@ -24,6 +27,8 @@ EVENT = {"event_id": "auth-1", "service": "anthropic", "model": "claude-sonnet-4
 def expected(method: str, path: str, who: str) -> set[int]:
     if (method, path) in PUBLIC:
         return {200}
+    if (method, path) in SIGNED:
+        return {400, 404}
     if who in ("none", "wrong", "revoked"):
         return {401}
     if who == "ingest" and (method, path) not in INGEST:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -61,6 +61,11 @@ def margins(
         rows.append({"plan": "total", **month_data["total"]})
         sections.append(Section(f"Margin per plan, {month_data['month']}", rows, [None] * (len(rows) - 1) + ["bold"]))
     show(console, sections, _margin_columns(sections))
+    for month_data in data["months"]:
+        for row in month_data["plans"]:
+            line = _money_in(row)
+            if line:
+                note(console, f"{month_data['month']}, {row['plan'] or '(no plan)'}: {line}")
     limit = [
         {"plan": row["plan"], "price": row["price_usd"], "quota": row["included_sessions"],
          "subscribers": row["subscribers"], "measured": row["measured_sessions"], "p50_cost": row["p50"]["cost_usd"],
@@ -81,6 +86,26 @@ def _margin_columns(sections: list[Section]) -> list[Column]:
         return any(Decimal(row.get(key) or 0) for section in sections for row in section.rows)
 
     return [replace(c, drop=0) if c.kind == MONEY and c.drop and used(c.key) else c for c in MARGIN_COLUMNS]
+
+
+def _money_in(row: dict[str, Any]) -> str:
+    """Where a plan's revenue figures come from: Stripe's own fees or estimates, disputes, currencies paid in."""
+    parts = []
+    actual, estimated = Decimal(row["fees_actual_usd"]), Decimal(row["fees_estimated_usd"])
+    if actual or estimated:
+        said = [f"{money(actual)} Stripe's own"] if actual else []
+        said += [f"{money(estimated)} estimated"] if estimated else []
+        parts.append("fees " + " + ".join(said))
+    if Decimal(row.get("disputes_usd") or 0):
+        parts.append(f"disputes {money(row['disputes_usd'])}")
+    if any(c["currency"] != "usd" for c in row.get("currencies", [])):
+        paid = ", ".join(
+            f"{c['currency'].upper()} {Decimal(c['revenue']):,.2f}"
+            + (f" ({money(c['revenue_usd'])})" if c["currency"] != "usd" else "")
+            for c in row["currencies"]
+        )
+        parts.append(f"paid in {paid}")
+    return "; ".join(parts)
 
 
 @app.command()

@@ -151,7 +151,7 @@ def _day_or_moment(value: str | None, option: str) -> Any:
 @app.command("import")
 def import_(
     path: Annotated[Path, typer.Argument(help="a file, or a directory (sutra: all costs-YYYY-MM-DD.jsonl in it)")],
-    format: Annotated[str, typer.Option("--format", help="sutra-jsonl | agent-usage-logs | jsonl")],
+    format: Annotated[str, typer.Option("--format", help="sutra-jsonl | agent-usage-logs | jsonl | stripe")],
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="skip bad lines (listed) instead of refusing")] = False,
     participants: Annotated[
         int, typer.Option(help="sutra-jsonl: participants per LiveKit room (the tracker assumed 2)")
@@ -162,6 +162,7 @@ def import_(
 ) -> None:
     """Import the logs of a tracker costledger replaces; re-importing adds nothing."""
     from ..importers import FORMATS, BadLine, import_path
+    from ..webhooks import SourceUnavailable
 
     if format not in FORMATS:
         fail(f"--format: expected one of {', '.join(FORMATS)}, got {format!r}", 2)
@@ -175,6 +176,8 @@ def import_(
         fail(f"{exc} (nothing of this file was imported; --skip-bad skips such lines)", 1)
     except (FileNotFoundError, ValueError) as exc:
         fail(str(exc), 2)
+    except SourceUnavailable as exc:
+        fail(f"{exc} (nothing of this file was imported)", 1)
     finally:
         ledger.close()
     for skipped in result.skipped:

@@ -79,7 +79,7 @@ def margins_page(ledger: Ledger, since: dt.date, until: dt.date) -> Page:
         return page
     report = report_for(ledger, since=since, until=until).as_dict()
     months = [{"month": m["month"], **flatten(m["total"])} for m in report["months"]]
-    plans = [flatten(p) for m in report["months"] for p in m["plans"]]
+    plans = [{**flatten(p), "paid in": paid_in(p["currencies"])} for m in report["months"] for p in m["plans"]]
     at_limit = [flatten(r) for r in report["at_limit"]]
     page.tables = [
         generic_table("months", f"Margin per month, {since} to {until}", months),
@@ -89,6 +89,15 @@ def margins_page(ledger: Ledger, since: dt.date, until: dt.date) -> Page:
     ]
     page.extra["assumptions"] = report.get("assumptions", [])
     return page
+
+
+def paid_in(currencies: Sequence[Mapping[str, str]]) -> str:
+    """A plan's net revenue in each currency customers paid in, beside its USD figure: "EUR 29.00 ($31.47)"."""
+    return ", ".join(
+        f"{c['currency'].upper()} {Decimal(c['revenue']):,.2f}"
+        + (f" (${Decimal(c['revenue_usd']):,.2f})" if c["currency"] != "usd" else "")
+        for c in currencies
+    )
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

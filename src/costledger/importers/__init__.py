@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import agent_usage_logs, jsonl, sutra
+from . import agent_usage_logs, jsonl, stripe, sutra
 from .common import BadLine, Imported, Options, Progress, Reader, files_of, import_file
 
 if TYPE_CHECKING:
@@ -18,6 +18,7 @@ FORMATS: dict[str, tuple[Reader, str]] = {
     "sutra-jsonl": (sutra.read, sutra.FILES),
     "agent-usage-logs": (agent_usage_logs.read, agent_usage_logs.FILES),
     "jsonl": (jsonl.read, jsonl.FILES),
+    "stripe": (stripe.read, stripe.FILES),
 }
 
 
@@ -31,7 +32,7 @@ def import_path(
     progress: Progress | None = None,
     on_file: Callable[[Path], None] | None = None,
 ) -> Imported:
-    """Import a file, or every matching file of a directory (sutra: `costs-YYYY-MM-DD.jsonl`).
+    """Import a file, or every matching file of a directory (sutra: `costs-YYYY-MM-DD.jsonl`; stripe: `*.json`).
 
     Each file is validated whole before it is stored: a bad line raises BadLine naming the
     file and line, and that file stores nothing (unless skip_bad, which skips and lists it).
@@ -41,7 +42,12 @@ def import_path(
     if Decimal(participants) <= 0:
         raise ValueError("participants must be at least 1")
     reader, pattern = FORMATS[format]
-    options = Options(participants=Decimal(participants))
+    converter = None
+    if format == "stripe":
+        from ..webhooks.sources import stripe_events
+
+        converter = stripe_events(ledger)
+    options = Options(participants=Decimal(participants), stripe=converter)
     result = Imported()
     for file in files_of(Path(path), pattern):
         if on_file is not None:

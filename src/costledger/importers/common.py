@@ -68,6 +68,7 @@ class Parsed:
 @dataclass(frozen=True)
 class Options:
     participants: Decimal = Decimal(2)  # sutra livekit rows: participants per room
+    stripe: Any = None  # stripe exports: the ledger's converter (costledger.webhooks.StripeEvents)
 
 
 Reader = Callable[[Path, Options], Iterator[Parsed]]

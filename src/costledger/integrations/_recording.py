@@ -1,25 +1,18 @@
-"""What every adapter shares: where events go, stable event ids, and the batch discount."""
+"""What every adapter shares: where events go, stable event ids, and recording that never breaks a call."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import inspect
-from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal
+import json
+import logging
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
-
-from .. import clock
-from ..errors import UnknownPrice
-from ..pricing.meters import INPUT_PARTS
 
 if TYPE_CHECKING:
     from ..pricing import Catalog
 
-# Message Batches (Anthropic) and the Batch API (OpenAI) bill tokens at half price.
-BATCH_DISCOUNT = Decimal("0.5")
-_TOKEN_METERS = ("input_tokens", "output_tokens", *INPUT_PARTS)
-
+log = logging.getLogger("costledger.integrations")
 
 R_co = TypeVar("R_co", covariant=True)
 
@@ -38,6 +31,18 @@ def field(obj: Any, name: str, default: Any = None) -> Any:
         return default
     value = obj.get(name, default) if isinstance(obj, Mapping) else getattr(obj, name, default)
     return default if value is None else value
+
+
+def count(obj: Any, *path: str) -> int:
+    """A whole-number count at `path` in an SDK object or its JSON, 0 when absent."""
+    for name in path:
+        obj = field(obj, name)
+    return int(obj) if isinstance(obj, int | float) and not isinstance(obj, bool) else 0
+
+
+def nonzero(meters: Mapping[str, Any]) -> dict[str, Any]:
+    """The meters that counted something: a zero part says nothing and costs nothing."""
+    return {name: value for name, value in meters.items() if value}
 
 
 def stable_id(*parts: object) -> str:
@@ -59,67 +64,33 @@ def catalog_of(target: object) -> Catalog:
     return default_catalog()
 
 
-def tokens_with_cache(input_tokens: int, cache_read: int, cache_write: int) -> dict[str, int]:
-    """Token meters where `input_tokens` counts the cached parts too (DESIGN §1).
-
-    Some reporters give the cache apart (Anthropic's own usage, several OTel
-    instrumentations of it): when the parts exceed the total, they were apart.
-    """
-    if cache_read + cache_write > input_tokens:
-        input_tokens += cache_read + cache_write
-    usage = {"input_tokens": input_tokens}
-    if cache_read:
-        usage["cache_read_tokens"] = cache_read
-    if cache_write:
-        usage["cache_write_tokens"] = cache_write
-    return usage
+def with_fields(event: dict[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """`event` with the caller's fields on it; their metadata and tags are merged, not replaced."""
+    merged = {**event, **fields}
+    for name in ("metadata", "tags"):
+        if name in event and name in fields:
+            merged[name] = {**event[name], **fields[name]}
+    return merged
 
 
-def apply_batch_discount(event: dict[str, Any], catalog: Catalog) -> dict[str, Any]:
-    """Price a batch result at list price minus the batch discount on its tokens.
-
-    The pricing core has no notion of discounts, so the result is recorded as a
-    reported cost, with the list price kept in metadata. Web searches and other
-    non-token charges keep their full price. An unknown model stays unpriced.
-    """
-    when = event.get("ts") or clock.now()
-    if isinstance(when, str):
-        when = dt.datetime.fromisoformat(when.replace("Z", "+00:00"))
-    event["ts"] = when
-    metadata = event.setdefault("metadata", {})
-    metadata["batch"] = True
+def record_safely(target: Recorder[Any], events: list[dict[str, Any]]) -> None:
+    """Record what an instrumented call consumed; a failure to record is logged, never raised into the call."""
+    if not events:
+        return
     try:
-        cost = catalog.price(event["service"], event.get("model"), event.get("usage", {}), when)
-    except UnknownPrice as exc:
-        metadata["batch_discount"] = f"not applied: {exc}"
-        return event
-    tokens = sum((amount for meter, amount in cost.breakdown.items() if meter in _TOKEN_METERS), start=Decimal(0))
-    event["cost_usd"] = cost.total - tokens * BATCH_DISCOUNT
-    metadata["batch_discount"] = str(BATCH_DISCOUNT)
-    metadata["list_cost_usd"] = str(cost.total)
-    metadata["list_price_ref"] = cost.entry.ref
-    return event
+        target.record_many(events)
+    except Exception:
+        log.exception("costledger could not record %d usage event(s) of an instrumented call", len(events))
+
+
+def request_json(request: Any) -> dict[str, Any]:
+    """The JSON body of an HTTP request an SDK built (they send JSON, read into memory)."""
+    try:
+        body = json.loads(request.content or b"{}")
+    except Exception:  # not read (a streamed upload) or not JSON
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def iso(ts: dt.datetime) -> str:
     return ts.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
-def recording_call(
-    call: Callable[..., Any], wrap: Callable[[Any], Any], prepare: Callable[[dict[str, Any]], None] | None = None
-) -> Callable[..., Any]:
-    """An SDK method whose result (returned, or awaited from the async client) passes through `wrap`."""
-
-    def call_and_wrap(*args: Any, **kwargs: Any) -> Any:
-        if prepare is not None:
-            prepare(kwargs)
-        result = call(*args, **kwargs)
-        if inspect.isawaitable(result):  # the async client
-
-            async def finish() -> Any:
-                return wrap(await result)
-
-            return finish()
-        return wrap(result)
-
-    return call_and_wrap

@@ -1,50 +1,70 @@
-"""Anthropic: usage read from the SDK's Message, streams and Message Batches results.
+"""Anthropic: usage read from the SDK's Message, its streams and Message Batches results.
 
 `record_anthropic(ledger_or_session, message, agent="scholar")` records one response;
-`instrument(client, ledger_or_session, **fields)` records every `messages.create`
-and streamed message of a sync or async client. The SDK is imported by the caller,
-never here, so costledger works without it.
+`instrument(client, ledger_or_session, **fields)` records every Messages API call a
+sync or async client (and every client derived from it) makes. The SDK is imported
+by the caller, never here, so costledger works without it.
+
+Anthropic's `usage.input_tokens` counts only the prompt tokens after the last cache
+breakpoint: the cache reads and writes are billed beside it, never inside it. So the
+prompt is always input + cache_creation + cache_read, whatever their sizes.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from ._recording import (
-    Recorder,
-    apply_batch_discount,
-    catalog_of,
-    field,
-    recording_call,
-    stable_id,
-    tokens_with_cache,
-)
+from ._recording import Recorder, count, field, nonzero, record_safely, stable_id, with_fields
 
 Client = TypeVar("Client")
 R = TypeVar("R")
 
 
 def usage_meters(usage: Any) -> dict[str, int]:
-    """costledger meters from an Anthropic `Usage`, where `input_tokens` excludes the cache."""
-    meters = tokens_with_cache(
-        int(field(usage, "input_tokens", 0)),
-        int(field(usage, "cache_read_input_tokens", 0)),
-        int(field(usage, "cache_creation_input_tokens", 0)),
-    )
-    # Billed per server-side search request, not per tool_use block in the content.
-    searches = int(field(field(usage, "server_tool_use"), "web_search_requests", 0))
-    meters["output_tokens"] = int(field(usage, "output_tokens", 0))
-    if searches:
-        meters["web_searches"] = searches
-    return meters
+    """costledger meters from an Anthropic `Usage` (or its JSON).
+
+    `input_tokens` = input + cache writes + cache reads (Anthropic reports them apart);
+    the writes split into 5-minute and 1-hour ones from `cache_creation`;
+    `server_tool_use.web_search_requests` are the billed searches; thinking tokens are
+    the reasoning part of the output.
+    """
+    read = count(usage, "cache_read_input_tokens")
+    written = count(usage, "cache_creation_input_tokens")
+    written_5m = count(usage, "cache_creation", "ephemeral_5m_input_tokens")
+    written_1h = count(usage, "cache_creation", "ephemeral_1h_input_tokens")
+    # cache_creation_input_tokens is the sum of the breakdown; a reply may give only one of them.
+    written = max(written, written_5m + written_1h)
+    return nonzero(
+        {
+            "input_tokens": count(usage, "input_tokens") + written + read,
+            "cache_read_tokens": read,
+            "cache_write_tokens": written,
+            "cache_write_5m_tokens": written_5m,
+            "cache_write_1h_tokens": written_1h,
+            "output_tokens": count(usage, "output_tokens"),
+            "output_reasoning_tokens": count(usage, "output_tokens_details", "thinking_tokens"),
+            # Billed per server-side search request, not per tool_use block in the content.
+            "web_searches": count(usage, "server_tool_use", "web_search_requests"),
+        }
+    ) or {"input_tokens": 0}
 
 
-def message_event(message: Any, *, batch: bool = False, target: object = None, **fields: Any) -> dict[str, Any]:
+def service_tier(usage: Any, batch: bool = False) -> str | None:
+    """The price variant the call was billed at: batch, fast (fast mode), priority or standard."""
+    if batch:
+        return "batch"
+    if field(usage, "speed") == "fast":
+        return "fast"
+    tier = field(usage, "service_tier")
+    return str(tier) if tier else None
+
+
+def message_event(message: Any, *, batch: bool = False, **fields: Any) -> dict[str, Any]:
     """The usage event of one `Message` (or its JSON), or of one Message Batches result.
 
-    A batch result (`MessageBatchIndividualResponse`) or a message billed on the
-    batch tier is priced at the batch discount.
+    A batch result (`MessageBatchIndividualResponse`), `batch=True` or a message billed
+    on the batch tier is priced at the batch tier's prices.
     """
     custom_id = field(message, "custom_id")
     if custom_id is not None:
@@ -55,11 +75,7 @@ def message_event(message: Any, *, batch: bool = False, target: object = None, *
     usage = field(message, "usage")
     if usage is None:
         raise ValueError("this Anthropic response carries no usage")
-    tier = field(usage, "service_tier")
-    batch = batch or tier == "batch"
     metadata: dict[str, Any] = {"stop_reason": field(message, "stop_reason")}
-    if tier:
-        metadata["service_tier"] = tier
     if custom_id is not None:
         metadata["custom_id"] = custom_id
     event: dict[str, Any] = {
@@ -68,182 +84,81 @@ def message_event(message: Any, *, batch: bool = False, target: object = None, *
         "model": field(message, "model"),
         "operation": "llm_completion",
         "usage": usage_meters(usage),
-        **fields,
+        "metadata": metadata,
     }
-    event["metadata"] = {**metadata, **fields.get("metadata", {})}
-    if batch and "cost_usd" not in fields:
-        apply_batch_discount(event, catalog_of(target))
-    return event
+    tier = service_tier(usage, batch)
+    if tier:
+        event["service_tier"] = tier
+    return with_fields(event, fields)
 
 
 def record_anthropic(target: Recorder[R], response: Any, *, batch: bool = False, **fields: Any) -> R:
     """Record one Anthropic response (Message, its JSON, or a batch result) into a Ledger or Session."""
-    return target.record(message_event(response, batch=batch, target=target, **fields))
+    return target.record(message_event(response, batch=batch, **fields))
 
 
-# -- streams --------------------------------------------------------------------------------------
+# -- every call of a client -----------------------------------------------------------------------
 
 
-class _StreamUsage:
-    """Usage accumulated from raw stream events: message_start, then cumulative message_delta."""
+class _MessageCall:
+    """One Messages API response: a Message, or the events of its stream (usage cumulative in message_delta)."""
 
-    def __init__(self, record: Callable[[dict[str, Any]], object]) -> None:
-        self._record = record
-        self._message: dict[str, Any] | None = None
-        self._usage: dict[str, Any] = {}
-        self._done = False
+    def __init__(self, target: Recorder[Any], fields: Mapping[str, Any]) -> None:
+        self.target = target
+        self.fields = fields
+        self.message: dict[str, Any] | None = None
+        self.recorded = False
 
-    def feed(self, event: Any) -> None:
-        kind = field(event, "type")
-        if kind == "message_start":
-            message = field(event, "message")
-            self._message = {"id": field(message, "id"), "model": field(message, "model")}
-            self._usage = _as_dict(field(message, "usage", {}))
-        elif kind == "message_delta":
-            self._usage.update({k: v for k, v in _as_dict(field(event, "usage", {})).items() if v is not None})
-            if self._message is not None:
-                self._message["stop_reason"] = field(field(event, "delta"), "stop_reason")
+    def json(self, body: Any) -> None:
+        if isinstance(body, dict) and body.get("type") == "message":
+            self.message = body
+
+    def event(self, name: str, data: Any) -> None:
+        kind = data.get("type") if isinstance(data, dict) else None
+        if kind == "message_start" and isinstance(data.get("message"), dict):
+            self.message = data["message"]
+        elif kind == "message_delta" and self.message is not None:
+            # message_delta carries the running totals: they replace message_start's placeholders.
+            self.message["usage"] = _merged(self.message.get("usage") or {}, data.get("usage") or {})
+            self.message["stop_reason"] = (data.get("delta") or {}).get("stop_reason")
         elif kind == "message_stop":
-            self.finish()
+            self.done()
 
-    def finish(self) -> None:
-        # An abandoned stream was still billed for what it consumed: record what was seen.
-        if self._done or self._message is None:
+    def done(self) -> None:
+        if self.recorded or self.message is None or self.message.get("usage") is None:
             return
-        self._done = True
-        self._record({**self._message, "usage": self._usage})
+        self.recorded = True
+        record_safely(self.target, [message_event(self.message, **self.fields)])
 
 
-def _as_dict(obj: Any) -> dict[str, Any]:
-    if isinstance(obj, Mapping):
-        return dict(obj)
-    dump = getattr(obj, "model_dump", None)
-    return dict(dump()) if dump is not None else {}
+def _merged(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(old)
+    for key, value in new.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merged(merged[key], value)
+        elif value is not None:
+            merged[key] = value
+    return merged
 
 
-class _RecordingStream:
-    """The SDK's `Stream`, passed through event by event while its usage is recorded."""
+def instrument(client: Client, target: Recorder[Any], **fields: Any) -> Client:
+    """Record the usage of every Messages API call of `client` (sync or async), whatever the call path.
 
-    def __init__(self, stream: Any, usage: _StreamUsage) -> None:
-        self._stream = stream
-        self._usage = usage
-
-    def __iter__(self) -> Iterator[Any]:
-        for event in self._stream:
-            self._usage.feed(event)
-            yield event
-        self._usage.finish()
-
-    def __next__(self) -> Any:
-        try:
-            event = next(self._stream)
-        except StopIteration:
-            self._usage.finish()
-            raise
-        self._usage.feed(event)
-        return event
-
-    def close(self) -> None:
-        self._stream.close()
-        self._usage.finish()
-
-    def __enter__(self) -> _RecordingStream:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
-
-
-class _AsyncRecordingStream:
-    def __init__(self, stream: Any, usage: _StreamUsage) -> None:
-        self._stream = stream
-        self._usage = usage
-
-    async def __aiter__(self) -> AsyncIterator[Any]:
-        async for event in self._stream:
-            self._usage.feed(event)
-            yield event
-        self._usage.finish()
-
-    async def __anext__(self) -> Any:
-        try:
-            event = await self._stream.__anext__()
-        except StopAsyncIteration:
-            self._usage.finish()
-            raise
-        self._usage.feed(event)
-        return event
-
-    async def close(self) -> None:
-        await self._stream.close()
-        self._usage.finish()
-
-    async def __aenter__(self) -> _AsyncRecordingStream:
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
-
-
-class _StreamManager:
-    """`messages.stream(...)`: the SDK's MessageStream, reading from a recording raw stream."""
-
-    def __init__(self, manager: Any, usage: _StreamUsage) -> None:
-        self._manager = manager
-        self._usage = usage
-
-    def __enter__(self) -> Any:
-        stream = self._manager.__enter__()
-        # MessageStream reads `_raw_stream` lazily, on its first event.
-        stream._raw_stream = _RecordingStream(stream._raw_stream, self._usage)
-        return stream
-
-    def __exit__(self, *exc: object) -> Any:
-        return self._manager.__exit__(*exc)
-
-    async def __aenter__(self) -> Any:
-        stream = await self._manager.__aenter__()
-        stream._raw_stream = _AsyncRecordingStream(stream._raw_stream, self._usage)
-        return stream
-
-    async def __aexit__(self, *exc: object) -> Any:
-        return await self._manager.__aexit__(*exc)
-
-
-def instrument(client: Client, target: Recorder[Any], *, batch: bool = False, **fields: Any) -> Client:
-    """Record the usage of every `messages.create` and `messages.stream` of `client` (sync or async).
-
-    `fields` (agent=, user_id=, …) go on every event. Returns the same client.
-    A client derived later with `client.with_options(...)` is not instrumented.
+    `messages.create` (streamed or not), `messages.stream`, `messages.parse`,
+    `beta.messages.…`, `with_raw_response` / `with_streaming_response`, and the clients
+    `client.with_options(...)` derives (they share its HTTP client) all record once, by
+    message id. `fields` (agent=, user_id=, …) go on every event. Returns the same client.
     """
-    messages: Any = client.messages  # type: ignore[attr-defined]
-    if getattr(messages, "_costledger_instrumented", False):
-        return client
-    create, stream = messages.create, messages.stream
+    from ._http import instrument_http
 
-    def save(message: Any) -> None:
-        record_anthropic(target, message, batch=batch, **fields)
+    def reader(request: Any, response: Any) -> _MessageCall | None:
+        path = request.url.path.rstrip("/")
+        if request.method != "POST" or not path.endswith("/messages"):
+            return None  # count_tokens, batches, models… are not billed as messages
+        return _MessageCall(target, fields)
 
-    def wrap(result: Any) -> Any:
-        if field(result, "usage") is not None:
-            save(result)
-            return result
-        if hasattr(result, "__aiter__"):
-            return _AsyncRecordingStream(result, _StreamUsage(save))
-        if hasattr(result, "__iter__"):
-            return _RecordingStream(result, _StreamUsage(save))
-        return result
-
-    messages.create = recording_call(create, wrap)
-    messages.stream = lambda *args, **kwargs: _StreamManager(stream(*args, **kwargs), _StreamUsage(save))
-    messages._costledger_instrumented = True
+    instrument_http(client._client, reader)  # type: ignore[attr-defined]  # the SDK's httpx2 client
     return client
 
 
-__all__ = ["instrument", "message_event", "record_anthropic", "usage_meters"]
+__all__ = ["instrument", "message_event", "record_anthropic", "service_tier", "usage_meters"]

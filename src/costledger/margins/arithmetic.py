@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import ROUND_FLOOR, Decimal
 from typing import TypeVar
 
@@ -67,11 +67,14 @@ def allocate_by(total: Decimal, weights: Mapping[K, int | Decimal], unit: Decima
 
 @dataclass(frozen=True)
 class Margin:
-    """What a plan, user or month earned: revenue − refunds − fees − costs.
+    """What a plan, user or month earned: revenue − refunds − disputes − fees − costs.
 
-    `fees` are payment fees (a refund does not give the original fee back);
-    `variable_cost` is the API bill; `extra_cost` the per-session costs that are no
-    API bill (a human expert); `fixed_cost` the allocated share of fixed monthly costs.
+    `disputes` is money a cardholder's bank took back (less what a won dispute returned);
+    `fees` are payment fees, a dispute's fee included (a refund does not give the original
+    fee back), and `fees_estimated` the part of them that is the catalog's estimate rather
+    than Stripe's own figure; `variable_cost` is the API bill; `extra_cost` the per-session
+    costs that are no API bill (a human expert); `fixed_cost` the allocated share of fixed
+    monthly costs.
     """
 
     revenue: Decimal = _ZERO
@@ -80,10 +83,12 @@ class Margin:
     variable_cost: Decimal = _ZERO
     extra_cost: Decimal = _ZERO
     fixed_cost: Decimal = _ZERO
+    disputes: Decimal = _ZERO
+    fees_estimated: Decimal = _ZERO
 
     @property
     def net_revenue(self) -> Decimal:
-        return self.revenue - self.refunds
+        return self.revenue - self.refunds - self.disputes
 
     @property
     def cost(self) -> Decimal:
@@ -101,21 +106,18 @@ class Margin:
         return self.margin / self.net_revenue
 
     def __add__(self, other: Margin) -> Margin:
-        return Margin(
-            self.revenue + other.revenue,
-            self.refunds + other.refunds,
-            self.fees + other.fees,
-            self.variable_cost + other.variable_cost,
-            self.extra_cost + other.extra_cost,
-            self.fixed_cost + other.fixed_cost,
-        )
+        return Margin(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(Margin)))
 
     def as_dict(self) -> dict[str, str | None]:
         share = self.share
         return {
             "revenue_usd": usd(self.revenue),
             "refunds_usd": usd(self.refunds),
+            "disputes_usd": usd(self.disputes),
             "fees_usd": usd(self.fees),
+            # Stripe's own fees (balance transactions, fees a caller reported) and the catalog's estimates.
+            "fees_actual_usd": usd(self.fees - self.fees_estimated),
+            "fees_estimated_usd": usd(self.fees_estimated),
             "variable_cost_usd": usd(self.variable_cost),
             "extra_cost_usd": usd(self.extra_cost),
             "fixed_cost_usd": usd(self.fixed_cost),

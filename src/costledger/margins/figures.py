@@ -1,10 +1,17 @@
 """The figures a margin needs, read from the store: payments, sessions, usage cost.
 
-Payments are events of service "stripe" whose `amount_usd` is what the customer
-paid and whose cost is Stripe's fee. A refund is a stripe event with operation
-"refund" and a positive `amount_usd`: negative revenue, and no fee of its own —
-Stripe keeps the original payment's fee and charges nothing to refund, so a refund
-event's stored cost (if it was priced) is not counted as a fee.
+Payments are events of service "stripe" whose `amount_usd` is what the customer paid
+and whose cost is Stripe's fee: Stripe's own figure when the event reported it (a
+webhook with its balance transaction, `cost_usd`), else the catalog's estimate. By
+`operation`:
+- "refund": a positive `amount_usd` given back: negative revenue, and no fee of its own —
+  Stripe keeps the original payment's fee and charges nothing to refund, so a refund
+  event's stored cost (if it was priced) is not counted as a fee;
+- "dispute": money the cardholder's bank took back, its cost the dispute fee;
+- "dispute_reversal": money a won dispute returned (and a dispute fee Stripe gave back,
+  `metadata.stripe.fee_returned_usd`);
+- anything else: a payment.
+A webhook's payment also keeps the currency the customer paid in (`metadata.stripe`).
 """
 
 from __future__ import annotations
@@ -13,16 +20,19 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import Connection, and_, func, select
 
 from ..money import from_nanos
 from ..store import Filters, Store
 from ..store.schema import events, session_costs, sessions
+from .arithmetic import Margin
 
 PAYMENT_SERVICE = "stripe"
 REFUND = "refund"
+DISPUTE = "dispute"
+DISPUTE_REVERSAL = "dispute_reversal"
 
 
 @dataclass(frozen=True)
@@ -31,13 +41,36 @@ class Payment:
     ts: dt.datetime  # UTC, aware
     user_id: str | None
     tier: str | None
-    amount: Decimal  # what the customer paid (positive, refunds too)
+    amount: Decimal  # USD moved (positive, refunds and disputes too)
     fee: Decimal | None  # None: the payment could not be priced
     refund: bool
+    kind: str = "payment"  # payment | refund | dispute | dispute_reversal
+    fee_estimated: bool = False  # the fee is the catalog's estimate, not Stripe's figure
+    currency: str = "usd"  # what the customer paid in
+    amount_original: Decimal | None = None  # in `currency` (None: the same as `amount`)
+    fee_returned: Decimal = Decimal(0)  # a dispute fee Stripe gave back
 
     @property
     def revenue(self) -> Decimal:
-        return -self.amount if self.refund else self.amount
+        """Its effect on revenue, in USD."""
+        return -self.amount if self.kind in (REFUND, DISPUTE) else self.amount
+
+    @property
+    def original(self) -> Decimal:
+        """Its effect on revenue in the customer's currency."""
+        amount = self.amount if self.amount_original is None else self.amount_original
+        return -amount if self.kind in (REFUND, DISPUTE) else amount
+
+    def margin(self) -> Margin:
+        fee = self.fee or Decimal(0)
+        estimated = fee if self.fee_estimated else Decimal(0)
+        if self.kind == REFUND:
+            return Margin(refunds=self.amount)
+        if self.kind == DISPUTE:
+            return Margin(disputes=self.amount, fees=fee, fees_estimated=estimated)
+        if self.kind == DISPUTE_REVERSAL:
+            return Margin(disputes=-self.amount, fees=-self.fee_returned)
+        return Margin(revenue=self.amount, fees=fee, fees_estimated=estimated)
 
 
 @dataclass(frozen=True)
@@ -95,7 +128,7 @@ def payments(connection: Connection, since: dt.date, until: dt.date) -> list[Pay
     rows = connection.execute(
         select(
             events.c.event_id, events.c.ts, events.c.user_id, events.c.tier, events.c.operation,
-            events.c.usage, events.c.cost,
+            events.c.usage, events.c.cost, events.c.cost_source, events.c.meta,
         ).where(
             events.c.service == PAYMENT_SERVICE, events.c.ts >= _naive(since), events.c.ts < _naive(until, end=True)
         ).order_by(events.c.ts, events.c.event_id)
@@ -103,7 +136,10 @@ def payments(connection: Connection, since: dt.date, until: dt.date) -> list[Pay
     out = []
     for row in rows:
         amount = Decimal(str(json.loads(row.usage).get("amount_usd", 0)))
-        refund = (row.operation or "").lower() == REFUND
+        kind = (row.operation or "").lower()
+        kind = kind if kind in (REFUND, DISPUTE, DISPUTE_REVERSAL) else "payment"
+        stripe = _stripe_facts(row.meta)
+        currency = str(stripe.get("currency") or "usd").lower()
         out.append(
             Payment(
                 event_id=row.event_id,
@@ -111,11 +147,31 @@ def payments(connection: Connection, since: dt.date, until: dt.date) -> list[Pay
                 user_id=row.user_id,
                 tier=row.tier,
                 amount=amount,
-                fee=Decimal(0) if refund else from_nanos(row.cost),
-                refund=refund,
+                fee=Decimal(0) if kind == REFUND else from_nanos(row.cost),
+                refund=kind == REFUND,
+                kind=kind,
+                fee_estimated=row.cost is not None and row.cost_source != "reported",
+                currency=currency,
+                amount_original=_decimal(stripe.get("amount")) if currency != "usd" else None,
+                fee_returned=_decimal(stripe.get("fee_returned_usd")) or Decimal(0),
             )
         )
     return out
+
+
+def _stripe_facts(meta: str | None) -> dict[str, object]:
+    try:
+        found = json.loads(meta or "{}").get("stripe")
+    except (ValueError, AttributeError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _decimal(value: object) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value is not None else None
+    except InvalidOperation:
+        return None
 
 
 def session_list(connection: Connection, since: dt.date, until: dt.date) -> list[SessionCost]:
@@ -174,6 +230,8 @@ def data_range(store: Store) -> tuple[dt.date, dt.date] | None:
 
 
 __all__ = [
+    "DISPUTE",
+    "DISPUTE_REVERSAL",
     "PAYMENT_SERVICE",
     "REFUND",
     "Payment",

@@ -87,6 +87,12 @@ class PlanMonth:
     users: set[str] = field(default_factory=set)
     sessions: int = 0
     unpriced: int = 0
+    # Net revenue in each currency customers paid in: currency → (in that currency, in USD).
+    currencies: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+
+    def paid(self, currency: str, original: Decimal, in_usd: Decimal) -> None:
+        before = self.currencies.get(currency, (Decimal(0), Decimal(0)))
+        self.currencies[currency] = (before[0] + original, before[1] + in_usd)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -96,6 +102,10 @@ class PlanMonth:
             "sessions": self.sessions,
             "unpriced_events": self.unpriced,
             **self.margin.as_dict(),
+            "currencies": [
+                {"currency": currency, "revenue": usd(original), "revenue_usd": usd(in_usd)}
+                for currency, (original, in_usd) in sorted(self.currencies.items())
+            ],
         }
 
 
@@ -175,8 +185,10 @@ class MarginReport:
 
 
 ASSUMPTIONS = [
-    "revenue is what payment events (service stripe, amount_usd) record; a refund (operation refund) is negative"
-    " revenue and Stripe keeps the original fee",
+    "revenue is what payment events (service stripe, amount_usd) record, in USD at Stripe's conversion; a refund"
+    " (operation refund) or a dispute is negative revenue and Stripe keeps the original fee",
+    "fees are Stripe's own where the payment reported them (webhooks with the balance transaction), else the"
+    " catalog's estimate: fees_actual_usd and fees_estimated_usd say which",
     "fixed monthly costs count in full in every month they are in force, split equally over that month's sessions",
     "margin at limit: every subscriber uses the whole quota at the p50 / p90 cost per session measured on the"
     " plan's sessions (their modes), plus the session type's extra cost and the payment fee; fixed costs excluded",
@@ -223,8 +235,9 @@ def margin_report(
         month = month_of(p.ts)
         if p.fee is None:
             unpriced_payments += 1
-        part = Margin(refunds=p.amount) if p.refund else Margin(revenue=p.amount, fees=p.fee or Decimal(0))
-        add(month, book.plan_of(p.user_id, month, p.tier), p.user_id, part)
+        plan = book.plan_of(p.user_id, month, p.tier)
+        add(month, plan, p.user_id, p.margin())
+        cell(month, plan).paid(p.currency, p.original, p.revenue)
     for u in usage_costs(store, since, until):
         plan = book.plan_of(u.user_id, u.month, u.tier)
         add(u.month, plan, u.user_id, Margin(variable_cost=u.cost))

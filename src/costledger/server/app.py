@@ -36,6 +36,8 @@ ROUTERS = [
     "costledger.server.alerts",
     "costledger.server.traces",
     "costledger.server.margins",
+    "costledger.server.webhooks_stripe",
+    "costledger.server.webhooks_twilio",
     "costledger.dashboard.routes",
 ]
 
@@ -43,9 +45,9 @@ DESCRIPTION = """\
 Record AI-agent usage events, priced exactly from an effective-dated catalog, and read
 what every session, user, agent, service and plan costs.
 
-Every route but `/healthz` and `/metrics` needs `Authorization: Bearer <key>`
-(`costledger keys create --scope ingest|admin --name NAME`). `ingest` keys write
-events; `admin` keys do everything. Money is a decimal string.
+Every route but `/healthz`, `/metrics` and the webhooks (signed by Stripe and Twilio)
+needs `Authorization: Bearer <key>` (`costledger keys create --scope ingest|admin --name NAME`).
+`ingest` keys write events; `admin` keys do everything. Money is a decimal string.
 """
 
 
