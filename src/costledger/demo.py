@@ -292,15 +292,15 @@ def _event(
 def _session(
     rng: random.Random, session_id: str, start: dt.datetime, user: User, mode: Mode, trial: bool = False
 ) -> Iterator[dict[str, Any]]:
-    common = {"session_id": session_id, "user_id": user.user_id, "tier": user.tier.name, "mode": mode.name,
-              "tags": {"env": "demo"}}  # fmt: skip
+    common: dict[str, Any] = {"session_id": session_id, "user_id": user.user_id, "tier": user.tier.name,
+                              "mode": mode.name, "tags": {"env": "demo"}}  # fmt: skip
     minutes = max(0.5, rng.gauss(mode.minutes, mode.minutes * 0.2))
     seconds = minutes * 60
     counter = iter(range(10_000))
 
     def event(what: tuple[str, str], at: float, usage: dict[str, Any], **fields: Any) -> dict[str, Any]:
         ts = start + dt.timedelta(seconds=round(at, 3))
-        return _event(f"{session_id}:{next(counter):03d}", ts, what, usage, **common, **fields)
+        return _event(f"{session_id}:{next(counter):03d}", ts, what, usage, **{**common, **fields})
 
     calls: list[tuple[str, str]] = []  # (agent, operation), spread over the session in order
     if mode.turns:
@@ -329,8 +329,16 @@ def _session(
         yield event(STT, seconds, {"audio_seconds": round(seconds * rng.uniform(0.35, 0.55), 1)}, operation="stt")
         characters = spoken if mode.name != "expert_session" else rng.randint(800, 2000)
         yield event(TTS, seconds, {"characters": characters}, operation="tts")
-        people = 3 if mode.name == "expert_session" else 2  # expert sessions: user, expert, notetaker
-        yield event(ROOM, seconds, {"participant_minutes": round(minutes * people, 2)}, operation="room")
+        # LiveKit bills each connection to the room by the minute, rounded up: the agent's session,
+        # the user (over SIP on a phone call, WebRTC otherwise) and, in expert sessions, the expert.
+        on_call = round(minutes, 2)
+        yield event(ROOM, seconds, {"agent_session_minutes": on_call}, operation="room", tags={**common["tags"],
+                    "connection": "agent"})  # fmt: skip
+        user_leg = "sip_minutes" if mode.name == "phone_call" else "webrtc_minutes"
+        yield event(ROOM, seconds, {user_leg: on_call}, operation="room", tags={**common["tags"], "connection": "user"})
+        if mode.name == "expert_session":
+            yield event(ROOM, seconds, {"webrtc_minutes": on_call}, operation="room",
+                        tags={**common["tags"], "connection": "expert"})  # fmt: skip
     if mode.name == "phone_call":
         # The caller's phone leg, billed by Twilio and reported by its status callback.
         call = phone_call({"session_id": session_id, **common}, start + dt.timedelta(seconds=round(seconds)), seconds)

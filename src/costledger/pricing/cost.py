@@ -133,7 +133,7 @@ def cost_of(usage: Mapping[str, int | Decimal], entry: PriceEntry) -> Cost:
     if entry.round_up:
         usage = {m: _rounded_up(q, entry.round_up[m]) if m in entry.round_up else q for m, q in usage.items()}
     names = tuple(usage)
-    plans = entry.__dict__.setdefault("_plans", {})  # the entry is frozen; its plans are a cache
+    plans = entry.plans
     plan: _Plan | None = plans.get(names)
     if plan is None:
         if len(plans) > 256:

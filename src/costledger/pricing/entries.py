@@ -76,6 +76,11 @@ class PriceEntry:
     no_fee_on_zero: bool = False
 
     @functools.cached_property
+    def plans(self) -> dict[tuple[str, ...], Any]:
+        """How this entry prices each list of meter names it has seen (pricing/cost.py fills it)."""
+        return {}
+
+    @functools.cached_property
     def ref(self) -> str:
         """Which entry priced an event, as the ledger stores it (once per entry: every priced event asks)."""
         since = self.since.isoformat() if self.since else "always"
