@@ -29,13 +29,13 @@ def serve(
     access_log: Annotated[bool, typer.Option(help="log every request")] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
     header_timeout: Annotated[
-        float | None, typer.Option(help="seconds a connection has to send a request's headers [default: 10]")
+        float | None, typer.Option(help="seconds a connection has to send a request's headers (default 10)")
     ] = None,
     body_timeout: Annotated[
-        float | None, typer.Option(help="seconds a request has to send its body after the headers [default: 60]")
+        float | None, typer.Option(help="seconds a request has to send its body after the headers (default 60)")
     ] = None,
     max_connections: Annotated[
-        int | None, typer.Option(help="open connections per worker, at most [default: 1000]")
+        int | None, typer.Option(help="open connections per worker, at most (default 1000)")
     ] = None,
 ) -> None:
     """Serve the HTTP API (FastAPI + uvicorn). $COSTLEDGER_ADMIN_KEY, if set, becomes an admin key."""
