@@ -67,37 +67,34 @@ def _stored(app: Any) -> int:
     return sum(t.events for t in ledger.report([]))
 
 
-def test_a_poisoned_event_is_dead_lettered_and_the_hundred_behind_it_arrive(running: Running, tmp_path: Path) -> None:
-    _fail_on(running.app, {"poison"})
-    client = Client(running.url, running.keys.ingest, outbox=tmp_path / "outbox.db", max_backoff=1)
-    try:
-        client.record("anthropic", "claude-sonnet-4-20250514", input_tokens=10, event_id="poison")
-        for i in range(100):
-            client.record("anthropic", "claude-sonnet-4-20250514", input_tokens=10, event_id=f"good-{i}")
-        start = time.monotonic()
-        assert client.flush(timeout=30), f"still pending after 30 s: {client.pending}"
-        took = time.monotonic() - start
-        assert _stored(running.app) == 100
-        (failed,) = client.failed()
-        assert (failed.event_id, failed.status) == ("poison", 500)
-        assert "internal error" in failed.message and "failed alone" in failed.message
-        assert took < 20
-    finally:
-        client.close()
-
-
-def test_a_server_that_fails_everything_is_an_outage_and_loses_nothing(running: Running, tmp_path: Path) -> None:
-    hook = _fail_on(running.app, None)
+def test_an_outage_loses_nothing_and_a_poisoned_event_no_longer_blocks_the_hundred_behind_it(
+    running: Running, tmp_path: Path
+) -> None:
+    # A server that fails every request is an outage: retried and split, nothing dead-lettered.
+    everything = _fail_on(running.app, None)
     client = Client(running.url, running.keys.ingest, outbox=tmp_path / "outbox.db", max_backoff=0.5)
     try:
         for i in range(20):
             client.record("deepgram", "nova-3", audio_seconds=60, event_id=f"e-{i}")
         assert not client.flush(timeout=6)
         assert client.failed() == [] and client.pending == 20
-        assert client.stats.retries >= 2  # it did retry, and split, without dead-lettering anything
-        running.app.state.ledger.store.on_write.remove(hook)  # the server is mended
+        assert client.stats.retries >= 2
+        running.app.state.ledger.store.on_write.remove(everything)  # mended: all 20 go in
         assert client.flush(timeout=30)
         assert client.failed() == []
         assert _stored(running.app) == 20
+        # One event the server cannot take, oldest in the outbox, and 100 good ones behind it.
+        _fail_on(running.app, {"poison"})
+        client.record("anthropic", "claude-sonnet-4-20250514", input_tokens=10, event_id="poison")
+        for i in range(100):
+            client.record("anthropic", "claude-sonnet-4-20250514", input_tokens=10, event_id=f"good-{i}")
+        start = time.monotonic()
+        assert client.flush(timeout=30), f"still pending after 30 s: {client.pending}"
+        took = time.monotonic() - start
+        assert _stored(running.app) == 120
+        (failed,) = client.failed()
+        assert (failed.event_id, failed.status) == ("poison", 500)
+        assert "internal error" in failed.message and "failed alone" in failed.message
+        assert took < 20
     finally:
         client.close()

@@ -22,7 +22,6 @@ from typer.testing import CliRunner
 
 from costledger import Ledger
 from costledger.cli import app
-from costledger.money import SPLIT
 from costledger.reprice import audit_log, reprice
 from costledger.store import Store, migrate
 from costledger.store.check import check_store
@@ -183,7 +182,13 @@ def test_a_ledger_written_before_keeps_its_sums_and_db_check_lists_an_old_overfl
                 _insert(connection, "period_totals", {"period": period, "dimension": dimension, "value": value,
                                                       **counts})  # fmt: skip
             if store.dialect == "sqlite":  # two events of $5e9: SQLite's integer + integer past 2^63 left a float
-                half = {**event, "day": dt.date(2026, 11, 3), "service": "float", "session_id": None, "cost": 5 * SPLIT}
+                half = {
+                    **event,
+                    "day": dt.date(2026, 11, 3),
+                    "service": "float",
+                    "session_id": None,
+                    "cost": 5 * 10**18,
+                }
                 for i in (1, 2):
                     _insert(connection, "events", {**half, "event_id": f"half-{i}"})
                 _insert(connection, "rollup_daily", {"day": dt.date(2026, 11, 3), "service": "float", **dims,
