@@ -8,6 +8,9 @@ carries the usage set in `server.anthropic_usage` / `server.openai_usage`
 reasoning parts; `server.openai_service_tier` the tier the reply reports).
 `server.running_usage` makes a chat stream carry cumulative usage on every chunk,
 as some OpenAI-compatible servers do; `server.gzip` compresses JSON replies.
+`server.hold_after = n` sends a stream's first n events, then waits for
+`server.release` before the rest, so a client that stops reading has read
+exactly those n: a stream cut short, whatever the timing.
 Chat, Responses, embeddings, audio transcriptions and speech (audio, or
 server-sent events with `stream_format="sse"`) are served.
 Used by the examples and by costledger's own tests.
@@ -34,6 +37,8 @@ class LoopbackProviders:
         self.speech_usage = {"input_tokens": 40, "output_tokens": 1500}
         self.running_usage = False
         self.gzip = False
+        self.hold_after: int | None = None
+        self.release = threading.Event()
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self._ids = itertools.count(1)
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -52,6 +57,7 @@ class LoopbackProviders:
         return self
 
     def __exit__(self, *_: object) -> None:
+        self.release.set()
         self._httpd.shutdown()
         self._httpd.server_close()
 
@@ -214,14 +220,19 @@ def _handler(server: LoopbackProviders) -> type[BaseHTTPRequestHandler]:
             self.send_header("content-type", "text/event-stream")
             self.send_header("x-request-id", server.next_id("req"))
             self.end_headers()
-            for name, data in events:
-                prefix = f"event: {name}\n" if name else ""
-                self.wfile.write(f"{prefix}data: {json.dumps(data)}\n\n".encode())
-                self.wfile.flush()
-            if self.path.startswith("/v1/chat"):
-                self.wfile.write(b"data: [DONE]\n\n")
-            self.wfile.flush()
             self.close_connection = True
+            try:
+                for n, (name, data) in enumerate(events):
+                    if n == server.hold_after:
+                        server.release.wait(30)
+                    prefix = f"event: {name}\n" if name else ""
+                    self.wfile.write(f"{prefix}data: {json.dumps(data)}\n\n".encode())
+                    self.wfile.flush()
+                if self.path.startswith("/v1/chat"):
+                    self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client stopped reading: a stream cut short
 
         def log_message(self, *_: Any) -> None:
             pass

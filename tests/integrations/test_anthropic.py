@@ -112,13 +112,30 @@ def test_every_call_path_of_the_client_records_once(ledger: Ledger, providers: A
     client.with_options(timeout=20).messages.create(**ASK)
     client.beta.messages.create(**ASK)
     client.messages.count_tokens(model=HAIKU, messages=ASK["messages"])  # not billed as a message
-    for _ in client.messages.create(**ASK, stream=True):
-        break  # dropped half-read, never closed: recorded when collected
+    for event in client.messages.create(**ASK, stream=True):
+        if event.type == "message_delta":
+            break  # dropped before message_stop, never closed: recorded when collected
     gc.collect()
     summary = ledger.session_summary("room-9")
     assert summary is not None and summary.events == 9 and summary.by_agent == {"critic": summary.cost_usd}
     # 9 billed calls × $0.014 (12,000 uncached × $1/M + 5,000 read × $0.10/M + 300 out × $5/M)
     assert summary.cost_usd == Decimal("0.126")
+
+
+@pytest.mark.timeout(60)
+def test_a_stream_cut_short_after_message_start_records_what_it_said(ledger: Ledger, providers: Any) -> None:
+    anthropic = sdk("anthropic")
+    providers.anthropic_usage = {"input_tokens": 12000, "cache_read_input_tokens": 5000, "output_tokens": 300}
+    providers.hold_after = 1  # the server sends message_start, then nothing until released
+    client = instrument(anthropic.Anthropic(base_url=providers.url, api_key="test", max_retries=0),
+                        ledger.session("room-cut"))  # fmt: skip
+    with client.messages.create(**ASK, stream=True) as stream:
+        assert next(iter(stream)).type == "message_start"
+    providers.release.set()
+    summary = ledger.session_summary("room-cut")
+    assert summary is not None and summary.events == 1
+    # message_start's usage: 12,000 × $1/M + 5,000 read × $0.10/M + 1 output token × $5/M
+    assert summary.cost_usd == Decimal("0.012505")
 
 
 @pytest.mark.timeout(60)

@@ -94,8 +94,9 @@ def test_every_call_path_of_the_client_records_once(ledger: Ledger, providers: A
     with client.responses.stream(model="gpt-4o-mini", input="hi") as events:
         for _ in events:
             pass
-    for _ in client.chat.completions.create(**CHAT, stream=True):
-        break  # dropped half-read, never closed: recorded when collected
+    for chunk in client.chat.completions.create(**CHAT, stream=True):
+        if chunk.usage:
+            break  # dropped before [DONE], never closed: recorded when collected
     gc.collect()
     with caplog.at_level(logging.WARNING, "costledger.integrations"):
         for _ in client.chat.completions.create(**CHAT, stream=True, stream_options={"include_usage": False}):
