@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, and_, bindparam, desc, func, select, update
 
 from . import clock
-from .alerts.totals import add_to_period_totals
 from .errors import UnknownPrice
 from .money import MAX_EVENT_USD, from_nanos, to_nanos, too_dear, usd
 from .pricing.meters import quantity
+from .store.period_groups import count_periods
 from .store.schema import events, reprice_audit
 from .store.sums import stored_sum, stored_sums
 from .store.writer import add_to_rollups
@@ -154,8 +154,8 @@ def reprice(
                 connection.execute(statement, updates)
                 # Every aggregate the ingest keeps moves with the events: the rollups and
                 # the period totals that alerts, budgets and the overview read.
-                add_to_period_totals(connection, add_to_rollups(connection, olds, sign=-1))
-                add_to_period_totals(connection, add_to_rollups(connection, news, sign=1))
+                count_periods(connection, add_to_rollups(connection, olds, sign=-1))
+                count_periods(connection, add_to_rollups(connection, news, sign=1))
             seen += len(rows)
             if progress is not None:
                 progress(seen, total)

@@ -27,17 +27,18 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from .config import Config, FixedCost
 from .margins.arithmetic import allocate
 from .margins.plans import fixed_cost_of
 from .money import quantize, to_nanos, usd
 from .store.overview import RUN_RATE_DAYS, month_to_date
-from .store.queries import Filters, days_totals
-from .store.schema import rollup_daily
+from .store.period_reads import ledger_days
 from .store.session_counts import session_counts
 from .store.session_modes import ModeCost, session_costs_by_mode
+from .store.totals_query import days_totals
+from .store.types import Filters
 
 _ZERO = Decimal(0)
 # The filters that select sessions (and so carry extra and fixed costs); the others select events.
@@ -314,9 +315,8 @@ def month_forecast(connection: Connection, config: Config, today: dt.date, filte
     so_far = sum(month, start=CostParts())
     now = whole.by_day[today]
     # The metered run rate's days: the last complete ones, none before the ledger's first day.
-    oldest = connection.execute(select(func.min(rollup_daily.c.day))).scalar()
-    if isinstance(oldest, str):
-        oldest = dt.date.fromisoformat(oldest)
+    span = ledger_days(connection)
+    oldest = span[0] if span else None
     window = [d for d in _days(today - dt.timedelta(days=RUN_RATE_DAYS), today - dt.timedelta(days=1))
               if oldest is None or d >= oldest]  # fmt: skip
     left = calendar.monthrange(today.year, today.month)[1] - today.day

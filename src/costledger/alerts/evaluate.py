@@ -20,7 +20,7 @@ from ..store import Written
 from .kinds import KINDS, Context, Firing
 from .queue import insert_alert, utcnow
 from .rules import Rule, parse_rule
-from .totals import Key, add_to_period_totals, raw
+from .totals import Key, raw
 
 log = logging.getLogger("costledger.alerts")
 
@@ -60,9 +60,9 @@ class Evaluator:
         self._counted: tuple[Written, set[Key]] | None = None
 
     def count(self, connection: Connection, written: Written) -> None:
-        """Hook 1: the period totals (budgets read them too)."""
+        """Hook 1: the period totals this batch touched (Store.write counted them, budgets read them too)."""
         if written.inserted:
-            self._counted = (written, add_to_period_totals(connection, written.buckets))
+            self._counted = (written, written.period_keys)
 
     def __call__(self, connection: Connection, written: Written) -> None:
         """Hook 2: evaluate the rules against what this batch touched."""

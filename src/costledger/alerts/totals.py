@@ -1,39 +1,30 @@
 """Per-period totals: today's and this month's cost, overall and per user, agent, tier,
 mode and service, each kept in one row so that reading it is one primary-key lookup.
 
-They are counted in the same transaction as the events (a Store.on_write hook), so an
-alert check or a budget check costs the same at 100 events a day as at 10 million.
+They are counted in the same transaction as the events (Store.write, store/period_groups.py),
+so an alert check or a budget check costs the same at 100 events a day as at 10 million.
 They are summed from the rollup buckets the writer counts (add_to_rollups returns them),
-so a repricing that moves events in or out of the rollups moves them here too.
+so a repricing that moves events in or out of the rollups moves them here too. The period
+totals are kept per model as well (pages read them); a rule cannot be "per" model.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
 
 from ..money import join
-from ..store.alerts_schema import period_totals
-from ..store.schema import DIMENSIONS as ROLLUP_DIMENSIONS
-from ..store.writer import add_counts
+from ..store.period_groups import KEPT, Key, day_key, month_key, period_sums
 
-# The dimensions a rule or a budget can be "per" (rollup column names).
+# The dimensions a rule or a budget can be "per" (rollup column names); the period totals keep KEPT.
 DIMENSIONS = ("service", "agent", "user_id", "tier", "mode")
 # How people name them in config and on the command line.
 ALIASES = {"user": "user_id", "user_id": "user_id", "agent": "agent", "tier": "tier", "mode": "mode",
            "service": "service"}  # fmt: skip
-
-
-def day_key(day: dt.date) -> str:
-    return day.isoformat()
-
-
-def month_key(day: dt.date) -> str:
-    return day.isoformat()[:7]
 
 
 @dataclass(frozen=True)
@@ -43,16 +34,13 @@ class Figures:
     cost: int = 0  # nano-USD
 
 
-Key = tuple[str, str, str]  # period, dimension ('' = all), value
-
-
 def keys_of(row: Mapping[str, Any]) -> list[Key]:
     """Every total one event row counts into."""
     day: dt.date = row["day"]
     out: list[Key] = []
     for period in (day_key(day), month_key(day)):
         out.append((period, "", ""))
-        out.extend((period, d, row[d]) for d in DIMENSIONS if row.get(d))
+        out.extend((period, d, row[d]) for d in KEPT if row.get(d))
     return out
 
 
@@ -76,53 +64,6 @@ def raw(connection: Connection, sql: str, params: Any = (), many: bool = False) 
         cursor.close()
 
 
-# Where each period dimension sits in a rollup bucket's key (day, *store DIMENSIONS).
-_AT = tuple((d, 1 + ROLLUP_DIMENSIONS.index(d)) for d in DIMENSIONS)
-
-
-def _add(into: dict[Any, list[int]], key: Any, counts: Sequence[int]) -> None:
-    found = into.get(key)
-    if found is None:
-        into[key] = list(counts)
-    else:
-        found[0] += counts[0]
-        found[1] += counts[1]
-        found[2] += counts[2]
-
-
-def period_sums(buckets: Mapping[tuple[Any, ...], Sequence[int]]) -> dict[Key, list[int]]:
-    """The period totals that rollup buckets (add_to_rollups' signed counts) add up to, as keys_of counts rows.
-
-    Summed per day first and then per month from the days: a batch has far fewer buckets than
-    events, and far fewer day totals than buckets.
-    """
-    days: dict[tuple[Any, str, Any], list[int]] = {}
-    for key, counts in buckets.items():
-        day = key[0]
-        _add(days, (day, "", ""), counts)
-        for dimension, at in _AT:
-            if key[at]:
-                _add(days, (day, dimension, key[at]), counts)
-    sums: dict[Key, list[int]] = {}
-    for (day, dimension, value), counts in days.items():
-        _add(sums, (day_key(day), dimension, value), counts)
-        _add(sums, (month_key(day), dimension, value), counts)
-    return sums
-
-
-def add_to_period_totals(connection: Connection, buckets: Mapping[tuple[Any, ...], Sequence[int]]) -> set[Key]:
-    """Count rollup buckets (add_to_rollups' return, signed) into the period totals; returns the keys it touched.
-
-    Written as the rollups are (one statement over the batch), without reading them back: most
-    batches have no rule that reads them.
-    """
-    sums = period_sums(buckets)
-    # Sorted: concurrent PostgreSQL writers take row locks in one order and never deadlock.
-    rows = [(*key, *counts) for key, counts in sorted(sums.items())]
-    add_counts(connection, period_totals, ("period", "dimension", "value"), rows)
-    return set(sums)
-
-
 def read_totals(connection: Connection, keys: Iterable[Key]) -> dict[Key, Figures]:
     """The totals of `keys` (missing ones are zero), a query per hundred keys."""
     wanted = sorted(set(keys))
@@ -141,3 +82,7 @@ def read_totals(connection: Connection, keys: Iterable[Key]) -> dict[Key, Figure
 
 
 _CHUNK = 100
+
+
+__all__ = ["ALIASES", "DIMENSIONS", "Figures", "Key", "day_key", "keys_of", "month_key", "period_sums", "raw",
+           "read_totals"]  # fmt: skip

@@ -12,7 +12,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from . import migrate, queries
 from .engine import database_url, make_engine, writer_engine
-from .queries import Filters, SessionSummary, Total
+from .period_groups import count_periods
+from .types import Filters, SessionSummary, Total
 from .writer import Written, touch_session, write_events
 
 T = TypeVar("T")
@@ -62,6 +63,8 @@ class Store:
     def write(self, rows: Sequence[dict[str, Any]]) -> Written:
         def work(connection: Connection) -> Written:
             written = write_events(connection, rows)
+            # The per-period aggregates every page and alert reads, in the events' transaction.
+            written.period_keys = count_periods(connection, written.buckets)
             for hook in self.on_write:
                 hook(connection, written)
             return written

@@ -1,4 +1,5 @@
-"""The consistency check: recount rollups, sessions and session costs from the events.
+"""The consistency check: recount rollups, sessions, session costs and the per-period aggregates
+(period totals and pair totals) from the events.
 
 The rollups are kept incrementally in the events' transaction, so they should never
 disagree with a recount; this proves it (after a crash, a manual edit, a bug). It reads
@@ -29,7 +30,7 @@ COUNTS = ("events", "unpriced", "cost")
 class Difference:
     """One row where the kept aggregate and the recount from the events disagree."""
 
-    table: str  # rollup_daily | sessions | session_costs | period_totals
+    table: str  # rollup_daily | sessions | session_costs | period_totals | period_pairs
     key: dict[str, str]
     field: str  # events | unpriced | cost | started_at | ended_at
     stored: str | None  # None: the row is missing
@@ -164,28 +165,37 @@ def _sessions(connection: Connection) -> Iterable[Difference]:
     return out
 
 
-def _period_totals(connection: Connection) -> Iterable[Difference]:
-    """The day and month totals alerts and budgets read, recounted from a per-day grouping of the events."""
-    from ..alerts.totals import DIMENSIONS as PERIOD_DIMENSIONS
-    from ..alerts.totals import keys_of
+def _periods(connection: Connection) -> Iterable[Difference]:
+    """The day and month totals (overall, per dimension, per kept pair) that pages, alerts and budgets
+    read, recounted from a per-day grouping of the events."""
     from .alerts_schema import period_totals
+    from .period_groups import pair_sums, period_sums
+    from .schema import period_pairs
 
-    query = select(events.c.day, *(events.c[d] for d in PERIOD_DIMENSIONS), *_counts()).group_by(
-        events.c.day, *(events.c[d] for d in PERIOD_DIMENSIONS)
+    query = select(events.c.day, *(events.c[d] for d in DIMENSIONS), *_counts()).group_by(
+        events.c.day, *(events.c[d] for d in DIMENSIONS)
     )
-    recount: dict[tuple[Any, ...], list[int]] = {}
+    width = 1 + len(DIMENSIONS)
+    buckets: dict[tuple[Any, ...], list[int]] = {}
     for row in connection.execute(query):
-        counts = _recounted(row)
-        for key in keys_of(dict(row._mapping)):
-            bucket = recount.setdefault(key, [0, 0, 0])
-            for i, value in enumerate(counts):
-                bucket[i] += value
-    p = period_totals.c
+        day = row[0] if isinstance(row[0], dt.date) else dt.date.fromisoformat(str(row[0]))
+        key = (day, *(value or None for value in row[1:width]))
+        found = buckets.setdefault(key, [0, 0, 0])
+        for i, value in enumerate(_recounted(row)):
+            found[i] += value
+    p, q = period_totals.c, period_pairs.c
     kept = {
-        (row[0], row[1], row[2]): _kept(row)
+        tuple(row[:3]): _kept(row)
         for row in connection.execute(select(p.period, p.dimension, p.value, *_stored_counts(period_totals)))
     }
-    return _compare("period_totals", ("period", "dimension", "value"), kept, {k: tuple(v) for k, v in recount.items()})
+    recount = {k: tuple(v) for k, v in period_sums(buckets).items()}
+    yield from _compare("period_totals", ("period", "dimension", "value"), kept, recount)
+    kept = {
+        tuple(row[:4]): _kept(row)
+        for row in connection.execute(select(q.pair, q.period, q.a, q.b, *_stored_counts(period_pairs)))
+    }
+    recount = {k: tuple(v) for k, v in pair_sums(buckets).items()}
+    yield from _compare("period_pairs", ("pair", "period", "a", "b"), kept, recount)
 
 
 def check(connection: Connection) -> list[Difference]:
@@ -194,7 +204,7 @@ def check(connection: Connection) -> list[Difference]:
         *_rollups(connection),
         *_sessions(connection),
         *_session_costs(connection),
-        *_period_totals(connection),
+        *_periods(connection),
     ]
 
 

@@ -26,16 +26,15 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    func,
-    select,
 )
 
 from .. import clock
 from ..money import quantize, usd
+from .period_reads import ledger_days
 from .periods import period_breakdowns, period_scope
-from .queries import Filters, Total, days_totals, top, totals
-from .schema import rollup_daily
 from .session_modes import ModeCost, month_sessions
+from .totals_query import days_totals, top, totals
+from .types import Filters, Total
 
 RUN_RATE_DAYS = 7
 SHARE = Decimal("0.0001")
@@ -97,9 +96,9 @@ def _month_to_date(connection: Connection, today: dt.date, filters: Filters) -> 
 
     # The ledger's first day bounds the run-rate window (all events, not the filtered ones:
     # a user who started spending on Tuesday had zero days before, which is their real rate).
-    oldest = connection.execute(select(func.min(rollup_daily.c.day))).scalar()
-    if oldest is not None:
-        window_start = max(window_start, oldest if isinstance(oldest, dt.date) else dt.date.fromisoformat(oldest))
+    span = ledger_days(connection)
+    if span is not None:
+        window_start = max(window_start, span[0])
     complete = (today - window_start).days
     if complete > 0:
         window = (by_day.get((window_start + dt.timedelta(days=n)).isoformat()) for n in range(complete))

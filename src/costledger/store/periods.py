@@ -2,9 +2,9 @@
 
 rollup_daily is keyed by all six dimensions at once: a council of fifteen agents makes
 about one rollup row per two events, so a month of it grows with the traffic. The
-period totals (kept with the events by the ledger's write hook, see
-alerts/totals.py) hold a day's or a month's total overall and per service, agent,
-user, tier and mode in single rows: what the dashboard's first page and the daily
+period totals (kept with the events by Store.write, see period_groups.py) hold a
+day's or a month's total overall and per service, model, agent, user, tier and mode
+in single rows: what the dashboard's first page and the daily
 trend read when no other filter applies, at a cost that does not grow with events.
 """
 
@@ -18,11 +18,12 @@ from sqlalchemy import Connection, and_, func, or_, select
 
 from ..money import from_nanos
 from .alerts_schema import period_totals
-from .queries import Filters, Total
+from .period_groups import KEPT
 from .sums import by_cost, stored_sum
+from .types import Filters, Total
 
 # The dimensions the period totals are kept per ('' = everything).
-PERIOD_DIMENSIONS = ("service", "agent", "user_id", "tier", "mode")
+PERIOD_DIMENSIONS = KEPT
 
 
 def period_scope(filters: Filters) -> tuple[str, str] | None:

@@ -84,6 +84,24 @@ rollup_daily = Table(
     *sum_columns(),
 )
 
+# Totals per period ('2026-11-23' or '2026-11') × a pair of dimensions (period_groups.PAIRS, named
+# "service,model"), '' for "none": what a total grouped or filtered by two dimensions reads (service ×
+# model on the prices page, user × tier on the users page). Beside the single-dimension period totals
+# (alerts_schema.period_totals) they answer a range's totals from its months and leftover days, in
+# rows that grow with the distinct values in the range, not with the traffic. Kept with the events.
+period_pairs = Table(
+    "period_pairs",
+    metadata,
+    Column("pair", String(32), primary_key=True),
+    Column("period", String(10), primary_key=True),
+    Column("a", String(256), primary_key=True),
+    Column("b", String(256), primary_key=True),
+    Column("events", BigInteger(), nullable=False),
+    Column("unpriced", BigInteger(), nullable=False),
+    *sum_columns(),
+    sqlite_with_rowid=False,  # read and written by its key only: one B-tree
+)
+
 sessions = Table(
     "sessions",
     metadata,

@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, func, literal_column, select
 
-from .queries import Filters
 from .schema import sessions
 from .sessions_query import session_conditions
+from .types import Filters
 
 # What the counts can be grouped by, beside the day.
 COUNT_GROUPS = {"mode": sessions.c.mode, "user": sessions.c.user_id, "tier": sessions.c.tier}

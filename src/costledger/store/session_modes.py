@@ -32,10 +32,10 @@ from sqlalchemy import (
 )
 
 from ..money import SPLIT, from_nanos, join, quantize, usd
-from .queries import Filters
 from .schema import session_month, sessions
 from .sessions_query import session_conditions
 from .sums import by_cost, summed, table_sum
+from .types import Filters
 
 _ZERO = Decimal(0)
 

@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, case, func, literal, select
 
-from .queries import Filters, SessionSummary
 from .schema import sessions
 from .session_counts import session_day
 from .sessions_query import _duration, _summary, session_conditions
+from .types import Filters, SessionSummary
 
 # What the listing sorts by: the session table's own columns, and the whole cost.
 WHOLE_SORTS = ("started_at", "ended_at", "duration", "events", "unpriced", "metered", "total")

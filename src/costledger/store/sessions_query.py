@@ -15,9 +15,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, exists, func, literal, select
 
 from ..money import from_nanos, to_nanos
-from .queries import Filters, SessionSummary, tag_is
 from .schema import events, session_costs, sessions
 from .sums import by_cost, cost_at_least, cost_at_most, stored_sum
+from .totals_query import tag_is
+from .types import Filters, SessionSummary
 
 SESSION_SORTS = ("started_at", "ended_at", "cost", "events", "duration")
 

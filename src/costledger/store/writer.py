@@ -38,6 +38,8 @@ class Written:
     inserted: tuple[dict[str, Any], ...] = ()
     # What the inserted rows added to each daily rollup bucket (see add_to_rollups).
     buckets: Buckets = field(default_factory=dict)
+    # The period-total keys (period, dimension, value) the batch counted into (Store.write, period_groups.py).
+    period_keys: set[tuple[str, str, str]] = field(default_factory=set)
 
 
 _COUNTS = ("events", "unpriced", "cost")

@@ -1,0 +1,128 @@
+"""Counting a batch into the per-period aggregates: the single-dimension period totals (overall and
+per service, model, agent, user, tier, mode) and the pair totals (PAIRS), per day and per month.
+
+They are summed from the rollup buckets the writer counted (writer.add_to_rollups returns them,
+signed), in the same transaction as the events: Store.write counts every batch, and a repricing
+counts what it takes out of and puts back into the rollups. So a read from them equals a read
+from the rollups, which equals a recount from the events (`db check` proves both).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+from .alerts_schema import period_totals
+from .schema import DIMENSIONS, period_pairs
+from .writer import add_counts
+
+# The dimensions the period totals are kept per (all of the rollups'); '' = everything.
+KEPT = DIMENSIONS
+# The pairs of dimensions kept together: every pair of the five dimensions with few values, and
+# user × tier (a user has one tier: a row per user). The other pairs with the user (user × agent,
+# × model, × service, × mode) would cost up to a row per event at ingest; a total grouped or
+# filtered by one of them reads the rollups of its range.
+PAIRS: tuple[tuple[str, str], ...] = (
+    ("service", "model"), ("service", "agent"), ("service", "tier"), ("service", "mode"),
+    ("model", "agent"), ("model", "tier"), ("model", "mode"),
+    ("agent", "tier"), ("agent", "mode"),
+    ("tier", "mode"),
+    ("user_id", "tier"),
+)  # fmt: skip
+
+Key = tuple[str, str, str]  # period, dimension ('' = all), value
+PairKey = tuple[str, str, str, str]  # pair ("service,model"), period, a, b ('' = none)
+
+
+def pair_name(pair: tuple[str, str]) -> str:
+    return f"{pair[0]},{pair[1]}"
+
+
+def pair_of(columns: set[str]) -> tuple[str, str] | None:
+    """The kept pair made of exactly these two columns, in its stored order, or None."""
+    for pair in PAIRS:
+        if set(pair) == columns:
+            return pair
+    return None
+
+
+def day_key(day: dt.date) -> str:
+    return day.isoformat()
+
+
+def month_key(day: dt.date) -> str:
+    return day.isoformat()[:7]
+
+
+# Where each dimension sits in a rollup bucket's key (day, *DIMENSIONS).
+_AT = tuple((d, 1 + DIMENSIONS.index(d)) for d in KEPT)
+_PAIR_AT = tuple((pair_name(p), 1 + DIMENSIONS.index(p[0]), 1 + DIMENSIONS.index(p[1])) for p in PAIRS)
+
+
+def _add(into: dict[Any, list[int]], key: Any, counts: Sequence[int]) -> None:
+    found = into.get(key)
+    if found is None:
+        into[key] = list(counts)
+    else:
+        found[0] += counts[0]
+        found[1] += counts[1]
+        found[2] += counts[2]
+
+
+def period_sums(buckets: Mapping[tuple[Any, ...], Sequence[int]]) -> dict[Key, list[int]]:
+    """The period totals that rollup buckets add up to: per day and month, overall ('', '') and per
+    value of each KEPT dimension (a bucket without that dimension counts in the overall row only).
+
+    Summed per day first and then per month from the days: a batch has far fewer buckets than
+    events, and far fewer day totals than buckets.
+    """
+    days: dict[tuple[Any, str, Any], list[int]] = {}
+    for key, counts in buckets.items():
+        day = key[0]
+        _add(days, (day, "", ""), counts)
+        for dimension, at in _AT:
+            if key[at]:
+                _add(days, (day, dimension, key[at]), counts)
+    sums: dict[Key, list[int]] = {}
+    for (day, dimension, value), counts in days.items():
+        _add(sums, (day_key(day), dimension, value), counts)
+        _add(sums, (month_key(day), dimension, value), counts)
+    return sums
+
+
+def pair_sums(buckets: Mapping[tuple[Any, ...], Sequence[int]]) -> dict[PairKey, list[int]]:
+    """The pair totals that rollup buckets add up to, per day and month; a missing value is ''."""
+    days: dict[tuple[str, Any, str, str], list[int]] = {}
+    for key, counts in buckets.items():
+        day = key[0]
+        for name, at_a, at_b in _PAIR_AT:
+            _add(days, (name, day, key[at_a] or "", key[at_b] or ""), counts)
+    sums: dict[PairKey, list[int]] = {}
+    for (name, day, a, b), counts in days.items():
+        _add(sums, (name, day_key(day), a, b), counts)
+        _add(sums, (name, month_key(day), a, b), counts)
+    return sums
+
+
+def count_periods(connection: Connection, buckets: Mapping[tuple[Any, ...], Sequence[int]]) -> set[Key]:
+    """Count rollup buckets (signed) into the period totals and pair totals; returns the period-total
+    keys it touched (what alert rules and budgets look at).
+
+    Written as the rollups are (one statement per table over the batch), without reading back.
+    """
+    if not buckets:
+        return set()
+    sums = period_sums(buckets)
+    # Sorted: concurrent PostgreSQL writers take row locks in one order and never deadlock.
+    add_counts(connection, period_totals, ("period", "dimension", "value"),
+               [(*key, *counts) for key, counts in sorted(sums.items())])  # fmt: skip
+    pairs = pair_sums(buckets)
+    add_counts(connection, period_pairs, ("pair", "period", "a", "b"),
+               [(*key, *counts) for key, counts in sorted(pairs.items())])  # fmt: skip
+    return set(sums)
+
+
+__all__ = ["KEPT", "PAIRS", "count_periods", "pair_name", "pair_of", "pair_sums", "period_sums"]
