@@ -82,6 +82,7 @@ rollup_daily = Table(
     Column("events", BigInteger(), nullable=False),
     Column("unpriced", BigInteger(), nullable=False),
     *sum_columns(),
+    sqlite_with_rowid=False,  # found by its key alone: one B-tree, not rows plus a key index (0007)
 )
 
 # Totals per period ('2026-11-23' or '2026-11') × a pair of dimensions (period_groups.PAIRS, named
@@ -114,6 +115,7 @@ sessions = Table(
     Column("events", BigInteger(), nullable=False),
     Column("unpriced", BigInteger(), nullable=False),
     *sum_columns(),
+    sqlite_with_rowid=False,
 )
 Index("ix_sessions_started", sessions.c.started_at)
 
@@ -153,6 +155,7 @@ session_costs = Table(
     Column("events", BigInteger(), nullable=False),
     Column("unpriced", BigInteger(), nullable=False),
     *sum_columns(),
+    sqlite_with_rowid=False,
 )
 
 api_keys = Table(

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from ..config import Plan, StripeSettings
+from ..config import Plan
+from ..webhook_settings import StripeSettings
 from .problems import NeedsData, Unusable
 from .stripe_fields import (
     exchange_rate,
