@@ -10,13 +10,14 @@ from the rollups, which equals a recount from the events (`db check` proves both
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, select
 
 from .alerts_schema import period_totals
-from .schema import DIMENSIONS, period_pairs
+from .schema import DIMENSIONS, period_pairs, rollup_daily
+from .sums import summed, table_sum
 from .writer import add_counts
 
 # The dimensions the period totals are kept per (all of the rollups'); '' = everything.
@@ -125,4 +126,46 @@ def count_periods(connection: Connection, buckets: Mapping[tuple[Any, ...], Sequ
     return set(sums)
 
 
-__all__ = ["KEPT", "PAIRS", "count_periods", "pair_name", "pair_of", "pair_sums", "period_sums"]
+def rebuild_periods(connection: Connection) -> None:
+    """Recount the period totals and pair totals from the daily rollups, replacing what they hold.
+
+    For stores filled in bulk (INSERT … SELECT into the events and rollups, as a benchmark does),
+    which bypass Store.write: grouped in the database a dimension or pair at a time, with the money
+    summed in halves (store/sums.py), the days added up into months here.
+    """
+    r = rollup_daily
+    connection.execute(period_totals.delete())
+    connection.execute(period_pairs.delete())
+    totals: dict[Key, list[int]] = {}
+    for dimension in ("", *KEPT):
+        keys = [r.c[dimension]] if dimension else []
+        where = [r.c[dimension] != ""] if dimension else []
+        for day, values, counts in _grouped(connection, keys, where):
+            for period in (day_key(day), month_key(day)):
+                _add(totals, (period, dimension, values[0] if values else ""), counts)
+    add_counts(connection, period_totals, ("period", "dimension", "value"),
+               [(*key, *counts) for key, counts in sorted(totals.items())])  # fmt: skip
+    pairs: dict[PairKey, list[int]] = {}
+    for pair in PAIRS:
+        for day, (a, b), counts in _grouped(connection, [r.c[pair[0]], r.c[pair[1]]], []):
+            for period in (day_key(day), month_key(day)):
+                _add(pairs, (pair_name(pair), period, a, b), counts)
+    add_counts(connection, period_pairs, ("pair", "period", "a", "b"),
+               [(*key, *counts) for key, counts in sorted(pairs.items())])  # fmt: skip
+
+
+_Grouped = tuple[dt.date, tuple[str, ...], tuple[int, int, int]]
+
+
+def _grouped(connection: Connection, keys: list[Any], where: list[Any]) -> Iterator[_Grouped]:
+    """(day, values of `keys`, (events, unpriced, nano-dollars)) of the rollups grouped by day and `keys`."""
+    r = rollup_daily
+    query = select(r.c.day, *keys, func.sum(r.c.events), func.sum(r.c.unpriced), *table_sum(r))
+    for row in connection.execute(query.where(*where).group_by(r.c.day, *keys)):
+        day = row[0] if isinstance(row[0], dt.date) else dt.date.fromisoformat(str(row[0]))
+        counts = (int(row[1 + len(keys)] or 0), int(row[2 + len(keys)] or 0), summed(row))
+        if counts[0] or counts[2]:
+            yield day, tuple(str(v or "") for v in row[1 : 1 + len(keys)]), counts
+
+
+__all__ = ["KEPT", "PAIRS", "count_periods", "pair_name", "pair_of", "pair_sums", "period_sums", "rebuild_periods"]
