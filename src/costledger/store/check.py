@@ -190,12 +190,12 @@ def _periods(connection: Connection) -> Iterable[Difference]:
     }
     recount = {k: tuple(v) for k, v in period_sums(buckets).items()}
     yield from _compare("period_totals", ("period", "dimension", "value"), kept, recount)
-    kept = {
+    kept_pairs = {
         tuple(row[:4]): _kept(row)
         for row in connection.execute(select(q.pair, q.period, q.a, q.b, *_stored_counts(period_pairs)))
     }
-    recount = {k: tuple(v) for k, v in pair_sums(buckets).items()}
-    yield from _compare("period_pairs", ("pair", "period", "a", "b"), kept, recount)
+    recount_pairs = {k: tuple(v) for k, v in pair_sums(buckets).items()}
+    yield from _compare("period_pairs", ("pair", "period", "a", "b"), kept_pairs, recount_pairs)
 
 
 def check(connection: Connection) -> list[Difference]:
