@@ -32,7 +32,7 @@ from sqlalchemy import Connection
 from .config import Config, FixedCost
 from .margins.arithmetic import allocate
 from .margins.plans import fixed_cost_of
-from .money import quantize, to_nanos, usd
+from .money import NANO, quantize, to_nanos, usd
 from .store.overview import RUN_RATE_DAYS, month_to_date
 from .store.period_reads import ledger_days
 from .store.session_counts import session_counts
@@ -119,6 +119,8 @@ def part_of(amount: Decimal, part: int, whole: int) -> Decimal:
     """The share of `amount` that `part` of `whole` sessions carry, by largest remainder against the rest."""
     if part <= 0 or whole <= 0:
         return _ZERO
+    if not amount:  # what allocate gives, without its arithmetic: called per user and day on a page
+        return _ZERO * NANO
     return allocate(amount, [part, whole - part])[0]
 
 

@@ -21,11 +21,10 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from ..money import from_nanos
+from ..money import SPLIT, from_nanos
 from .alerts_schema import period_totals
 from .period_groups import pair_name, pair_of
 from .schema import period_pairs
-from .sums import stored_sum
 from .types import COLUMN, Filters, Total
 
 TIME_UNITS = ("day", "week", "month")
@@ -101,7 +100,7 @@ def pieces(since: dt.date, until: dt.date, first: dt.date, last: dt.date, daily:
     return out
 
 
-def _labels(period: str, times: Sequence[str]) -> dict[str, str]:
+def _labels(period: str) -> dict[str, str]:
     """The time units' labels of a period's row: a day row has all three, a month row its month."""
     if len(period) == 7:
         return {"month": period}
@@ -111,8 +110,9 @@ def _labels(period: str, times: Sequence[str]) -> dict[str, str]:
 
 
 def _rows(connection: Connection, kind: str, key: tuple[str, ...], periods: list[str],
-          filters: Filters) -> Iterator[tuple[str, dict[str, str], Any]]:  # fmt: skip
-    """(period, {column: value ('' = none)}, counts row) of the aggregate rows of `periods`."""
+          filters: Filters) -> Iterator[tuple[Any, ...]]:  # fmt: skip
+    """(period, value of each column of `key` (None = none), events, unpriced, cost_high, cost) of the
+    aggregate rows of `periods`."""
     for start in range(0, len(periods), _CHUNK):
         chunk = periods[start : start + _CHUNK]
         if kind == "pairs":
@@ -125,8 +125,8 @@ def _rows(connection: Connection, kind: str, key: tuple[str, ...], periods: list
                 query = query.where(p.a == filters.dims[a])
             if b in filters.dims:
                 query = query.where(p.b == filters.dims[b])
-            for row in connection.execute(query):
-                yield row.period, {a: row.a, b: row.b}, row
+            for period, x, y, *counts in connection.execute(query):
+                yield period, (x or None, y or None), *counts
             continue
         t = period_totals.c
         query = select(t.period, t.dimension, t.value, t.events, t.unpriced, t.cost_high, t.cost).where(
@@ -139,8 +139,8 @@ def _rows(connection: Connection, kind: str, key: tuple[str, ...], periods: list
         else:
             # A dimension's "none" is not kept: it is the overall row less every value's.
             query = query.where(t.dimension.in_(["", key[0]]))
-        for row in connection.execute(query):
-            yield row.period, ({} if not key else {key[0]: row.value if row.dimension else None}), row  # type: ignore[dict-item]
+        for period, dimension, value, *counts in connection.execute(query):
+            yield period, ((value if dimension else None),) if key else (), *counts
 
 
 def period_totals_for(connection: Connection, by: Sequence[str], filters: Filters) -> list[Total] | None:
@@ -156,19 +156,22 @@ def period_totals_for(connection: Connection, by: Sequence[str], filters: Filter
     daily = "day" in times or "week" in times
     parts = pieces(filters.since or span[0], filters.until or span[1], *span, daily)
     signs = dict(parts)
-    sums: dict[tuple[Any, ...], list[int]] = {}
-    names = [COLUMN.get(name, name) for name in by]
+    labels: dict[str, dict[str, str]] = {}
+    # Each group part: a time unit's label, or the value of a column of `key`.
+    where = [(name, None) if name in TIME_UNITS else (None, key.index(COLUMN.get(name, name))) for name in by]
     none_side = kind == "totals" and bool(key) and key[0] not in filters.dims
-    for period, values, row in _rows(connection, kind, key, [p for p, _ in parts], filters):
+    sums: dict[tuple[Any, ...], list[int]] = {}
+    for period, values, events, unpriced, high, low in _rows(connection, kind, key, [p for p, _ in parts], filters):
         sign = signs[period]
-        labels = _labels(period, times)
-        counts = (sign * int(row.events), sign * int(row.unpriced), sign * stored_sum(row))
-        group = tuple(labels[n] if n in TIME_UNITS else (values.get(n) or None) for n in names)
-        _add(sums, group, counts)
-        if none_side and values.get(key[0]) is not None:
+        named = labels.get(period)
+        if named is None:
+            named = labels[period] = _labels(period)
+        counts = (sign * int(events), sign * int(unpriced), sign * (int(high) * SPLIT + int(low)))
+        _add(sums, tuple(named[unit] if unit else values[at] for unit, at in where), counts)
+        if none_side and values[0] is not None:
             # Taken out of the dimension's "none", which started as the overall row.
-            nothing = tuple(labels[n] if n in TIME_UNITS else None for n in names)
-            _add(sums, nothing, tuple(-c for c in counts))
+            nothing = tuple(named[unit] if unit else None for unit, _at in where)
+            _add(sums, nothing, (-counts[0], -counts[1], -counts[2]))
     return [
         Total(group=dict(zip(by, group, strict=True)), events=events, unpriced=unpriced,
               cost_usd=from_nanos(cost) or Decimal(0))

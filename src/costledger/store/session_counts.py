@@ -46,7 +46,14 @@ def session_counts(connection: Connection, filters: Filters, by: Sequence[str] =
         .where(sessions.c.events > 0, *session_conditions(connection, filters))
         .group_by(*keys)
     )
-    return {(dt.date.fromisoformat(row[0]), *row[1:-1]): int(row[-1]) for row in connection.execute(query)}
+    parsed: dict[str, dt.date] = {}  # a range has few days and many rows: each parsed once
+    out: dict[tuple[Any, ...], int] = {}
+    for row in connection.execute(query):
+        started = parsed.get(row[0])
+        if started is None:
+            started = parsed[row[0]] = dt.date.fromisoformat(row[0])
+        out[(started, *row[1:-1])] = int(row[-1])
+    return out
 
 
 __all__ = ["COUNT_GROUPS", "session_counts", "session_day"]
