@@ -308,3 +308,18 @@ def test_rebuilding_from_the_rollups_gives_back_what_the_writes_kept(filled: Led
         rebuild_periods(c)
     assert _aggregates(filled.store) == kept
     assert check_store(filled.store) == []
+
+
+def test_a_range_of_decades_reads_the_rollups_and_agrees(tmp_path: Path) -> None:
+    """Events 25 years apart: the months between are not walked one by one; the rollups answer."""
+    with clock.use(NOW), Ledger(tmp_path / "l.db") as ledger:
+        ledger.record_many([
+            {"service": "acme", "usage": {"requests": 1}, "cost_usd": "1.25", "ts": "2001-05-04T10:00:00Z"},
+            {"service": "acme", "usage": {"requests": 1}, "cost_usd": "2.50", "ts": "2026-11-04T10:00:00Z"},
+        ])  # fmt: skip
+        with ledger.store.engine.connect() as connection, _statements(connection) as seen:
+            found = queries.totals(connection, ["month"], Filters())
+        assert [(t.group["month"], t.cost_usd) for t in found] == [("2001-05", Decimal("1.25")),
+                                                                   ("2026-11", Decimal("2.50"))]  # fmt: skip
+        assert any("rollup_daily" in s for s in seen)
+        assert ledger.report([], since=dt.date(2026, 1, 1))[0].cost_usd == Decimal("2.50")

@@ -29,6 +29,7 @@ from .types import COLUMN, Filters, Total
 
 TIME_UNITS = ("day", "week", "month")
 _CHUNK = 400  # periods per statement: SQLite's limit on bound parameters is far above
+_MAX_MONTHS = 240  # a range longer than this (after clamping to the ledger's days) reads the rollups
 
 
 def source(by: Sequence[str], filters: Filters) -> tuple[str, tuple[str, ...]] | None:
@@ -152,9 +153,13 @@ def period_totals_for(connection: Connection, by: Sequence[str], filters: Filter
     span = ledger_days(connection)
     if span is None:
         return []
+    since, until = max(filters.since or span[0], span[0]), min(filters.until or span[1], span[1])
+    if (until.year - since.year) * 12 + until.month - since.month >= _MAX_MONTHS:
+        # Events decades apart (a date at the calendar's edge): the rollups of the range are fewer rows.
+        return None
     times = [name for name in by if name in TIME_UNITS]
     daily = "day" in times or "week" in times
-    parts = pieces(filters.since or span[0], filters.until or span[1], *span, daily)
+    parts = pieces(since, until, *span, daily)
     if not times and len(parts) <= _CHUNK:
         return _summed(connection, by, kind, key, parts, filters)
     signs = dict(parts)
