@@ -110,7 +110,7 @@ class Ledger:
         self.catalog = catalog or catalog_from_config(self.config)
         # Without a target, the config's `database` names the ledger, unless the environment does.
         self.location = locate(target, self.config)
-        self.store = Store(self.location.target)
+        self.store = Store(self.location.target, storage=self.config.storage)
         from .alerts import Alerts
         from .budgets import Budgets, budgets_from_config
 
