@@ -1,15 +1,20 @@
-"""How a SQLite ledger uses memory: its page cache and its memory map (costledger.toml's `[storage]`).
+"""How a SQLite ledger uses memory and checkpoints: costledger.toml's `[storage]`.
 
-SQLite's own default cache is 2 MB per connection. Once the ledger's indexes outgrow it (the
-unique event_id index of 1M events is ~60 MB, and every event touches the rollup and session
-keys too), each batch rereads most of the pages it changes from the OS: ingest into a store of
-1M events ran at 0.40x the rate into a fresh file. A bigger cache keeps the hot pages; the memory
-map lets readers (and the writer's lookups) use the OS's cached copy of the file in place, shared
-between connections and processes instead of copied into each one's cache.
+Every event dirties a page of the unique event_id index at a random place. In a fresh file
+that index is a few hundred pages; in a store of 1M events it is ~16,000, so a batch of 1,000
+events dirties ~1,300 pages (5.5 MB of write-ahead log per commit, where a fresh file writes
+under 1 MB). With SQLite's own defaults, a 2 MB page cache per connection cannot hold one
+batch's pages (they spill to the log mid-transaction and are read back), and the log is copied
+into the file (a checkpoint, with its fsyncs) after every commit, once it passes 1,000 pages.
+A bigger cache holds a batch; a bigger log lets one checkpoint write a page that many commits
+changed once; the memory map lets readers (and the writer's lookups) use the OS's cached copy
+of the file in place, shared between connections and processes instead of copied into each.
 
-Both are upper bounds: a connection takes cache memory only for pages it has read, and the map is
-address space, not memory. Environment variables override the file (as for `[server]`), so one run
-can try another size without editing it. PostgreSQL ignores them: its memory is the server's.
+The cache and map are upper bounds: a connection takes cache memory only for pages it has read,
+and the map is address space (its pages count as resident when read, but they are the OS's file
+cache, shared and reclaimable). The log reaches about sqlite_checkpoint_mb before a checkpoint and
+is cut back to it afterwards. Environment variables override the file (as for `[server]`), so one
+run can try another size without editing it. PostgreSQL ignores them: its memory is the server's.
 """
 
 from __future__ import annotations
@@ -29,15 +34,18 @@ class StorageSettings:
     sqlite_cache_mb: int = 64
     # How much of the file SQLite reads through a memory map, in MB; 0 turns the map off.
     sqlite_mmap_mb: int = 1024
+    # The write-ahead log's size at which SQLite copies it into the database file (SQLite's own: 4 MB).
+    sqlite_checkpoint_mb: int = 64
 
 
 ENV = {
     "sqlite_cache_mb": "COSTLEDGER_SQLITE_CACHE_MB",
     "sqlite_mmap_mb": "COSTLEDGER_SQLITE_MMAP_MB",
+    "sqlite_checkpoint_mb": "COSTLEDGER_SQLITE_CHECKPOINT_MB",
 }
 # SQLite's build caps the map at 0x7fff0000 bytes (SQLITE_MAX_MMAP_SIZE) and silently lowers a
 # bigger size: refusing it says so instead. A cache above 64 GB per connection is a typo.
-_BOUNDS = {"sqlite_cache_mb": (1, 65536), "sqlite_mmap_mb": (0, 2047)}
+_BOUNDS = {"sqlite_cache_mb": (1, 65536), "sqlite_mmap_mb": (0, 2047), "sqlite_checkpoint_mb": (1, 4096)}
 
 
 def _value(name: str, raw: object) -> int:
@@ -75,12 +83,16 @@ def from_environment(base: StorageSettings | None = None) -> StorageSettings:
     return replace(base or StorageSettings(), **found)
 
 
-def sqlite_pragmas(settings: StorageSettings) -> list[str]:
-    """The PRAGMAs that apply `settings` to one SQLite connection."""
-    # A negative cache_size is in KiB; mmap_size is in bytes.
+def sqlite_pragmas(settings: StorageSettings, page_size: int) -> list[str]:
+    """The PRAGMAs that apply `settings` to one SQLite connection to a file of `page_size` pages."""
+    log_bytes = settings.sqlite_checkpoint_mb * 1024 * 1024
+    # A negative cache_size is in KiB; mmap_size and journal_size_limit are in bytes; the checkpoint in pages.
     return [
         f"PRAGMA cache_size=-{settings.sqlite_cache_mb * 1024}",
         f"PRAGMA mmap_size={settings.sqlite_mmap_mb * 1024 * 1024}",
+        f"PRAGMA wal_autocheckpoint={max(1, log_bytes // page_size)}",
+        # A log a long read kept from checkpointing grew past that: cut back to it once checkpointed.
+        f"PRAGMA journal_size_limit={log_bytes}",
     ]
 
 
