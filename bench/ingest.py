@@ -306,7 +306,8 @@ def bench_sqlite(events: list[dict[str, Any]], columns: list[str], rows: list[di
     )
     print(
         f"ingest sqlite into a {BIG // 1_000_000}M-event store with SQLite's defaults (cache 2 MB, no mmap, "
-        f"checkpoint at ~4 MB; costledger's before [storage]): {o:,.0f} events/s, into a fresh file {a:,.0f} events/s (baseline), "
+        f"checkpoint at ~4 MB; costledger's before [storage]): {o:,.0f} events/s, into a fresh file "
+        f"{a:,.0f} events/s (baseline), "
         f"{o / a:.0%} of fresh  {where}"
     )
 

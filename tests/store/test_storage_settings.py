@@ -12,8 +12,8 @@ from sqlalchemy import Connection
 from costledger import Ledger
 from costledger.config import parse_config
 from costledger.errors import ConfigError
-from costledger.store import Store
 from costledger.storage import StorageSettings
+from costledger.store import Store
 
 MB = 1024 * 1024
 

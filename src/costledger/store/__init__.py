@@ -10,10 +10,10 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from ..storage import StorageSettings
 from . import migrate, queries
 from .engine import database_url, make_engine, writer_engine
 from .queries import Filters, SessionSummary, Total
-from ..storage import StorageSettings
 from .writer import Written, touch_session, write_events
 
 T = TypeVar("T")
