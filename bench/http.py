@@ -76,17 +76,19 @@ def _direct_worker(url: str, path: str, start: Any, done: Any) -> None:
     from costledger import Ledger
     from costledger.config import Config
 
-    events = json.loads(Path(path).read_text())
+    batches: list[list[dict[str, Any]]] = json.loads(Path(path).read_text())
     with Ledger(url, config=Config()) as ledger:
-        ledger.record_many(events[:1])  # connected, the catalog loaded: as warm as a server worker
+        ledger.record_many(batches[0][:1])  # connected, the catalog loaded: as warm as a server worker
         start.wait()
-        for i in range(1, len(events), BATCH):
-            ledger.record_many(events[i : i + BATCH])
+        batches[0] = batches[0][1:]
+        for batch in batches:
+            ledger.record_many(batch)
         done.put(time.monotonic())
 
 
 def direct(url: str, events: list[dict[str, Any]], processes: int = WORKERS) -> float:
-    """events/s of `processes` processes calling Ledger.record_many at once, each on its share."""
+    """events/s of `processes` processes calling Ledger.record_many at once, the batches dealt out in turn
+    as over_http's sender threads deal them (alternate events would make both write the same sessions)."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
@@ -95,7 +97,8 @@ def direct(url: str, events: list[dict[str, Any]], processes: int = WORKERS) -> 
         paths = []
         for i in range(processes):
             paths.append(str(Path(tmp) / f"part{i}.json"))
-            Path(paths[-1]).write_text(json.dumps(events[i::processes]))
+            batches = [events[j : j + BATCH] for j in range(0, len(events), BATCH)]
+            Path(paths[-1]).write_text(json.dumps(batches[i::processes]))
         workers = [context.Process(target=_direct_worker, args=(url, p, start, done)) for p in paths]
         for worker in workers:
             worker.start()
@@ -153,11 +156,12 @@ def serving(url: str, workers: int = WORKERS) -> Iterator[tuple[str, int]]:
             time.sleep(0.1)
         yield base, server.pid
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
 
 
 def over_http(url: str, events: list[dict[str, Any]]) -> tuple[float, int, int]:
