@@ -279,3 +279,30 @@ def test_agent_usage_logs_stream_too(tmp_path: Path) -> None:
         again = import_path(ledger, good, "agent-usage-logs")
         assert (again.accepted, again.duplicates) == (0, len(rows))
         assert check_store(ledger.store) == []
+
+
+def test_agent_usage_logs_as_a_json_list_stream_item_by_item(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from costledger.importers import jsonlist
+
+    monkeypatch.setattr(jsonlist, "CHUNK", 97)  # items and numbers cut at every chunk boundary
+    header, rows = _usage_log_rows(copies=50)  # 1,500 rows
+    listed = tmp_path / "logs.json"
+    listed.write_text(json.dumps(rows, indent=1))
+    broken = tmp_path / "broken.json"
+    text = json.dumps(rows, indent=1)
+    cut = text.rindex('"model"')  # the last row's model key loses its colon: not JSON from there
+    broken.write_text(text[:cut] + text[cut:].replace('"model":', '"model"', 1))
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(broken.read_text())
+    with Ledger(tmp_path / "listed.db") as ledger:
+        with pytest.raises(BadLine) as refused:
+            import_path(ledger, broken, "agent-usage-logs")
+        assert refused.value.line == expected.value.lineno and "not valid JSON" in refused.value.message
+        assert _stored(ledger) == (0, 0, 0)
+
+        first = import_path(ledger, listed, "agent-usage-logs")
+        assert (first.lines, first.accepted, first.duplicates) == (len(rows), len(rows), 0)
+        # The same rows as CSV are the same events (the table's ids): all duplicates.
+        again = import_path(ledger, _csv(tmp_path / "logs.csv", header, rows), "agent-usage-logs")
+        assert (again.accepted, again.duplicates) == (0, len(rows))
+        assert check_store(ledger.store) == []
