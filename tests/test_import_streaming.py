@@ -178,6 +178,10 @@ def test_a_database_failure_half_way_keeps_whole_batches_and_a_rerun_completes(t
         assert "disk is full" in str(stopped.value) and "import the file again" in str(stopped.value)
         assert _stored(ledger)[:2] == (BATCH, BATCH)  # the first batch, whole; nothing of the second
         assert check_store(ledger.store) == []  # rollups and sessions agree with what is stored
+    cli = CliRunner().invoke(app, ["import", str(source), "--format", "sutra-jsonl", "--db", str(db), "--json"])
+    assert cli.exit_code == 1
+    assert f"recording stopped after {BATCH:,} of {len(usages):,} events" in cli.output  # the same first batch
+    assert "import the file again" in cli.output
     with sqlite3.connect(db) as c:
         c.execute("DROP TRIGGER full_disk")
     with Ledger(db) as ledger:
