@@ -310,3 +310,16 @@ def test_agent_usage_logs_as_a_json_list_stream_item_by_item(tmp_path: Path, mon
         again = import_path(ledger, _csv(tmp_path / "logs.csv", header, rows), "agent-usage-logs")
         assert (again.accepted, again.duplicates) == (0, len(rows))
         assert check_store(ledger.store) == []
+
+
+def test_skip_bad_on_a_one_line_json_list_records_the_rows_before_it_stops_being_json(tmp_path: Path) -> None:
+    _, rows = _usage_log_rows(copies=40)  # 1,200 rows on one line: positions 1…, the syntax error on line 1
+    text = json.dumps(rows)
+    cut = text.rindex('"model"')
+    broken = tmp_path / "broken.json"
+    broken.write_text(text[:cut] + text[cut:].replace('"model":', '"model"', 1))
+    with Ledger(tmp_path / "skip.db") as ledger:
+        result = import_path(ledger, broken, "agent-usage-logs", skip_bad=True)
+        assert (result.accepted, result.lines) == (len(rows) - 1, len(rows))
+        assert [s.split(":")[1] for s in result.skipped] == ["1"]
+        assert _stored(ledger)[:2] == (len(rows) - 1, len(rows) - 1)

@@ -189,10 +189,12 @@ def _too_dear(ledger: Ledger, event: UsageEvent) -> str | None:
 class Checked:
     """What the validating pass found in a file: enough to record it in a second pass, not its events."""
 
-    lines: int = 0  # source lines read (blank lines are not lines of a log)
+    # Source lines read (blank lines are not lines of a log): the recording pass reads as many.
+    lines: int = 0
     events: int = 0  # events of the good lines
-    last: int = 0  # the last line (or position) validated: the recording pass stops there
-    bad: set[int] = field(default_factory=set)  # lines skipped (--skip-bad)
+    # The lines skipped (--skip-bad), counted in the order read: a JSON list's positions and the
+    # line number of its syntax error are not one sequence.
+    bad: set[int] = field(default_factory=set)
     skipped: list[str] = field(default_factory=list)
     kept: list[Parsed] | None = None  # the lines themselves, for a reader that must not run twice
 
@@ -263,7 +265,6 @@ def _check(
     checked = Checked(kept=[] if keep else None)
     for parsed in reader(file, options):
         checked.lines += 1
-        checked.last = parsed.line
         try:
             checked.events += len(_validate(ledger, file, parsed))
             if checked.kept is not None:
@@ -271,7 +272,7 @@ def _check(
         except BadLine as exc:
             if not skip_bad:
                 raise
-            checked.bad.add(parsed.line)
+            checked.bad.add(checked.lines)
             checked.skipped.append(str(exc))
         if progress is not None:
             progress("reading", parsed.line, total)
@@ -284,14 +285,14 @@ def _record(
 ) -> None:  # fmt: skip
     """The second pass: the validated lines again, recorded BATCH events per record_many.
 
-    Lines appended after the first pass are left for the next import (it stops at the last
-    line validated); a line that no longer validates means the file was rewritten meanwhile.
+    Lines appended after the first pass are left for the next import (it reads as many lines as
+    the first pass validated); a line that no longer validates means the file was rewritten.
     """
     batcher = _Batcher(ledger, file, checked.events, result, progress)
-    for parsed in lines:
-        if parsed.line > checked.last:
+    for read, parsed in enumerate(lines, start=1):
+        if read > checked.lines:
             break
-        if parsed.line in checked.bad:
+        if read in checked.bad:
             continue
         if parsed.error is not None:
             raise FileChanged(file, parsed.line, parsed.error)
