@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
+import traceback
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -232,3 +233,21 @@ def test_a_recorded_voice_call_is_priced_per_event_from_the_catalog(tmp_path: Pa
     # 1,000 × $4 + 9,000 × $32 + 200 × $16 + 1,800 × $64 per million = $0.004 + $0.288 + $0.0032 + $0.1152
     assert call.by_service == {"openai": Decimal("0.4104"), "twilio": Decimal("0.0425"),
                                "livekit": Decimal("0.07"), "stripe": Decimal("0.52")}  # fmt: skip
+
+
+def test_an_unknown_price_raised_again_does_not_keep_the_frames_of_earlier_callers() -> None:
+    # The catalog caches UnknownPrice and raises the same object for the same model every time. Each
+    # raise used to chain its frames onto the traceback of the ones before, so every caller's locals (a
+    # batch of events, an import's lines) stayed alive: a 200k-event import grew to 1.3 GB.
+    catalog = catalog_from_config(parse_config(""))
+    depths = []
+    for _ in range(3):
+
+        def caller() -> None:
+            catalog.price("anthropic", "claude-haiku-4-20250514", {"input_tokens": 10}, NOW)
+
+        try:
+            caller()
+        except UnknownPrice as exc:
+            depths.append(len(traceback.extract_tb(exc.__traceback__)))
+    assert depths[0] == depths[1] == depths[2]

@@ -170,7 +170,7 @@ def import_(
     config: ConfigOption = None,
 ) -> None:
     """Import the logs of a tracker costledger replaces; re-importing adds nothing."""
-    from ..importers import FORMATS, BadLine, import_path
+    from ..importers import FORMATS, BadLine, FileChanged, RecordingStopped, import_path
     from ..webhooks import SourceUnavailable
 
     if format not in FORMATS:
@@ -181,8 +181,12 @@ def import_(
     try:
         with progress_bar(not as_json) as update:
             result = import_path(ledger, path, format, skip_bad=skip_bad, participants=participants, progress=update)
+    except FileChanged as exc:
+        fail(f"{exc}; the events before that line were recorded: import the file again once it is complete", 1)
     except BadLine as exc:
         fail(f"{exc} (nothing of this file was imported; --skip-bad skips such lines)", 1)
+    except RecordingStopped as exc:
+        fail(str(exc), 1)
     except (FileNotFoundError, ValueError) as exc:
         fail(str(exc), 2)
     except SourceUnavailable as exc:

@@ -8,7 +8,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import agent_usage_logs, jsonl, stripe, sutra
-from .common import BadLine, Imported, Options, Progress, Reader, files_of, import_file
+from .common import (
+    BadLine,
+    FileChanged,
+    Imported,
+    Options,
+    Progress,
+    Reader,
+    RecordingStopped,
+    files_of,
+    import_file,
+)
 
 if TYPE_CHECKING:
     from ..ledger import Ledger
@@ -36,6 +46,7 @@ def import_path(
 
     Each file is validated whole before it is stored: a bad line raises BadLine naming the
     file and line, and that file stores nothing (unless skip_bad, which skips and lists it).
+    Then it is read again and recorded in batches, so memory does not grow with its size.
     """
     if format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; formats are {', '.join(FORMATS)}")
@@ -52,8 +63,10 @@ def import_path(
     for file in files_of(Path(path), pattern):
         if on_file is not None:
             on_file(file)
-        import_file(ledger, file, reader, options, skip_bad=skip_bad, progress=progress, into=result)
+        # A stripe export may ask Stripe's API about its events: it is read once, kept, then recorded.
+        import_file(ledger, file, reader, options, skip_bad=skip_bad, progress=progress, into=result,
+                    reread=format != "stripe")  # fmt: skip
     return result
 
 
-__all__ = ["FORMATS", "BadLine", "Imported", "import_path"]
+__all__ = ["FORMATS", "BadLine", "FileChanged", "Imported", "RecordingStopped", "import_path"]

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .common import Options, Parsed, money_text, stable_id, timestamp
+from .jsonlist import json_list
 
 FILES = r".*\.(csv|json|jsonl)"
 
@@ -72,14 +73,13 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
             head = handle.read(1)
         handle.seek(0)
         if head == "[":
-            try:
-                data = json.load(handle)
-            except json.JSONDecodeError as exc:
-                yield exc.lineno, f"not valid JSON ({exc.msg})"
-                return
-            # A JSON list: report its rows by position (its line numbers are not the rows').
-            for index, item in enumerate(data, start=1):
-                yield index, item if isinstance(item, dict) else f"row {index} is not an object"
+            # A JSON list, read an item at a time: its rows by position (its line numbers are not
+            # the rows'), where it stops being JSON by line.
+            for index, item, error in json_list(handle):
+                if error is not None:
+                    yield index, error
+                else:
+                    yield index, item if isinstance(item, dict) else f"row {index} is not an object"
         elif head == "{":
             for number, line in enumerate(handle, start=1):
                 if not line.strip():

@@ -4,9 +4,11 @@ An importer turns one source line (a session record, a table row, an event) into
 events. costledger prices them itself; the cost the old tracker wrote goes into each
 event's `recorded_cost_usd`, kept for `report --compare-recorded` and never summed.
 
-The whole file is read and validated before anything is stored, so a bad line refuses
-the file (naming its line) and nothing of it is half-imported. Event ids are derived
-from the source rows, so importing a file again, or after an interruption, adds nothing.
+A file is read twice, streaming: the first pass validates (and prices) every line and keeps
+only counts, so a bad line refuses the file (naming its line) before anything of it is
+stored; the second records it in batches of BATCH events, one transaction each, so memory
+stays flat whatever the file's size. Event ids are derived from the source rows, so
+importing a file again, or after an interruption half-way, adds nothing twice.
 """
 
 from __future__ import annotations
@@ -23,15 +25,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from ..errors import CostledgerError, InvalidEvent
+from ..errors import CostledgerError, InvalidEvent, UnknownPrice
 from ..events import UsageEvent, parse_events
-from ..money import usd
+from ..money import MAX_EVENT_USD, to_nanos, too_dear, usd
 from ..store.writer import touch_session
 
 if TYPE_CHECKING:
     from ..ledger import Ledger
 
-BATCH = 1000
+BATCH = 1000  # events per record_many transaction: what the import holds in memory
+MAX_EVENT_NANOS = to_nanos(MAX_EVENT_USD)
 
 # (phase: "reading" | "recording", done, total): lines while reading, events while recording.
 Progress = Callable[[str, int, int], None]
@@ -154,13 +157,68 @@ def files_of(path: Path, pattern: str) -> list[Path]:
     return [path]
 
 
-def _validate(ledger: Ledger, file: Path, parsed: Parsed) -> list[UsageEvent]:
+def _validate(ledger: Ledger, file: Path, parsed: Parsed, priced: bool = True) -> list[UsageEvent]:
+    """The line's events, validated (and, with `priced`, checked against MAX_EVENT_USD), or BadLine."""
     if parsed.error is not None:
         raise BadLine(file, parsed.line, parsed.error)
     try:
-        return parse_events(parsed.events, custom_meters=ledger.catalog.custom_meters)
+        events = parse_events(parsed.events, custom_meters=ledger.catalog.custom_meters)
     except InvalidEvent as exc:
         raise BadLine(file, parsed.line, "; ".join(f"{f}: {m}" if f else m for _, f, m in exc.errors)) from None
+    for event in events if priced else ():
+        dear = _too_dear(ledger, event)
+        if dear is not None:  # record_many would refuse it: refuse the file before anything is stored
+            raise BadLine(file, parsed.line, f"usage: {dear}")
+    return events
+
+
+def _too_dear(ledger: Ledger, event: UsageEvent) -> str | None:
+    """Why record_many would refuse `event` for its price (MAX_EVENT_USD), or None."""
+    if event.cost_usd is not None:
+        cost = event.cost_usd
+    else:
+        try:
+            cost = ledger.catalog.price(event.service, event.model, event.usage, event.ts, event.service_tier).total
+        except UnknownPrice:
+            return None  # stored unpriced
+    nanos = to_nanos(cost)
+    return too_dear(nanos) if nanos > MAX_EVENT_NANOS else None
+
+
+@dataclass
+class Checked:
+    """What the validating pass found in a file: enough to record it in a second pass, not its events."""
+
+    # Source lines read (blank lines are not lines of a log): the recording pass reads as many.
+    lines: int = 0
+    events: int = 0  # events of the good lines
+    # The lines skipped (--skip-bad), counted in the order read: a JSON list's positions and the
+    # line number of its syntax error are not one sequence.
+    bad: set[int] = field(default_factory=set)
+    skipped: list[str] = field(default_factory=list)
+    kept: list[Parsed] | None = None  # the lines themselves, for a reader that must not run twice
+
+
+class FileChanged(BadLine):
+    """A line valid in the first pass is not in the second: the file was rewritten during the import.
+
+    What was recorded before that line stays recorded; importing the file again once it is
+    complete records the rest (event ids make the rest of it duplicates)."""
+
+    def __init__(self, file: Path, line: int, message: str) -> None:
+        super().__init__(file, line, f"{message} (the file changed during the import)")
+
+
+class RecordingStopped(CostledgerError):
+    """The second pass failed part-way: the batches recorded before stay (each one is atomic)."""
+
+    def __init__(self, file: Path, done: int, total: int, cause: Exception) -> None:
+        self.file, self.done, self.total = file, done, total
+        reason = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+        super().__init__(
+            f"{file}: recording stopped after {done:,} of {total:,} events ({reason}); those stay recorded: "
+            "import the file again to record the rest (nothing is recorded twice)"
+        )
 
 
 def import_file(
@@ -171,46 +229,126 @@ def import_file(
     skip_bad: bool = False,
     progress: Progress | None = None,
     into: Imported | None = None,
+    reread: bool = True,
 ) -> Imported:
-    """Read and validate all of `file`, then record its events; BadLine refuses it whole."""
+    """Validate all of `file`, then record its events in batches; BadLine refuses it whole.
+
+    Two streaming passes, so memory does not grow with the file: the first reads and validates
+    every line (and prices it: an event too dear to store refuses the file too) and keeps only
+    counts; the second reads the file again and records BATCH events per transaction. A reader
+    that must not run twice (`reread=False`: the stripe export may ask Stripe's API) keeps its
+    parsed lines from the first pass instead.
+    """
     result = into or Imported()
-    total = count_lines(file)
-    events: list[UsageEvent] = []
-    spans: list[SessionSpan] = []
-    skipped: list[str] = []
-    lines = 0
-    for parsed in reader(file, options):
-        lines += 1
-        try:
-            events.extend(_validate(ledger, file, parsed))
-            spans.extend(parsed.spans)
-        except BadLine as exc:
-            if not skip_bad:
-                raise
-            skipped.append(str(exc))
-        if progress is not None:
-            progress("reading", parsed.line, total)
-    _record(ledger, events, spans, result, progress)
+    checked = _check(ledger, file, reader, options, skip_bad, progress, keep=not reread)
+    lines = iter(checked.kept) if checked.kept is not None else reader(file, options)
+    before = result.accepted + result.duplicates
+    try:
+        _record(ledger, file, lines, checked, result, progress)
+    except FileChanged:
+        raise
+    except Exception as exc:  # the database failed (full disk, lost connection…): say what stays
+        done = result.accepted + result.duplicates - before
+        raise RecordingStopped(file, done, checked.events, exc) from exc
     result.files.append(str(file))
-    result.lines += lines
-    result.skipped.extend(skipped)
+    result.lines += checked.lines
+    result.skipped.extend(checked.skipped)
     return result
 
 
+def _check(
+    ledger: Ledger, file: Path, reader: Reader, options: Options, skip_bad: bool, progress: Progress | None,
+    keep: bool,
+) -> Checked:  # fmt: skip
+    """The first pass: every line validated, nothing kept but counts (and the bad lines' numbers)."""
+    total = count_lines(file)
+    checked = Checked(kept=[] if keep else None)
+    for parsed in reader(file, options):
+        checked.lines += 1
+        try:
+            checked.events += len(_validate(ledger, file, parsed))
+            if checked.kept is not None:
+                checked.kept.append(parsed)
+        except BadLine as exc:
+            if not skip_bad:
+                raise
+            checked.bad.add(checked.lines)
+            checked.skipped.append(str(exc))
+        if progress is not None:
+            progress("reading", parsed.line, total)
+    return checked
+
+
 def _record(
-    ledger: Ledger, events: Sequence[UsageEvent], spans: Sequence[SessionSpan], result: Imported,
+    ledger: Ledger, file: Path, lines: Iterator[Parsed], checked: Checked, result: Imported,
     progress: Progress | None,
 ) -> None:  # fmt: skip
-    for start in range(0, len(events), BATCH):
-        done = ledger.record_many(events[start : start + BATCH])
-        result.accepted += done.accepted
-        result.duplicates += done.duplicates
-        result.unpriced += done.unpriced
-        result.cost_usd += done.cost_usd
-        if progress is not None:
-            progress("recording", min(start + BATCH, len(events)), len(events))
-    if spans:
-        ledger.store.transaction(lambda connection: _touch(connection, spans))
+    """The second pass: the validated lines again, recorded BATCH events per record_many.
+
+    Lines appended after the first pass are left for the next import (it reads as many lines as
+    the first pass validated); a line that no longer validates means the file was rewritten.
+    """
+    batcher = _Batcher(ledger, file, checked.events, result, progress)
+    for read, parsed in enumerate(lines, start=1):
+        if read > checked.lines:
+            break
+        if read in checked.bad:
+            continue
+        if parsed.error is not None:
+            raise FileChanged(file, parsed.line, parsed.error)
+        batcher.add(parsed)
+    batcher.finish()
+
+
+class _Batcher:
+    """Events waiting for record_many (validated there: the first pass validated and priced them
+    already), and session spans waiting to be touched once their lines' events are stored."""
+
+    def __init__(self, ledger: Ledger, file: Path, total: int, result: Imported, progress: Progress | None) -> None:
+        self.ledger, self.file, self.total, self.result, self.progress = ledger, file, total, result, progress
+        self.events: list[Any] = []
+        self.lines: list[int] = []  # the source line of each waiting event
+        self.spans: list[tuple[int, SessionSpan]] = []
+        self.done = 0
+
+    def add(self, parsed: Parsed) -> None:
+        self.events.extend(parsed.events)
+        self.lines.extend([parsed.line] * len(parsed.events))
+        self.spans.extend((parsed.line, span) for span in parsed.spans)
+        while len(self.events) >= BATCH:
+            self._record(BATCH)
+        # Spans are a tenth of the events or fewer: touched in batches of their own, not per record_many.
+        if len(self.spans) >= BATCH:
+            self._touch(self.lines[0] if self.lines else None)
+
+    def finish(self) -> None:
+        while self.events:
+            self._record(BATCH)
+        self._touch(None)
+
+    def _record(self, count: int) -> None:
+        batch, lines = self.events[:count], self.lines[:count]
+        del self.events[:count], self.lines[:count]
+        try:
+            recorded = self.ledger.record_many(batch)
+        except InvalidEvent as exc:
+            line = lines[exc.errors[0][0] or 0]
+            errors = [(f, m) for i, f, m in exc.errors if lines[i or 0] == line]
+            raise FileChanged(self.file, line, "; ".join(f"{f}: {m}" if f else m for f, m in errors)) from None
+        self.result.accepted += recorded.accepted
+        self.result.duplicates += recorded.duplicates
+        self.result.unpriced += recorded.unpriced
+        self.result.cost_usd += recorded.cost_usd
+        self.done += len(batch)
+        if self.progress is not None:
+            self.progress("recording", self.done, self.total)
+
+    def _touch(self, before: int | None) -> None:
+        """Touch the sessions of the lines before `before` (None: all), whose events are all stored."""
+        ready = [span for line, span in self.spans if before is None or line < before]
+        if ready:
+            self.ledger.store.transaction(lambda connection: _touch(connection, ready))
+            self.spans = self.spans[len(ready) :]
 
 
 def _touch(connection: Connection, spans: Sequence[SessionSpan]) -> None:
@@ -222,10 +360,12 @@ def _touch(connection: Connection, spans: Sequence[SessionSpan]) -> None:
 
 __all__ = [
     "BadLine",
+    "FileChanged",
     "Imported",
     "Options",
     "Parsed",
     "Progress",
+    "RecordingStopped",
     "SessionSpan",
     "count_lines",
     "files_of",

@@ -153,7 +153,10 @@ class Catalog:
                         self._cache.clear()
                     self._cache[key] = self._cache[given] = cached
         if isinstance(cached, UnknownPrice):
-            raise cached
+            # The cached exception is raised again and again: without dropping its traceback, each
+            # raise would chain the new frames onto the old ones, keeping every caller's locals (a
+            # batch of events, an import's lines) alive for as long as the catalog.
+            raise cached.with_traceback(None)
         return cached
 
     def _plain(self, service: str, model: str) -> str:
