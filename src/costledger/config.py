@@ -19,9 +19,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .config_fields import date, only, required
 from .errors import ConfigError
 from .limits import Limits, parse_limits
 from .pricing.entries import EntryError, PriceEntry, money, parse_entry
+from .webhook_settings import StripeSettings, TwilioSettings, parse_stripe, parse_twilio
 
 ENV_VAR = "COSTLEDGER_CONFIG"
 FILE_NAME = "costledger.toml"
@@ -66,46 +68,6 @@ class Subscription:
     plan: str
     since: dt.date
     until: dt.date | None = None
-
-
-@dataclass(frozen=True)
-class StripeSettings:
-    """`[stripe]`: how Stripe's webhooks and exports become payment events (see costledger.webhooks)."""
-
-    webhook_secret: str | None = None  # the endpoint's signing secret (whsec_…); else $COSTLEDGER_STRIPE_WEBHOOK_SECRET
-    # A restricted key that may read balance transactions, charges, customers, refunds and invoice
-    # payments, so fees are Stripe's own; else $COSTLEDGER_STRIPE_API_KEY. Without one, a fee the
-    # event does not carry is the catalog's estimate.
-    api_key: str | None = None
-    api_base: str | None = None  # another address of the Stripe API (a proxy, stripe-mock)
-    tolerance_seconds: int = 300  # a signature older than this is a replay: refused
-    user_metadata_key: str = "user_id"  # metadata key naming your user (object, subscription, customer)
-    plan_metadata_key: str = "plan"  # metadata key naming the plan when no price maps to one
-    plans: Mapping[str, str] = field(default_factory=dict)  # Stripe price or product id → plan name
-    customers: Mapping[str, str] = field(default_factory=dict)  # Stripe customer id → user id
-    usd_rates: Mapping[str, Decimal] = field(default_factory=dict)  # currency → USD, for estimates only
-
-    def secret(self) -> str | None:
-        return self.webhook_secret or os.environ.get("COSTLEDGER_STRIPE_WEBHOOK_SECRET") or None
-
-    def key(self) -> str | None:
-        return self.api_key or os.environ.get("COSTLEDGER_STRIPE_API_KEY") or None
-
-
-@dataclass(frozen=True)
-class TwilioSettings:
-    """`[twilio]`: how Twilio's call status callbacks become phone-minute events."""
-
-    auth_token: str | None = None  # else $COSTLEDGER_TWILIO_AUTH_TOKEN
-    # The URL exactly as Twilio requests it (its signature covers it); needed behind a proxy
-    # that changes the scheme, host or port. Default: the URL the request arrived at.
-    public_url: str | None = None
-    session_parameter: str = "CallSid"  # the callback (or callback URL query) parameter naming the session
-    session_prefix: str = ""  # put before it: "call-" maps CA123… to the session "call-CA123…"
-    mode: str | None = None  # the mode of a call whose session the agent did not record
-
-    def token(self) -> str | None:
-        return self.auth_token or os.environ.get("COSTLEDGER_TWILIO_AUTH_TOKEN") or None
 
 
 @dataclass(frozen=True)
@@ -234,7 +196,7 @@ def parse_config(text: str, file: Path | None = None) -> Config:
         except EntryError as exc:
             raise fail(section, None, exc.key, str(exc).split(": ", 1)[1]) from None
 
-    stripe = table("stripe", _stripe)
+    stripe = table("stripe", parse_stripe)
     for price, plan in stripe.plans.items():
         if plan not in plan_names:
             raise fail("stripe", None, "plans", f"{price} maps to {plan!r}, but no [[plans]] is named so")
@@ -253,7 +215,7 @@ def parse_config(text: str, file: Path | None = None) -> Config:
         channels=channels,
         budgets=tuple(_tables(data, "budgets", fail)),
         stripe=stripe,
-        twilio=table("twilio", _twilio),
+        twilio=table("twilio", parse_twilio),
         service_plans={k.lower(): v.lower() for k, v in service_plans.items()},
         server=limits,
     )
@@ -290,54 +252,32 @@ def _tables(data: Mapping[str, Any], section: str, fail: Any) -> list[Mapping[st
     return value
 
 
-def _required(raw: Mapping[str, Any], key: str) -> Any:
-    if raw.get(key) in (None, ""):
-        raise EntryError(key, "is required")
-    return raw[key]
-
-
-def _date(raw: Mapping[str, Any], key: str) -> dt.date:
-    value = _required(raw, key)
-    if isinstance(value, dt.date):
-        return value if not isinstance(value, dt.datetime) else value.date()
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise EntryError(key, f"expected a date such as 2026-02-01, got {value!r}") from None
-
-
-def _only(raw: Mapping[str, Any], allowed: set[str]) -> None:
-    extra = set(raw) - allowed
-    if extra:
-        raise EntryError(sorted(extra)[0], f"unknown key; expected one of {', '.join(sorted(allowed))}")
-
-
 def _fixed_cost(raw: Mapping[str, Any]) -> FixedCost:
-    _only(raw, {"name", "vendor", "monthly_usd", "since", "until"})
+    only(raw, {"name", "vendor", "monthly_usd", "since", "until"})
     return FixedCost(
-        name=str(_required(raw, "name")),
+        name=str(required(raw, "name")),
         vendor=str(raw.get("vendor", "")),
-        monthly_usd=money(_required(raw, "monthly_usd"), "monthly_usd"),
-        since=_date(raw, "since"),
-        until=_date(raw, "until") if raw.get("until") else None,
+        monthly_usd=money(required(raw, "monthly_usd"), "monthly_usd"),
+        since=date(raw, "since"),
+        until=date(raw, "until") if raw.get("until") else None,
     )
 
 
 def _plan(raw: Mapping[str, Any]) -> Plan:
-    _only(raw, {"name", "price_usd", "period", "included_sessions", "tier", "modes", "min_margin_share"})
+    only(raw, {"name", "price_usd", "period", "included_sessions", "tier", "modes", "min_margin_share"})
     period = raw.get("period", "month")
     if period not in ("month", "call", "session"):
         raise EntryError("period", f"expected month, call or session, got {period!r}")
     included = raw.get("included_sessions")
     if included is not None and (isinstance(included, bool) or not isinstance(included, int) or included < 0):
         raise EntryError("included_sessions", f"expected a whole number, got {included!r}")
-    name = str(_required(raw, "name"))
+    name = str(required(raw, "name"))
     share = money(raw["min_margin_share"], "min_margin_share") if "min_margin_share" in raw else None
     if share is not None and share > 1:
         raise EntryError("min_margin_share", f"expected a share of the price between 0 and 1, got {share}")
     return Plan(
         name=name,
-        price_usd=money(_required(raw, "price_usd"), "price_usd"),
+        price_usd=money(required(raw, "price_usd"), "price_usd"),
         period=period,
         included_sessions=included,
         tier=str(raw.get("tier") or name),
@@ -347,15 +287,15 @@ def _plan(raw: Mapping[str, Any]) -> Plan:
 
 
 def _session_type(raw: Mapping[str, Any]) -> SessionType:
-    _only(raw, {"mode", "agents", "estimate_usd", "extra_cost_usd", "prefix_tokens"})
-    estimate = _required(raw, "estimate_usd")
+    only(raw, {"mode", "agents", "estimate_usd", "extra_cost_usd", "prefix_tokens"})
+    estimate = required(raw, "estimate_usd")
     if not isinstance(estimate, list) or len(estimate) != 2:
         raise EntryError("estimate_usd", 'expected ["low", "high"]')
     low, high = money(estimate[0], "estimate_usd"), money(estimate[1], "estimate_usd")
     if low > high:
         raise EntryError("estimate_usd", "low is above high")
     return SessionType(
-        mode=str(_required(raw, "mode")),
+        mode=str(required(raw, "mode")),
         agents=raw.get("agents"),
         estimate_usd=(low, high),
         extra_cost_usd=money(raw.get("extra_cost_usd", "0"), "extra_cost_usd"),
@@ -371,71 +311,13 @@ def _whole(raw: Mapping[str, Any], key: str) -> int | None:
 
 
 def _subscription(raw: Mapping[str, Any]) -> Subscription:
-    _only(raw, {"user_id", "plan", "since", "until"})
-    since = _date(raw, "since")
-    until = _date(raw, "until") if raw.get("until") else None
+    only(raw, {"user_id", "plan", "since", "until"})
+    since = date(raw, "since")
+    until = date(raw, "until") if raw.get("until") else None
     if until is not None and until < since:
         raise EntryError("until", f"{until} is before since ({since})")
     return Subscription(
-        user_id=str(_required(raw, "user_id")), plan=str(_required(raw, "plan")), since=since, until=until
-    )
-
-
-def _string(raw: Mapping[str, Any], key: str, default: str | None = None) -> Any:
-    value = raw.get(key, default)
-    if value is not None and (not isinstance(value, str) or not value.strip()):
-        raise EntryError(key, f"expected a non-empty string, got {value!r}")
-    return value.strip() if isinstance(value, str) else value
-
-
-def _names(raw: Mapping[str, Any], key: str) -> dict[str, str]:
-    value = raw.get(key, {})
-    if not isinstance(value, dict) or not all(isinstance(v, str) and v for v in value.values()):
-        raise EntryError(key, f'expected {{ "id" = "name", … }}, got {value!r}')
-    return {str(k): v for k, v in value.items()}
-
-
-def _stripe(raw: Mapping[str, Any]) -> StripeSettings:
-    _only(raw, {"webhook_secret", "api_key", "api_base", "tolerance_seconds", "user_metadata_key",
-                "plan_metadata_key", "plans", "customers", "usd_rates"})  # fmt: skip
-    tolerance = raw.get("tolerance_seconds", 300)
-    if isinstance(tolerance, bool) or not isinstance(tolerance, int) or not 1 <= tolerance <= 86_400:
-        raise EntryError("tolerance_seconds", f"expected whole seconds between 1 and 86400, got {tolerance!r}")
-    rates = raw.get("usd_rates", {})
-    if not isinstance(rates, dict):
-        raise EntryError("usd_rates", f'expected {{ eur = "1.08", … }}, got {rates!r}')
-    usd_rates = {}
-    for currency, rate in rates.items():
-        usd_rates[str(currency).lower()] = money(rate, f"usd_rates.{currency}")
-        if usd_rates[str(currency).lower()] == 0:
-            raise EntryError(f"usd_rates.{currency}", "a rate must be above zero")
-    return StripeSettings(
-        webhook_secret=_string(raw, "webhook_secret"),
-        api_key=_string(raw, "api_key"),
-        api_base=_string(raw, "api_base"),
-        tolerance_seconds=tolerance,
-        user_metadata_key=_string(raw, "user_metadata_key", "user_id"),
-        plan_metadata_key=_string(raw, "plan_metadata_key", "plan"),
-        plans=_names(raw, "plans"),
-        customers=_names(raw, "customers"),
-        usd_rates=usd_rates,
-    )
-
-
-def _twilio(raw: Mapping[str, Any]) -> TwilioSettings:
-    _only(raw, {"auth_token", "public_url", "session_parameter", "session_prefix", "mode"})
-    prefix = raw.get("session_prefix", "")
-    if not isinstance(prefix, str):
-        raise EntryError("session_prefix", f"expected a string, got {prefix!r}")
-    public_url = _string(raw, "public_url")
-    if public_url is not None and not public_url.startswith(("http://", "https://")):
-        raise EntryError("public_url", f"expected the https://… address Twilio calls, got {public_url!r}")
-    return TwilioSettings(
-        auth_token=_string(raw, "auth_token"),
-        public_url=public_url,
-        session_parameter=_string(raw, "session_parameter", "CallSid"),
-        session_prefix=prefix,
-        mode=_string(raw, "mode"),
+        user_id=str(required(raw, "user_id")), plan=str(required(raw, "plan")), since=since, until=until
     )
 
 

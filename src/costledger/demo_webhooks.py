@@ -17,7 +17,7 @@ import random
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from .config import StripeSettings, TwilioSettings
+from .webhook_settings import StripeSettings, TwilioSettings
 from .webhooks import StripeEvents, call_event
 
 # What customers pay in, from where: (currency, card country, share of payers, USD per unit).

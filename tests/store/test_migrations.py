@@ -174,3 +174,58 @@ def test_opening_a_current_sqlite_ledger_does_not_import_alembic(tmp_path: Path)
     code = f"import sys; from costledger.store import Store; Store({path!r}); print('alembic' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def _rowid_tables(connection: Connection) -> dict[str, bool]:
+    """SQLite: each rebuilt table → whether it still has a rowid."""
+    rows = connection.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'table'")).all()
+    return {name: not sql.rstrip().endswith("WITHOUT ROWID") for name, sql in rows if name in REBUILT}
+
+
+REBUILT = ("rollup_daily", "sessions", "session_costs")
+
+
+def _indexes(connection: Connection) -> set[str]:
+    query = "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({})"
+    names = ", ".join(f"'{t}'" for t in REBUILT)
+    return {" ".join(sql.split()) for (sql,) in connection.execute(text(query.format(names)))}
+
+
+def test_0007_rebuilds_the_keyed_tables_without_rowid_keeping_rows_and_indexes(tmp_path: Path) -> None:
+    db = str(tmp_path / "rowid.db")
+    store = Store(db, upgrade=False)
+    try:
+        migrate.upgrade(store.engine, "0006")
+        with store.engine.begin() as connection:
+            _write_old_event(connection)
+        with store.engine.connect() as connection:
+            assert _rowid_tables(connection) == dict.fromkeys(REBUILT, True)
+            before_indexes = _indexes(connection)
+            before = {t: connection.execute(text(f"SELECT * FROM {t}")).all() for t in REBUILT}
+        migrate.upgrade(store.engine, "0007")
+        with store.engine.connect() as connection:
+            assert _rowid_tables(connection) == dict.fromkeys(REBUILT, False)
+            assert _indexes(connection) == before_indexes
+            assert {t: connection.execute(text(f"SELECT * FROM {t}")).all() for t in REBUILT} == before
+        # The declared tables are the same: a store made from schema.py has no rowid on them either.
+        fresh = Store(str(tmp_path / "declared.db"), upgrade=False)
+        try:
+            metadata.create_all(fresh.engine)
+            with fresh.engine.connect() as connection:
+                assert _rowid_tables(connection) == dict.fromkeys(REBUILT, False)
+        finally:
+            fresh.close()
+        from alembic import command
+
+        from costledger.store.migrate import _config
+
+        with store.engine.begin() as connection:
+            command.downgrade(_config(connection), "0006")  # type: ignore[arg-type]
+        with store.engine.connect() as connection:
+            assert _rowid_tables(connection) == dict.fromkeys(REBUILT, True)
+            assert {t: connection.execute(text(f"SELECT * FROM {t}")).all() for t in REBUILT} == before
+    finally:
+        store.close()
+    with Ledger(db) as ledger:  # and back up to head, through the ledger, with the totals intact
+        assert ledger.total_usd() == Decimal("0.0043")
+        assert check_store(ledger.store) == []

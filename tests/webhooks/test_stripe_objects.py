@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from costledger.config import Plan, StripeSettings
+from costledger.config import Plan
+from costledger.webhook_settings import StripeSettings
 from costledger.webhooks import NeedsData, StripeEvents, Unusable
 
 from . import payloads as p

@@ -82,6 +82,7 @@ rollup_daily = Table(
     Column("events", BigInteger(), nullable=False),
     Column("unpriced", BigInteger(), nullable=False),
     *sum_columns(),
+    sqlite_with_rowid=False,  # found by its key alone: one B-tree, not rows plus a key index (0007)
 )
 
 sessions = Table(
@@ -96,6 +97,7 @@ sessions = Table(
     Column("events", BigInteger(), nullable=False),
     Column("unpriced", BigInteger(), nullable=False),
     *sum_columns(),
+    sqlite_with_rowid=False,
 )
 Index("ix_sessions_started", sessions.c.started_at)
 
@@ -135,6 +137,7 @@ session_costs = Table(
     Column("events", BigInteger(), nullable=False),
     Column("unpriced", BigInteger(), nullable=False),
     *sum_columns(),
+    sqlite_with_rowid=False,
 )
 
 api_keys = Table(

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from ..config import StripeSettings
 from ..store.schema import events, sessions
+from ..webhook_settings import StripeSettings
 from .problems import SourceUnavailable
 from .stripe_objects import StripeEvents
 

@@ -23,13 +23,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
-from ..config import Plan, StripeSettings
+from ..config import Plan
+from ..webhook_settings import StripeSettings
 from .problems import NeedsData, Unusable
 from .stripe_fields import (
-    exchange_rate,
     first,
     id_of,
     invoice_prices,
@@ -43,6 +43,7 @@ from .stripe_fields import (
     when,
 )
 from .stripe_lookup import Lookup, Offline
+from .stripe_settlement import Settled, Settlement
 
 PAYMENTS = frozenset({"charge.succeeded", "charge.captured", "payment_intent.succeeded", "invoice.paid"})
 REFUNDS = frozenset({"charge.refunded"})
@@ -51,8 +52,6 @@ DISPUTES = frozenset({
     "charge.dispute.funds_withdrawn", "charge.dispute.funds_reinstated",
 })  # fmt: skip
 HANDLED = PAYMENTS | REFUNDS | DISPUTES
-
-CENT = Decimal("0.01")
 
 
 @dataclass
@@ -65,15 +64,6 @@ class Context:
     refs: dict[str, str] = field(default_factory=dict)  # invoice, subscription, payment_intent ids
 
 
-@dataclass(frozen=True)
-class Settled:
-    """Money as the account received it: USD amount, fee and net, and where each came from."""
-
-    amount_usd: Decimal
-    fee_usd: Decimal | None  # None: not known, the catalog estimates it
-    details: dict[str, Any]
-
-
 class StripeEvents:
     """Turns Stripe events into costledger events, with the user and plan mapping of `[stripe]`."""
 
@@ -81,6 +71,7 @@ class StripeEvents:
         self.settings = settings
         self.tiers = {plan.name: plan.tier or plan.name for plan in plans}
         self.lookup: Lookup = lookup or Offline()
+        self.money = Settlement(settings.usd_rates, self.lookup)
 
     def events(self, event: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The costledger events of one Stripe event ([] for a type costledger does not record)."""
@@ -203,7 +194,9 @@ class StripeEvents:
         amount = major(captured if isinstance(captured, int) and captured > 0 else minor(charge, "amount"), currency)
         context.metadata.insert(0, mapping(charge.get("metadata")))
         context.customer = id_of(charge.get("customer")) or context.customer
-        settled = self._settle(charge.get("balance_transaction"), amount, currency, "data.object.balance_transaction")
+        settled = self.money.settle(
+            charge.get("balance_transaction"), amount, currency, "data.object.balance_transaction"
+        )
         user, plan = self._user_and_plan(context)
         method = mapping(charge.get("payment_method_details"))
         card = mapping(method.get(str(method.get("type") or "card")))
@@ -222,52 +215,6 @@ class StripeEvents:
             f"stripe:{charge_id}", when(charge), "payment", settled, method_of(charge), user, plan,
             facts,
         )  # fmt: skip
-
-    def _settle(self, txn: Any, amount: Decimal, currency: str, where: str) -> Settled:
-        """USD amount and fee from the balance transaction (carried, or fetched), else an estimate."""
-        if isinstance(txn, str):
-            txn = self.lookup.balance_transaction(txn) or txn
-        if isinstance(txn, Mapping):
-            return self._from_txn(txn, where)
-        return Settled(self._usd(amount, currency, where), None, {"fee_source": "estimated"})
-
-    def _from_txn(self, txn: Mapping[str, Any], where: str) -> Settled:
-        currency = text(txn, "currency").lower()
-        gross, fee, net = (major(minor(txn, k), currency) for k in ("amount", "fee", "net"))
-        rate = exchange_rate(txn)
-        details: dict[str, Any] = {
-            "fee_source": "balance_transaction",
-            "balance_transaction": txn.get("id"),
-            "exchange_rate": None if rate is None else str(rate),
-            "fee_details": [
-                {"type": d.get("type"), "amount": str(major(minor(d, "amount"), currency))}
-                for d in map(mapping, items(txn.get("fee_details")))
-            ],
-        }
-        if currency != "usd":
-            # An account that settles in another currency: its figures are exact in that
-            # currency, and the USD view uses the configured rate (shown as such).
-            usd_rate = self._rate(currency, where)
-            details.update(settlement_currency=currency, settlement_amount=str(gross), settlement_fee=str(fee),
-                           usd_rate=str(usd_rate), usd_rate_source="[stripe] usd_rates")  # fmt: skip
-            gross, fee, net = ((v * usd_rate).quantize(CENT, ROUND_HALF_EVEN) for v in (gross, fee, net))
-        details["net_usd"] = str(net)
-        return Settled(abs(gross), fee, details)
-
-    def _usd(self, amount: Decimal, currency: str, where: str) -> Decimal:
-        if currency == "usd":
-            return amount
-        return (amount * self._rate(currency, where)).quantize(CENT, ROUND_HALF_EVEN)
-
-    def _rate(self, currency: str, where: str) -> Decimal:
-        rate = self.settings.usd_rates.get(currency)
-        if rate is None:
-            raise NeedsData(
-                where,
-                f"an amount in {currency.upper()} without Stripe's balance transaction has no USD value: set "
-                f'[stripe] api_key so costledger reads it, or [stripe] usd_rates = {{ {currency} = "…" }} to estimate',
-            )
-        return rate
 
     def _user_and_plan(self, context: Context) -> tuple[str | None, str | None]:
         sources = list(context.metadata)
@@ -324,7 +271,7 @@ class StripeEvents:
                 if refund.get("status") not in ("succeeded", "pending"):
                     continue  # failed or canceled: no money left
                 amount = major(minor(refund, "amount"), currency)
-                settled = self._refund_money(refund.get("balance_transaction"), charge, amount, currency)
+                settled = self.money.refund(refund.get("balance_transaction"), charge, amount, currency)
                 facts = {**base, "refund": refund.get("id"), "currency": currency, "amount": str(amount),
                          "reason": refund.get("reason"), **settled.details}  # fmt: skip
                 out.append(self._event(f"stripe:{text(refund, 'id')}", when(refund), "refund", settled,
@@ -341,33 +288,12 @@ class StripeEvents:
         if now <= before:
             return []
         amount = major(now - before, currency)
-        settled = self._refund_money(None, charge, amount, currency)
+        settled = self.money.refund(None, charge, amount, currency)
         facts = {**base, "currency": currency, "amount": str(amount), "refunded_total": str(major(now, currency)),
                  **settled.details}  # fmt: skip
         # The charge's running refunded total names this refund: a retry names the same one.
         return [self._event(f"stripe:{charge_id}:refunded:{now}", at, "refund", settled,
                             method_of(charge), user, plan, facts)]  # fmt: skip
-
-    def _refund_money(self, txn: Any, charge: Mapping[str, Any], amount: Decimal, currency: str) -> Settled:
-        """A refund leaves at its own balance transaction's rate; without one, at the charge's (an estimate).
-
-        Stripe returns no fee on a refund and charges none for it.
-        """
-        if isinstance(txn, str):
-            txn = self.lookup.balance_transaction(txn) or txn
-        if isinstance(txn, Mapping):
-            return self._from_txn(txn, "data.object.refunds")
-        paid = charge.get("balance_transaction")
-        if isinstance(paid, str):
-            paid = self.lookup.balance_transaction(paid)
-        if not isinstance(paid, Mapping):
-            return Settled(self._usd(amount, currency, "data.object.currency"), Decimal(0), {"usd_source": "estimated"})
-        settlement = text(paid, "currency").lower()
-        rate = exchange_rate(paid)
-        value = amount * rate if rate is not None else amount
-        if settlement != "usd":
-            value *= self._rate(settlement, "data.object.balance_transaction")
-        return Settled(value.quantize(CENT, ROUND_HALF_EVEN), Decimal(0), {"usd_source": "the charge's exchange rate"})
 
     def _payer(self, charge: Mapping[str, Any]) -> tuple[str | None, str | None]:
         """The user and plan of a charge: as its payment was recorded, else from the charge itself."""
@@ -394,7 +320,7 @@ class StripeEvents:
             if not isinstance(txn, Mapping):
                 where = f"data.object.balance_transactions.{index}"
                 raise NeedsData(where, "a dispute's balance transaction is not in the event: set [stripe] api_key")
-            settled = self._from_txn(txn, f"data.object.balance_transactions.{index}")
+            settled = self.money.from_txn(txn, f"data.object.balance_transactions.{index}")
             withdrawn = minor(txn, "amount") < 0 or (minor(txn, "amount") == 0 and minor(txn, "fee") > 0)
             facts = {
                 **source, "dispute": dispute.get("id"), "charge": charge_id, "status": dispute.get("status"),

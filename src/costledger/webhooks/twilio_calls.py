@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..config import TwilioSettings
+from ..webhook_settings import TwilioSettings
 from .problems import Unusable
 
 SERVICE = "twilio"
