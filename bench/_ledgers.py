@@ -15,9 +15,10 @@ scale too (one per 200 events). Deterministic: the same size, generator version 
 the same events.
 
 Cache: COSTLEDGER_BENCH_DIR (default .bench/ in the repository), one SQLite file per size, named
-by the size, GENERATOR and the schema's migration head. A file at an older head is migrated by
-opening it (the store upgrades itself) and renamed, which is minutes faster than a rebuild and is
-said in the output; COSTLEDGER_BENCH_REBUILD=1 rebuilds instead. The clock is COSTLEDGER_NOW when
+by the size, GENERATOR and the schema's migration head. A ledger of more than 1M events at an
+older head is migrated by opening it (the store upgrades itself) and renamed, which is half an
+hour faster than a rebuild and is said in the output; smaller ones, and all of them with
+COSTLEDGER_BENCH_REBUILD=1, are rebuilt, so their files are what the write path makes. The clock is COSTLEDGER_NOW when
 set (it is part of the cache name), else DEFAULT_NOW: the data never depends on the wall clock.
 """
 
@@ -42,6 +43,7 @@ DAYS = 90
 BATCH = 1000
 EVENTS_PER_SESSION = 11.5  # what the modes below make on average: about 25,000 sessions a month at 1M events
 EVENTS_PER_USER = 200
+MIGRATE_ABOVE = 1_000_000  # a cached ledger at an older schema is migrated above this size, rebuilt up to it
 SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000, "10M": 10_000_000}
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -371,6 +373,16 @@ def _stamped(path: Path) -> str | None:
     return str(row[0]) if row else None
 
 
+def _move(source: Path, target: Path) -> None:
+    """Rename a ledger file, its WAL folded in first (a server that read it leaves one)."""
+    connection = sqlite3.connect(source)
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    source.rename(target)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{source}{suffix}").unlink(missing_ok=True)
+
+
 def _counts(path: Path) -> tuple[int, int, int]:
     with sqlite3.connect(path) as connection:
         return tuple(  # type: ignore[return-value]
@@ -422,14 +434,15 @@ def ledger(label: str, n: int) -> Built:
     if not target.exists():
         older = sorted(p for p in folder().glob(_name(label, "*"))
                        if (_stamped(p) or "9999") < head)  # fmt: skip
-        if older and os.environ.get("COSTLEDGER_BENCH_REBUILD") != "1":
+        # Up to 1M a rebuild takes minutes and gives the file the write path would: migrate only above.
+        if older and n > MIGRATE_ABOVE and os.environ.get("COSTLEDGER_BENCH_REBUILD") != "1":
             source = older[-1]
             was = _stamped(source)
             started = time.perf_counter()
-            moved = source.rename(target)
+            _move(source, target)
             from costledger.store import Store
 
-            Store(str(moved)).close()  # opening upgrades it
+            Store(str(target)).close()  # opening upgrades it
             note = f"migrated from revision {was} to {head} in {time.perf_counter() - started:.1f} s (not rebuilt)"
         else:
             seconds = build(label, n, target)
