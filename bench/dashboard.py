@@ -5,7 +5,9 @@ each ledger of bench/_ledgers.py (built through record_many, cached), the clock 
 the ledger ends at. Each read (READS: every page of the dashboard, its CSV exports and search, and
 every GET of the API with each group_by and the filters) is requested once cold, then its warm median
 of RUNS is taken (3 when a request takes over a second, 1 over ten: a 13 s page needs no nine samples
-to be seen). Dashboard pages are signed in with the login cookie, the API with an admin key.
+to be seen), with the server process's CPU time per warm request beside it (from /proc: on a
+machine shared with other jobs it moves far less than the wall time). Dashboard pages are signed
+in with the login cookie, the API with an admin key.
 
 Baselines, same run: at the first size, `GET /healthz` (the HTTP round trip with no work: the ratio
 says how many round trips a read costs); at the other sizes, the same read at the first size, so the
@@ -87,6 +89,19 @@ class Figure:
     cold_ms: float
     runs: int
     size: int  # bytes of the body
+    cpu_ms: float  # the server's CPU time per warm request (its mean): on a shared machine it moves far less
+
+
+def server_cpu_ms(pid: int) -> float:
+    """CPU time (user + system) of the server process and its children so far, from /proc (Linux)."""
+    total, tick = 0, os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        pids += [int(p) for p in task.read_text().split()]
+    for each in pids:
+        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total * 1000 / tick
 
 
 def _free_port() -> int:
@@ -96,7 +111,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(built: _ledgers.Built) -> Iterator[httpx.Client]:
+def serving(built: _ledgers.Built) -> Iterator[tuple[httpx.Client, int]]:
     """`costledger serve` on the ledger, one worker; a client signed in to the dashboard."""
     port = _free_port()
     env = {**os.environ, "COSTLEDGER_ADMIN_KEY": ADMIN_KEY}
@@ -124,7 +139,7 @@ def serving(built: _ledgers.Built) -> Iterator[httpx.Client]:
             signed = client.post("/login", data={"key": ADMIN_KEY, "csrf": csrf, "next": "/"})
             if signed.status_code != 303:
                 raise SystemExit(f"bench dashboard: login refused ({signed.status_code})")
-            yield client
+            yield client, server.pid
     finally:
         server.terminate()
         server.wait(timeout=60)
@@ -145,7 +160,7 @@ def values(built: _ledgers.Built) -> dict[str, str]:
             "tier": "pro"}  # fmt: skip
 
 
-def measure(client: httpx.Client, path: str, api: bool, status: int) -> Figure:
+def measure(client: httpx.Client, pid: int, path: str, api: bool, status: int) -> Figure:
     headers = {"Authorization": f"Bearer {ADMIN_KEY}"} if api else {}
 
     def get() -> tuple[float, int]:
@@ -158,7 +173,9 @@ def measure(client: httpx.Client, path: str, api: bool, status: int) -> Figure:
 
     cold, size = get()
     runs = RUNS if cold < 1000 else 3 if cold < 10_000 else 1
-    return Figure(statistics.median(get()[0] for _ in range(runs)), cold, runs, size)
+    cpu = server_cpu_ms(pid)
+    warm = statistics.median(get()[0] for _ in range(runs))
+    return Figure(warm, cold, runs, size, (server_cpu_ms(pid) - cpu) / runs)
 
 
 def _ratio(value: float) -> str:
@@ -173,7 +190,8 @@ def _line(label: str, read: Read, path: str, ours: Figure, base_name: str, base:
         marks.append(f"goal <= {GOAL_GROWTH}x of 10k {'✓' if growth <= GOAL_GROWTH else '✗'}")
     kind = "api" if read.api else "page"
     return (f"{kind} {path[:58]:<58} @{label:>4}: {ours.warm_ms:9.1f} ms  baseline {base_name} {base:8.1f} ms  "
-            f"ratio {_ratio(ours.warm_ms / base):>6}  [median of {ours.runs}, cold {ours.cold_ms:,.0f} ms, "
+            f"ratio {_ratio(ours.warm_ms / base):>6}  [median of {ours.runs}, server CPU {ours.cpu_ms:,.0f} ms, "
+            f"cold {ours.cold_ms:,.0f} ms, "
             f"{ours.size:,} B]  {'  '.join(marks)}")  # fmt: skip
 
 
@@ -235,15 +253,15 @@ def main() -> None:
     for label, n in _ledgers.sizes():
         built = _ledgers.ledger(label, n)
         print("  " + built.describe(), flush=True)
-        with serving(built) as client:
-            floor = measure(client, "/healthz", False, 200)
+        with serving(built) as (client, pid):
+            floor = measure(client, pid, "/healthz", False, 200)
             print(f"baseline GET /healthz @{label:>4}: {floor.warm_ms:.1f} ms (median of {floor.runs}); "
                   f"load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
             given = values(built)
             measured: dict[str, float] = {}
             for read in READS:
                 path = read.path.format(**given)
-                ours = measure(client, path, read.api, read.status)
+                ours = measure(client, pid, path, read.api, read.status)
                 measured[read.path] = ours.warm_ms
                 if not first_label or first_label == label:
                     base_name, base, growth = "/healthz", floor.warm_ms, None
