@@ -4,9 +4,10 @@ Ours: `costledger serve` (one worker, its defaults, the workload's costledger.to
 each ledger of bench/_ledgers.py (built through record_many, cached), the clock pinned to the instant
 the ledger ends at. Each read (READS: every page of the dashboard, its CSV exports and search, and
 every GET of the API with each group_by and the filters) is requested once cold, then its warm median
-of RUNS is taken (3 when a request takes over a second, 1 over ten: a 13 s page needs no nine samples
-to be seen), with the server process's CPU time per warm request beside it (from /proc: on a
-machine shared with other jobs it moves far less than the wall time). Dashboard pages are signed
+of RUNS is taken (3 when a request takes over a second, 1 over ten, none over thirty: then the
+figure is the cold one; a 13 s page needs no nine samples to be seen), with the server process's
+CPU time per warm request beside it (from /proc: on a machine shared with other jobs it moves far
+less than the wall time). Dashboard pages are signed
 in with the login cookie, the API with an admin key.
 
 Baselines, same run: at the first size, `GET /healthz` (the HTTP round trip with no work: the ratio
@@ -171,8 +172,11 @@ def measure(client: httpx.Client, pid: int, path: str, api: bool, status: int) -
             raise SystemExit(f"bench dashboard: GET {path} answered {response.status_code}: {response.text[:300]}")
         return elapsed, len(response.content)
 
+    cpu = server_cpu_ms(pid)
     cold, size = get()
-    runs = RUNS if cold < 1000 else 3 if cold < 10_000 else 1
+    runs = RUNS if cold < 1000 else 3 if cold < 10_000 else 1 if cold < 30_000 else 0
+    if not runs:  # half a minute or more: the cold figure says enough, and a run of every read stays in hours
+        return Figure(cold, cold, 0, size, server_cpu_ms(pid) - cpu)
     cpu = server_cpu_ms(pid)
     warm = statistics.median(get()[0] for _ in range(runs))
     return Figure(warm, cold, runs, size, (server_cpu_ms(pid) - cpu) / runs)
@@ -189,10 +193,10 @@ def _line(label: str, read: Read, path: str, ours: Figure, base_name: str, base:
     if label == "10M" and growth is not None:
         marks.append(f"goal <= {GOAL_GROWTH}x of 10k {'✓' if growth <= GOAL_GROWTH else '✗'}")
     kind = "api" if read.api else "page"
+    runs = f"median of {ours.runs}" if ours.runs else "cold only"
     return (f"{kind} {path[:58]:<58} @{label:>4}: {ours.warm_ms:9.1f} ms  baseline {base_name} {base:8.1f} ms  "
-            f"ratio {_ratio(ours.warm_ms / base):>6}  [median of {ours.runs}, server CPU {ours.cpu_ms:,.0f} ms, "
-            f"cold {ours.cold_ms:,.0f} ms, "
-            f"{ours.size:,} B]  {'  '.join(marks)}")  # fmt: skip
+            f"ratio {_ratio(ours.warm_ms / base):>6}  [{runs}, server CPU {ours.cpu_ms:,.0f} ms, "
+            f"cold {ours.cold_ms:,.0f} ms, {ours.size:,} B]  {'  '.join(marks)}")  # fmt: skip
 
 
 # The GROUP BY over the events a tracker without aggregates would run for a read, by the read it answers.
