@@ -391,37 +391,46 @@ def _counts(path: Path) -> tuple[int, int, int]:
         )
 
 
-def build(label: str, n: int, target: Path) -> float:
-    """Record the workload into a new file at `target` through record_many; returns the seconds taken."""
+def build(label: str, n: int, target: Path) -> tuple[float, int]:
+    """Record the workload into a new file at `target` through record_many: (seconds taken, events resumed at).
+
+    A build cut short (10M events take most of an hour) resumes: its batches were committed in the
+    workload's order, so the events stored are the workload's first ones; the file is named without
+    the schema revision, as opening it migrates it. Should the count be off, record_many's idempotency
+    skips what is already there.
+    """
+    from itertools import islice
+
     from costledger import Ledger
 
-    partial = target.with_suffix(".building")
-    for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
-        leftover.unlink(missing_ok=True)
+    partial = folder() / f"ledger-{label}-g{GENERATOR}-{now():%Y%m%dT%H%M%S}.building"
+    resumed = 0
+    if partial.exists():
+        with sqlite3.connect(partial) as connection:
+            resumed = int(connection.execute("SELECT count(*) FROM events").fetchone()[0])
+        print(f"  [{label}: resuming a build cut short at {resumed:,} events]", flush=True)
     end = now()
     started = time.perf_counter()
-    done = 0
+    done = resumed
     # No config: its plans and session types only shape reads, and its alert rules would make the build
     # time the alert checks (bench/alerts.py does). The servers read the config.
     with Ledger(partial) as ledger:
         batch: list[dict[str, Any]] = []
-        for event in workload(n, end):
+        for event in islice(workload(n, end), resumed, None):
             batch.append(event)
             if len(batch) == BATCH:
                 ledger.record_many(batch)
                 done += BATCH
                 batch = []
-                if done % 500_000 == 0:
-                    rate = done / (time.perf_counter() - started)
+                if done % 500_000 < BATCH:
+                    rate = (done - resumed) / (time.perf_counter() - started)
                     print(f"  [{label}: {done:,} events recorded, {rate:,.0f}/s]", flush=True)
         if batch:
             ledger.record_many(batch)
         with ledger.store.engine.connect() as connection:  # one file to rename: the WAL folded in
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    partial.rename(target)
-    Path(f"{partial}-wal").unlink(missing_ok=True)
-    Path(f"{partial}-shm").unlink(missing_ok=True)
-    return time.perf_counter() - started
+    _move(partial, target)
+    return time.perf_counter() - started, resumed
 
 
 def ledger(label: str, n: int) -> Built:
@@ -445,9 +454,9 @@ def ledger(label: str, n: int) -> Built:
             Store(str(target)).close()  # opening upgrades it
             note = f"migrated from revision {was} to {head} in {time.perf_counter() - started:.1f} s (not rebuilt)"
         else:
-            seconds = build(label, n, target)
-            events = _counts(target)[0]
+            seconds, resumed = build(label, n, target)
+            events = _counts(target)[0] - resumed
             note = (f"built now through record_many in batches of {BATCH:,}: {seconds:,.0f} s, "
-                    f"{events / seconds:,.0f} events/s")  # fmt: skip
+                    f"{events / seconds:,.0f} events/s{f' (resumed at {resumed:,})' if resumed else ''}")  # fmt: skip
     events, sessions, rollups = _counts(target)
     return Built(label, target, config, events, sessions, rollups, f"{note}; schema {head}, generator {GENERATOR}")
