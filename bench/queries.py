@@ -1,31 +1,24 @@
-"""Dashboard and alert reads at 10k, 1M and 10M events: rollups vs GROUP BY over the raw events.
+"""The overview and the alert check in process, at 10k / 1M / 10M events, against GROUP BY over the events.
 
-For each size and backend, one store is filled and then, in the same run:
-- overview: `costledger.store.queries.overview()` (month to date, forecast, service
-  shares, cost per user by tier, top users and agents from the per-period totals; cost
-  per session by mode with p50/p90 and users per tier from the sessions table's month
-  indexes), against the same figures computed by GROUP BY over the events table;
-- alert check: today's total and the month to date (`month_to_date()`, from the
-  rollups) compared with two thresholds, against a GROUP BY day over the month's events.
-Both sides must agree to the nano-dollar before a ratio is printed, and the overview's
-sessions part read from the month indexes must equal the same part ranked in Python from
-every session of the month (the path filtered overviews take).
+On each realistic ledger of bench/_ledgers.py (built through record_many, cached; see there), in
+the same run:
+- overview: `costledger.store.queries.overview()` (month to date, forecast, service shares, cost
+  per user by tier, top users and agents; cost per session by mode with p50/p90 and users per
+  tier), against the same figures computed by GROUP BY over the events table;
+- alert check: today's total and the month to date (`month_to_date()`) compared with two
+  thresholds, against a GROUP BY day over the month's events.
+Both sides must agree to the nano-dollar before a ratio is printed, and the overview's sessions
+part read from the month indexes must equal the same part ranked in Python from every session
+of the month. Each figure also says how it grew from the first size's. Every page and API read
+over HTTP is bench/dashboard.py.
 
-How the events are made (printed with the figures): a bulk path, not record_many, or
-10M events would take an hour. The events are generated inside the database
-(SQLite: a recursive CTE; PostgreSQL: generate_series) straight into the events
-table, then rollup_daily, sessions and period_totals are built from them with
-INSERT … SELECT … GROUP BY, the same rows the ledger keeps incrementally
-(session_costs is not built: nothing here reads it). On PostgreSQL the tables are then
-vacuumed, as autovacuum leaves them in production: that sets the visibility map, without
-which an index-only scan still visits the table (the test server runs with autovacuum off,
-so nothing else would). Workload: 90 days ending "today" (2026-11-23), sessions of
-30 events in time order, 300 users on 4 tiers, 3 modes, 15 agents on 3 LLM models of
-2 services plus deepgram, cartesia and livekit events; 0.1% unpriced.
+The bulk generator below (events made inside the database, aggregates by INSERT … SELECT …
+GROUP BY) is no longer what the figures run on: its users, agents and models repeat (0.048
+rollup rows per event at 10M, against ~0.6 for a realistic workload), so it could not show a read
+that grows with the rollups. tests/store/test_queries.py still uses it as a small fixed workload.
 
-Sizes: COSTLEDGER_BENCH_SIZES=10k,1M (default 10k,1M,10M); backends:
-COSTLEDGER_BENCH_BACKENDS=sqlite (default sqlite,postgresql; PostgreSQL is skipped
-with a note when the server is not reachable).
+Sizes: COSTLEDGER_BENCH_SIZES=10k,1M (default 10k,1M,10M). SQLite only: a realistic PostgreSQL
+ledger of 10M events through record_many would take another half hour to build.
 """
 
 from __future__ import annotations
@@ -33,14 +26,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import statistics
-import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, text
@@ -297,106 +285,55 @@ def timed(work: Callable[[], T], repeats: int, warm_up: bool = True) -> float:
     return statistics.median(times)
 
 
-@contextmanager
-def _sqlite_store() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="costledger-bench-") as tmp:
-        yield str(Path(tmp) / "queries.db")
+def _growth(label: str, ours: float, first: dict[str, float], key: str) -> str:
+    """The figure against the first size's, once there is one (the 10k one, by default)."""
+    if key not in first:
+        first[key] = ours
+        return ""
+    return f"; {_ratio(ours / first[key])} of the first size's {first[key]:.1f} ms"
 
 
-@contextmanager
-def _pg_store() -> Iterator[str]:
-    import psycopg
-
-    schema = f"bench_q_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_SERVER, autocommit=True, connect_timeout=3) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in PG_SERVER else "?"
-    try:
-        yield f"{PG_SERVER}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_SERVER, autocommit=True) as connection:
-            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-
-def run(backend: str, label: str, n: int) -> None:
+def run(label: str, n: int, first: dict[str, float]) -> None:
+    from bench import _ledgers
     from costledger.store import Store
     from costledger.store.queries import overview
 
-    opener = _sqlite_store if backend == "sqlite" else _pg_store
-    with opener() as target:
-        store = Store(target)
-        started = time.perf_counter()
-        with store.engine.connect() as connection:
-            raw = connection.connection.driver_connection
-            if backend == "sqlite":  # bulk loading only: no fsync per commit, sorts in memory
-                for pragma in ("synchronous=OFF", "cache_size=-500000", "temp_store=MEMORY"):
-                    raw.execute(f"PRAGMA {pragma}")  # type: ignore[union-attr]
-            with connection.begin():
-                (generate_sqlite if backend == "sqlite" else generate_postgres)(connection, n)
-            generated = time.perf_counter() - started
-            with connection.begin():
-                build_rollups(connection)
-            if backend == "postgresql":  # outside a transaction, as VACUUM must be
-                vacuum = connection.execution_options(isolation_level="AUTOCOMMIT")
-                vacuum.exec_driver_sql("VACUUM (ANALYZE) events, rollup_daily, sessions, period_totals")
-            else:  # the timed reads run on the store's own settings
-                for pragma in ("synchronous=FULL", "cache_size=-2000", "temp_store=DEFAULT"):
-                    raw.execute(f"PRAGMA {pragma}")  # type: ignore[union-attr]
-        built = time.perf_counter() - started - generated
-        with store.engine.connect() as connection:
-            rollups = connection.execute(text("SELECT count(*) FROM rollup_daily")).scalar_one()
-            sessions = connection.execute(text("SELECT count(*) FROM sessions")).scalar_one()
-            print(
-                f"  [{backend} {label}: {n:,} events generated in the database in {generated:.1f} s, "
-                f"rollups built by INSERT … SELECT … GROUP BY{' and vacuumed' if backend == 'postgresql' else ''} "
-                f"in {built:.1f} s: {rollups:,} rollup rows, "
-                f"{sessions:,} sessions]"
-            )
-            _agree(connection, TODAY)
-            raw_repeats = 3 if n <= 1_000_000 else 1
-            ours = timed(lambda: overview(connection, TODAY), 9)
-            # _agree just ran both sides once: the raw queries are as warm as they get.
-            raw = timed(lambda: raw_overview(connection, TODAY), raw_repeats, warm_up=False)
-            sessions_part = timed(lambda: session_part(connection, TODAY), 9)
-            print(
-                f"overview @{label} events ({backend}): {ours:.1f} ms (rollups) vs {raw:,.0f} ms raw GROUP BY "
-                f"(baseline), {_ratio(raw / ours)}  [median of 9 vs {raw_repeats}; of which {sessions_part:.1f} ms "
-                "sessions by mode and users by tier, from the month indexes]"
-            )
-            ours = timed(lambda: alert_check(connection, TODAY), 9)
-            raw = timed(lambda: raw_alert_check(connection, TODAY), raw_repeats, warm_up=False)
-            print(
-                f"alert check @{label} events ({backend}): {ours:.1f} ms (rollups) vs {raw:,.0f} ms raw GROUP BY "
-                f"(baseline), {_ratio(raw / ours)}  [median of 9 vs {raw_repeats}]"
-            )
-            sys.stdout.flush()
-        store.close()
-
-
-def _pg_reachable() -> bool:
-    try:
-        import psycopg
-
-        with psycopg.connect(PG_SERVER, connect_timeout=3):
-            return True
-    except Exception:
-        return False
+    built = _ledgers.ledger(label, n)
+    print("  " + built.describe(), flush=True)
+    today = _ledgers.now().date()
+    store = Store(str(built.path))
+    with store.engine.connect() as connection:
+        _agree(connection, today)
+        raw_repeats = 3 if n <= 1_000_000 else 1
+        ours = timed(lambda: overview(connection, today), 9)
+        # _agree just ran both sides once: the raw queries are as warm as they get.
+        raw = timed(lambda: raw_overview(connection, today), raw_repeats, warm_up=False)
+        sessions_part = timed(lambda: session_part(connection, today), 9)
+        print(
+            f"overview @{label} events: {ours:.1f} ms (costledger.store.queries.overview) vs {raw:,.0f} ms raw "
+            f"GROUP BY over the events (baseline), {_ratio(raw / ours)}  [median of 9 vs {raw_repeats}; of which "
+            f"{sessions_part:.1f} ms sessions by mode and users by tier{_growth(label, ours, first, 'overview')}]"
+        )
+        ours = timed(lambda: alert_check(connection, today), 9)
+        raw = timed(lambda: raw_alert_check(connection, today), raw_repeats, warm_up=False)
+        print(
+            f"alert check @{label} events: {ours:.1f} ms (month_to_date) vs {raw:,.0f} ms raw GROUP BY over the "
+            f"events (baseline), {_ratio(raw / ours)}  [median of 9 vs {raw_repeats}"
+            f"{_growth(label, ours, first, 'alerts')}]",
+            flush=True,
+        )
+    store.close()
 
 
 def main() -> None:
-    sizes = [s.strip() for s in os.environ.get("COSTLEDGER_BENCH_SIZES", "10k,1M,10M").split(",") if s.strip()]
-    backends = [b.strip() for b in os.environ.get("COSTLEDGER_BENCH_BACKENDS", "sqlite,postgresql").split(",")]
-    unknown = [s for s in sizes if s not in SIZES] + [b for b in backends if b not in ("sqlite", "postgresql")]
-    if unknown:
-        raise SystemExit(f"bench queries: unknown size or backend {unknown[0]!r}; sizes are {', '.join(SIZES)}")
+    from bench import _ledgers
+
+    _ledgers.pin_clock()
     # Figures on a shared machine move with its load: print it, so a reader can judge them.
     print(f"  [load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs]")
-    for backend in backends:
-        if backend == "postgresql" and not _pg_reachable():
-            print(f"queries postgresql: skipped (no server at {PG_SERVER})")
-            continue
-        for label in sizes:
-            run(backend, label, SIZES[label])
+    first: dict[str, float] = {}
+    for label, n in _ledgers.sizes():
+        run(label, n, first)
 
 
 if __name__ == "__main__":
