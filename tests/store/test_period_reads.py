@@ -141,11 +141,12 @@ ROUTED = [
     (["tier"], {"tier": "free"}),
     ([], {"user_id": "u3"}),
     (["day"], {"service": "anthropic", "model": "m2"}),
-    (["month", "mode"], {"agent": "judge"}),
+    (["month", "mode"], {"tier": "pro"}),
 ]
 # Answered by the rollups: several filters, or a pair that is not kept.
 NOT_ROUTED = [
     (["user", "agent"], {}),
+    (["month", "mode"], {"agent": "judge"}),
     (["service"], {"user_id": "u2"}),
     (["agent"], {"service": "anthropic", "tier": "pro"}),
 ]

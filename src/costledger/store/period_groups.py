@@ -22,14 +22,15 @@ from .writer import add_counts
 
 # The dimensions the period totals are kept per (all of the rollups'); '' = everything.
 KEPT = DIMENSIONS
-# The pairs of dimensions kept together: every pair of the five dimensions with few values, and
-# user × tier (a user has one tier: a row per user). The other pairs with the user (user × agent,
-# × model, × service, × mode) would cost up to a row per event at ingest; a total grouped or
-# filtered by one of them reads the rollups of its range.
+# The pairs of dimensions kept together: the service with each other dimension but the user, model,
+# tier and mode with each other, and user × tier (a user has one tier: a row per user). Each pair
+# costs rows at every write (a batch of a day adds its day's and its month's distinct pairs): the
+# agent's pairs but service × agent (dozens of agents × models, tiers, modes) would triple the rows
+# a batch upserts, and the user's others (× agent, model, service, mode) come near a row per event.
+# A total grouped or filtered by a pair not kept reads the rollups of its range.
 PAIRS: tuple[tuple[str, str], ...] = (
     ("service", "model"), ("service", "agent"), ("service", "tier"), ("service", "mode"),
-    ("model", "agent"), ("model", "tier"), ("model", "mode"),
-    ("agent", "tier"), ("agent", "mode"),
+    ("model", "tier"), ("model", "mode"),
     ("tier", "mode"),
     ("user_id", "tier"),
 )  # fmt: skip
@@ -96,15 +97,34 @@ def period_sums(buckets: Mapping[tuple[Any, ...], Sequence[int]]) -> dict[Key, l
 
 def pair_sums(buckets: Mapping[tuple[Any, ...], Sequence[int]]) -> dict[PairKey, list[int]]:
     """The pair totals that rollup buckets add up to, per day and month; a missing value is ''."""
+    # The adds written out: this runs over every batch, a few thousand times each.
     days: dict[tuple[str, Any, str, str], list[int]] = {}
-    for key, counts in buckets.items():
+    for key, (events, unpriced, cost) in buckets.items():
         day = key[0]
         for name, at_a, at_b in _PAIR_AT:
-            _add(days, (name, day, key[at_a] or "", key[at_b] or ""), counts)
+            at = (name, day, key[at_a] or "", key[at_b] or "")
+            found = days.get(at)
+            if found is None:
+                days[at] = [events, unpriced, cost]
+            else:
+                found[0] += events
+                found[1] += unpriced
+                found[2] += cost
+    periods: dict[Any, tuple[str, str]] = {}
     sums: dict[PairKey, list[int]] = {}
-    for (name, day, a, b), counts in days.items():
-        _add(sums, (name, day_key(day), a, b), counts)
-        _add(sums, (name, month_key(day), a, b), counts)
+    for (name, day, a, b), (events, unpriced, cost) in days.items():
+        both = periods.get(day)
+        if both is None:
+            both = periods[day] = (day_key(day), month_key(day))
+        for period in both:
+            at = (name, period, a, b)
+            found = sums.get(at)
+            if found is None:
+                sums[at] = [events, unpriced, cost]
+            else:
+                found[0] += events
+                found[1] += unpriced
+                found[2] += cost
     return sums
 
 

@@ -25,8 +25,7 @@ _DOLLAR = 10**9
 # As store/period_groups.PAIRS was when this revision was written.
 PAIRS = (
     ("service", "model"), ("service", "agent"), ("service", "tier"), ("service", "mode"),
-    ("model", "agent"), ("model", "tier"), ("model", "mode"),
-    ("agent", "tier"), ("agent", "mode"),
+    ("model", "tier"), ("model", "mode"),
     ("tier", "mode"),
     ("user_id", "tier"),
 )  # fmt: skip
