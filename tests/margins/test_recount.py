@@ -119,8 +119,9 @@ def _record(ledger: Ledger, seed: int = 20) -> None:
                          "ts": (base + dt.timedelta(minutes=1)).isoformat()})  # fmt: skip
     for n in range(40):  # events of no session, some of no user
         user = rng.choice([*sorted(TIERS), None])
-        rows.append({"service": "openai", "model": "gpt-4o-mini", "usage": {"input_tokens": 1000 + n, "output_tokens": 10},
-                     "user_id": user, "tier": TIERS.get(user or ""), "ts": _ts(first + dt.timedelta(days=2 * n), rng)})
+        usage = {"input_tokens": 1000 + n, "output_tokens": 10}
+        rows.append({"service": "openai", "model": "gpt-4o-mini", "usage": usage, "user_id": user,
+                     "tier": TIERS.get(user or ""), "ts": _ts(first + dt.timedelta(days=2 * n), rng)})  # fmt: skip
     for month in (9, 10, 11):
         for user, tier in TIERS.items():
             if tier in ("pro", "team") or user in ("u3", "u7"):
@@ -195,7 +196,8 @@ def _recount(ledger: Ledger, config: Config, since: dt.date, until: dt.date) -> 
             add(month, plan, row.user_id, disputes=-amount)
         else:
             add(month, plan, row.user_id, revenue=amount, fees=fee, fees_estimated=estimated)
-    months = sorted({f"{d.year:04d}-{d.month:02d}" for d in (since + dt.timedelta(n) for n in range((until - since).days + 1))})
+    days = (since + dt.timedelta(n) for n in range((until - since).days + 1))
+    months = sorted({f"{d.year:04d}-{d.month:02d}" for d in days})
     for month in months:
         for plan, users in book.subscribers(month).items():
             cells[(month, plan)]["users"].update(users)
@@ -247,8 +249,14 @@ def _reported(ledger: Ledger, since: dt.date, until: dt.date) -> dict[str, Any]:
         "users": users,
         "cells": {(c.month, c.plan): (c.sessions, c.unpriced, len(c.users)) for c in report.plans},
         "unallocated": report.unallocated_fixed,
-        "at_limit": {r.plan.name: (r.measured_sessions, r.p50.cost_per_session if r.p50 else None,
-                                   r.p90.cost_per_session if r.p90 else None) for r in report.at_limit},  # fmt: skip
+        "at_limit": {
+            r.plan.name: (
+                r.measured_sessions,
+                r.p50.cost_per_session if r.p50 else None,
+                r.p90.cost_per_session if r.p90 else None,
+            )
+            for r in report.at_limit
+        },
         "months": report.months,
     }
 
