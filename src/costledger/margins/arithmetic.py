@@ -40,8 +40,9 @@ def allocate(total: Decimal, weights: Sequence[int | Decimal], unit: Decimal = N
             return [_ZERO * unit for _ in weights]
         raise ValueError("cannot allocate a non-zero amount over no weight")
     # Exact rational shares: whole * w / weight_sum, done in integers to avoid Decimal precision limits.
+    ints: list[int]
     if all(type(w) is int for w in weights):  # counts of sessions: already whole
-        ints = list(weights)  # type: ignore[arg-type]
+        ints = [int(w) for w in weights]
     else:
         scale = _common_scale(weights)
         ints = [int(Decimal(w).scaleb(scale)) for w in weights]

@@ -20,9 +20,11 @@ import calendar
 import datetime as dt
 import functools
 import json
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, case, func, literal_column, select
@@ -33,7 +35,6 @@ from ..store import Filters, Store
 from ..store.alerts_schema import period_totals
 from ..store.period_reads import ledger_days, pieces
 from ..store.schema import PAYMENTS, events, period_pairs, sessions
-from ..store.sums import cost_sum, summed
 from .arithmetic import Margin
 
 PAYMENT_SERVICE = "stripe"
@@ -187,6 +188,7 @@ class SessionFigures:
 
 
 SessionKey = tuple[str, str | None, str | None, str | None]  # month, user_id, tier, mode
+_KEY = itemgetter(1, 2, 3, 4)  # a session row's SessionKey
 
 
 def session_figures(connection: Connection, since: dt.date, until: dt.date) -> SessionFigures:
@@ -200,14 +202,13 @@ def session_figures(connection: Connection, since: dt.date, until: dt.date) -> S
     """
     s = sessions.c
     start, end = _naive(since), _naive(until, end=True)
+    # The payments since `since`, through their index (a condition on session_id would have SQLite walk
+    # the index of every event with a session instead); those of a session taken out of its cost below.
     paid: dict[str, int] = {}
-    in_sessions = (
-        select(events.c.session_id, *cost_sum(events.c.cost))
-        .where(events.c.service == PAYMENTS, events.c.ts >= start, events.c.session_id.is_not(None))
-        .group_by(events.c.session_id)
-    )
-    for row in connection.execute(in_sessions):
-        paid[row.session_id] = summed(row)
+    in_sessions = select(events.c.session_id, events.c.cost).where(events.c.service == PAYMENTS, events.c.ts >= start)
+    for session_id, cost in connection.execute(in_sessions):
+        if session_id is not None and cost is not None:
+            paid[session_id] = paid.get(session_id, 0) + int(cost)
     # The month as 'YYYY-MM' text from the database: no datetime made per session.
     if connection.dialect.name == "postgresql":
         month = func.to_char(s.started_at, literal_column("'YYYY-MM'"))
@@ -216,12 +217,12 @@ def session_figures(connection: Connection, since: dt.date, until: dt.date) -> S
     query = select(s.session_id, month, s.user_id, s.tier, s.mode, s.unpriced, s.cost_high, s.cost).where(
         s.events > literal_column("0"), s.started_at >= start, s.started_at < end
     )
-    counts: dict[SessionKey, int] = {}
+    rows = connection.execute(query).all()
+    counts: dict[SessionKey, int] = Counter(map(_KEY, rows))  # counted in C
     priced: dict[SessionKey, list[int]] = {}
-    for session_id, started, user, tier, mode, unpriced, high, low in connection.execute(query).all():
-        key = (started, user, tier, mode)
-        counts[key] = counts.get(key, 0) + 1
+    for session_id, started, user, tier, mode, unpriced, high, low in rows:
         if not unpriced:
+            key = (started, user, tier, mode)
             cost = high * SPLIT + low if high else low
             if paid:
                 cost -= paid.get(session_id, 0)
