@@ -23,6 +23,7 @@ from .config_fields import date, only, required
 from .errors import ConfigError
 from .limits import Limits, parse_limits
 from .pricing.entries import EntryError, PriceEntry, money, parse_entry
+from .storage import StorageSettings, parse_storage
 from .webhook_settings import StripeSettings, TwilioSettings, parse_stripe, parse_twilio
 
 ENV_VAR = "COSTLEDGER_CONFIG"
@@ -91,12 +92,13 @@ class Config:
     twilio: TwilioSettings = field(default_factory=TwilioSettings)
     # The plan you are on at services whose prices depend on it: {"cartesia": "scale"}.
     service_plans: Mapping[str, str] = field(default_factory=dict)
+    storage: StorageSettings = field(default_factory=StorageSettings)  # [storage]: SQLite's memory (storage.py)
 
 
 _SECTIONS = {
     "prices", "aliases", "fixed_costs", "plans", "session_types", "subscriptions", "alerts", "channels", "budgets",
     "stripe", "twilio",
-    "service_plans", "server",
+    "service_plans", "server", "storage",
 }  # fmt: skip
 _KEYS = {"database"}  # top-level keys that are not sections
 
@@ -218,6 +220,7 @@ def parse_config(text: str, file: Path | None = None) -> Config:
         twilio=table("twilio", parse_twilio),
         service_plans={k.lower(): v.lower() for k, v in service_plans.items()},
         server=limits,
+        storage=table("storage", parse_storage),
     )
 
 

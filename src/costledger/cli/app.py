@@ -122,8 +122,9 @@ def open_store(db: str | None, config: str | None, *, create: bool = False, upgr
     """The store alone (keys, migrations, checks): no price catalog or alert rules to load."""
     from ..store import Store
 
-    location = find_ledger(db, config, load(config), create=create)
+    loaded = load(config)
+    location = find_ledger(db, config, loaded, create=create)
     try:
-        return Store(location.target, upgrade=upgrade)
+        return Store(location.target, upgrade=upgrade, storage=loaded.storage)
     except Exception as exc:  # a bad URL or an unreachable server: one line, not a traceback
         fail(f"cannot open the database {location.display()}: {exc}", 2)

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from ..storage import StorageSettings
 from . import migrate, queries
 from .engine import database_url, make_engine, writer_engine
 from .period_groups import count_periods
@@ -34,9 +35,12 @@ def _retryable(exc: DBAPIError) -> bool:
 class Store:
     """One database. Opening it brings its schema up to date."""
 
-    def __init__(self, target: str | None = None, *, upgrade: bool = True) -> None:
+    def __init__(
+        self, target: str | None = None, *, upgrade: bool = True, storage: StorageSettings | None = None
+    ) -> None:
         self.url = database_url(target)
-        self.engine = make_engine(self.url)
+        # `storage`: costledger.toml's [storage] (the environment overrides it); None: the defaults.
+        self.engine = make_engine(self.url, storage)
         self._writer = writer_engine(self.engine)
         # Called inside the write transaction with what it inserted (alert evaluation,
         # budget settlement): they see exactly the events that were counted.
@@ -120,4 +124,4 @@ class Store:
         self.engine.dispose()
 
 
-__all__ = ["Filters", "SessionSummary", "Store", "Total", "Written"]
+__all__ = ["Filters", "SessionSummary", "StorageSettings", "Store", "Total", "Written"]

@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 
+from ..storage import StorageSettings, from_environment, sqlite_pragmas
+
 ENV_URL = "COSTLEDGER_DATABASE_URL"
 ENV_PATH = "COSTLEDGER_DB"
 
@@ -33,15 +35,16 @@ def database_url(target: str | os.PathLike[str] | None = None) -> str:
     return f"sqlite:///{path}"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, storage: StorageSettings | None = None) -> Engine:
+    """An engine for `url`; a SQLite one sizes its cache and memory map by `storage` under the environment's."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 60}, pool_pre_ping=False)
-        _sqlite_setup(engine)
+        _sqlite_setup(engine, from_environment(storage))
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
-def _sqlite_setup(engine: Engine) -> None:
+def _sqlite_setup(engine: Engine, storage: StorageSettings) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # We issue BEGIN ourselves (below); the driver's implicit transactions would
@@ -53,6 +56,9 @@ def _sqlite_setup(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA busy_timeout=60000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        (page_size,) = cursor.execute("PRAGMA page_size").fetchone()
+        for pragma in sqlite_pragmas(storage, int(page_size)):  # memory and checkpoints (costledger/storage.py)
+            cursor.execute(pragma)
         cursor.close()
 
     @event.listens_for(engine, "begin")
