@@ -16,6 +16,7 @@ from costledger import Ledger
 from costledger.cli import app
 from costledger.store import Store, migrate
 from costledger.store.check import check_store
+from costledger.store.period_groups import count_periods
 from costledger.store.schema import metadata
 
 # An event as revision 0001's tables already hold it, written with its rollups.
@@ -45,7 +46,11 @@ def _write_old_event(connection: Connection) -> None:
                      "started_at": e["ts"], "ended_at": e["ts"]},
         "session_costs": {"session_id": e["session_id"], "service": e["service"], "agent": ""},
     }  # fmt: skip
-    if "period_totals" in inspect(connection).get_table_names():
+    tables = inspect(connection).get_table_names()
+    if "period_pairs" in tables:  # 0008 on: the period totals of every dimension and the pair totals
+        key = (e["day"], *(e[d] for d in ("service", "model", "agent", "user_id", "tier", "mode")))
+        count_periods(connection, {key: [1, 0, e["cost"]]})
+    elif "period_totals" in tables:
         for period in (e["day"].isoformat(), e["day"].isoformat()[:7]):
             for dimension, value in (("", ""), ("service", e["service"]), ("user_id", e["user_id"])):
                 rows[f"period_totals {period} {dimension}"] = {"period": period, "dimension": dimension,

@@ -52,11 +52,11 @@ def _money_row(margin: Margin) -> dict[str, Any]:
 
 def at_limit_rows(ledger: Ledger, since: dt.date, until: dt.date) -> list[AtLimitRow]:
     """The margins' at-limit table for the range, alone (no revenue, usage or fixed costs read)."""
-    from ..margins.figures import month_of, session_list
+    from ..margins.figures import month_of, session_figures
     from ..margins.plans import PlanBook, at_limit_table
 
     with ledger.store.engine.connect() as connection:
-        held = session_list(connection, since, until)
+        held = session_figures(connection, since, until)
     book = PlanBook(ledger.config.plans, ledger.config.subscriptions)
     return at_limit_table(ledger.config, ledger.catalog, book, held, month_of(until), until)
 

@@ -40,8 +40,12 @@ def allocate(total: Decimal, weights: Sequence[int | Decimal], unit: Decimal = N
             return [_ZERO * unit for _ in weights]
         raise ValueError("cannot allocate a non-zero amount over no weight")
     # Exact rational shares: whole * w / weight_sum, done in integers to avoid Decimal precision limits.
-    scale = _common_scale(weights)
-    ints = [int(Decimal(w).scaleb(scale)) for w in weights]
+    ints: list[int]
+    if all(type(w) is int for w in weights):  # counts of sessions: already whole
+        ints = [int(w) for w in weights]
+    else:
+        scale = _common_scale(weights)
+        ints = [int(Decimal(w).scaleb(scale)) for w in weights]
     denominator = sum(ints)
     floors = [whole * w // denominator for w in ints]
     remainders = [whole * w % denominator for w in ints]
@@ -106,7 +110,7 @@ class Margin:
         return self.margin / self.net_revenue
 
     def __add__(self, other: Margin) -> Margin:
-        return Margin(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(Margin)))
+        return Margin(*(getattr(self, name) + getattr(other, name) for name in _MARGIN_FIELDS))
 
     def as_dict(self) -> dict[str, str | None]:
         share = self.share
@@ -124,6 +128,9 @@ class Margin:
             "margin_usd": usd(self.margin),
             "margin_share": None if share is None else usd(share.quantize(Decimal("0.0001"))),
         }
+
+
+_MARGIN_FIELDS = tuple(f.name for f in fields(Margin))
 
 
 def percentile(values: Sequence[Decimal], q: Decimal | int | str) -> Decimal:

@@ -20,17 +20,21 @@ import calendar
 import datetime as dt
 import functools
 import json
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
+from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, case, func, literal_column, select
 
 from ..dates import FIRST_DAY, LAST_DAY
-from ..money import from_nanos
+from ..money import SPLIT, from_nanos, to_nanos
 from ..store import Filters, Store
-from ..store.schema import events, session_costs, sessions
-from ..store.sums import summed, table_sum
+from ..store.alerts_schema import period_totals
+from ..store.period_reads import ledger_days, pieces
+from ..store.schema import PAYMENTS, events, period_pairs, sessions
 from .arithmetic import Margin
 
 PAYMENT_SERVICE = "stripe"
@@ -53,6 +57,7 @@ class Payment:
     currency: str = "usd"  # what the customer paid in
     amount_original: Decimal | None = None  # in `currency` (None: the same as `amount`)
     fee_returned: Decimal = Decimal(0)  # a dispute fee Stripe gave back
+    stored_cost: int | None = None  # the event's cost as stored (nano-USD; None: unpriced): what the rollups count
 
     @property
     def revenue(self) -> Decimal:
@@ -75,17 +80,6 @@ class Payment:
         if self.kind == DISPUTE_REVERSAL:
             return Margin(disputes=-self.amount, fees=-self.fee_returned)
         return Margin(revenue=self.amount, fees=fee, fees_estimated=estimated)
-
-
-@dataclass(frozen=True)
-class SessionCost:
-    session_id: str
-    user_id: str | None
-    tier: str | None
-    mode: str | None
-    started_at: dt.datetime  # UTC, aware
-    api_cost: Decimal  # priced events of the session, payments excluded
-    unpriced: int
 
 
 @dataclass(frozen=True)
@@ -130,12 +124,13 @@ def _naive(day: dt.date, end: bool = False) -> dt.datetime:
 
 
 def payments(connection: Connection, since: dt.date, until: dt.date) -> list[Payment]:
+    # Through the partial index on payments' times (schema.PAYMENTS, migration 0009): a row per payment.
     rows = connection.execute(
         select(
             events.c.event_id, events.c.ts, events.c.user_id, events.c.tier, events.c.operation,
             events.c.usage, events.c.cost, events.c.cost_source, events.c.meta,
         ).where(
-            events.c.service == PAYMENT_SERVICE, events.c.ts >= _naive(since), events.c.ts < _naive(until, end=True)
+            events.c.service == PAYMENTS, events.c.ts >= _naive(since), events.c.ts < _naive(until, end=True)
         ).order_by(events.c.ts, events.c.event_id)
     ).all()  # fmt: skip
     out = []
@@ -159,6 +154,7 @@ def payments(connection: Connection, since: dt.date, until: dt.date) -> list[Pay
                 currency=currency,
                 amount_original=_decimal(stripe.get("amount")) if currency != "usd" else None,
                 fee_returned=_decimal(stripe.get("fee_returned_usd")) or Decimal(0),
+                stored_cost=None if row.cost is None else int(row.cost),
             )
         )
     return out
@@ -179,56 +175,160 @@ def _decimal(value: object) -> Decimal | None:
         return None
 
 
-def session_list(connection: Connection, since: dt.date, until: dt.date) -> list[SessionCost]:
-    """Sessions started in [since, until] with their API cost (payments taken out)."""
-    # Per session of the range, through session_costs' primary key: bounded by the range, not the history.
-    # A stored sum is two columns (money.py), summed in parts: one correlated scalar per part.
-    mine = (session_costs.c.session_id == sessions.c.session_id, session_costs.c.service != PAYMENT_SERVICE)
-    parts = [
-        select(part).where(*mine).scalar_subquery().label(part.name) for part in table_sum(session_costs, label="api")
-    ]
-    rows = connection.execute(
-        select(sessions, *parts)
-        .where(and_(sessions.c.started_at >= _naive(since), sessions.c.started_at < _naive(until, end=True)))
-        .order_by(sessions.c.started_at, sessions.c.session_id)
-    ).all()
-    return [
-        SessionCost(
-            session_id=row.session_id,
-            user_id=row.user_id,
-            tier=row.tier,
-            mode=row.mode,
-            started_at=row.started_at.replace(tzinfo=dt.UTC),
-            api_cost=from_nanos(summed(row, "api")) or Decimal(0),
-            unpriced=int(row.unpriced),
-        )
-        for row in rows
-        if row.events > 0  # a session opened but never used costs nothing and counts as none
-    ]
+@dataclass
+class SessionFigures:
+    """The sessions with events started in a range, counted per (month, user, tier, mode): how many, and
+    the API cost (payments taken out) of each one without unpriced events, in nano-USD, unsorted."""
+
+    counts: dict[SessionKey, int]
+    priced: dict[SessionKey, list[int]]
+
+    def sessions(self) -> int:
+        return sum(self.counts.values())
 
 
-def usage_costs(store: Store, since: dt.date, until: dt.date) -> Iterator[UsageCost]:
-    """Per month, user and tier: what usage cost, from the daily rollups (cheap at any size)."""
-    for total in store.totals(["month", "user", "tier", "service"], Filters(since=since, until=until)):
-        if total.group["service"] == PAYMENT_SERVICE:
+SessionKey = tuple[str, str | None, str | None, str | None]  # month, user_id, tier, mode
+_KEY = itemgetter(1, 2, 3, 4)  # a session row's SessionKey
+
+
+def session_figures(connection: Connection, since: dt.date, until: dt.date) -> SessionFigures:
+    """The sessions with events started in [since, until], per (month, user, tier, mode).
+
+    One narrow pass over the range's sessions (their stored counts and cost), the payments that
+    belong to any of them taken out of their cost: those are the payment events with a session at or
+    after `since` (a session's events are never before its start), found through the payments'
+    index. It grows with the sessions of the range, not the history: an exact nearest-rank
+    percentile of session cost needs every priced session's cost.
+    """
+    s = sessions.c
+    start, end = _naive(since), _naive(until, end=True)
+    # The payments since `since`, through their index (a condition on session_id would have SQLite walk
+    # the index of every event with a session instead); those of a session taken out of its cost below.
+    paid: dict[str, int] = {}
+    in_sessions = select(events.c.session_id, events.c.cost).where(events.c.service == PAYMENTS, events.c.ts >= start)
+    for session_id, cost in connection.execute(in_sessions):
+        if session_id is not None and cost is not None:
+            paid[session_id] = paid.get(session_id, 0) + int(cost)
+    # The month as 'YYYY-MM' text from the database: no datetime made per session.
+    if connection.dialect.name == "postgresql":
+        month = func.to_char(s.started_at, literal_column("'YYYY-MM'"))
+    else:
+        month = func.substr(s.started_at, literal_column("1"), literal_column("7"))
+    query = select(s.session_id, month, s.user_id, s.tier, s.mode, s.unpriced, s.cost_high, s.cost).where(
+        s.events > literal_column("0"), s.started_at >= start, s.started_at < end
+    )
+    rows = connection.execute(query).all()
+    counts: dict[SessionKey, int] = Counter(map(_KEY, rows))  # counted in C
+    priced: dict[SessionKey, list[int]] = {}
+    for session_id, started, user, tier, mode, unpriced, high, low in rows:
+        if not unpriced:
+            key = (started, user, tier, mode)
+            cost = high * SPLIT + low if high else low
+            if paid:
+                cost -= paid.get(session_id, 0)
+            found = priced.get(key)
+            if found is None:
+                priced[key] = [cost]
+            else:
+                found.append(cost)
+    return SessionFigures(counts, priced)
+
+
+def usage_costs(
+    store: Store, since: dt.date, until: dt.date, paid: Sequence[Payment] | None = None
+) -> Iterator[UsageCost]:
+    """Per month, user and tier: what usage cost, payments excluded: the per-period totals of user × tier
+    (store/period_reads.py: the range's months and leftover days) less the range's payment events,
+    which `paid` (payments() of the same range) lists with their stored cost."""
+    if paid is None:
+        with store.engine.connect() as connection:
+            paid = payments(connection, since, until)
+    less: dict[tuple[str, str | None, str | None], list[int]] = {}
+    for p in paid:
+        found = less.setdefault((month_of(p.ts), p.user_id or None, p.tier or None), [0, 0, 0])
+        found[0] += 1
+        if p.stored_cost is None:
+            found[1] += 1
+        else:
+            found[2] += p.stored_cost
+    for month, user, tier, count, unpriced, cost in _user_tier_months(store, since, until):
+        taken = less.get((month, user, tier))
+        if taken is not None:
+            count, unpriced, cost = count - taken[0], unpriced - taken[1], cost - taken[2]
+        if count <= 0:  # nothing but payments
             continue
-        yield UsageCost(
-            month=str(total.group["month"]),
-            user_id=total.group["user"],
-            tier=total.group["tier"],
-            cost=total.cost_usd,
-            events=total.events,
-            unpriced=total.unpriced,
+        yield UsageCost(month=month, user_id=user, tier=tier, cost=from_nanos(cost) or Decimal(0), events=count,
+                        unpriced=unpriced)  # fmt: skip
+
+
+_USER_TIER = "user_id,tier"  # period_groups.pair_name(("user_id", "tier"))
+_MAX_PERIODS = 400
+
+
+def _user_tier_months(store: Store, since: dt.date, until: dt.date) -> Iterator[tuple[str, str | None, str | None,
+                                                                                   int, int, int]]:  # fmt: skip
+    """(month, user, tier, events, unpriced, nano-USD) of every event in [since, until]: the user × tier pair
+    totals of the range's months and leftover days (period_reads.pieces), signed and summed per month in
+    the database, one row per month, user and tier."""
+    with store.engine.connect() as connection:
+        span = ledger_days(connection)
+        if span is None:
+            return
+        parts = pieces(since, until, *span, daily=False)
+        if len(parts) > _MAX_PERIODS:  # events decades apart: the general read
+            found = store.totals(["month", "user", "tier"], Filters(since=since, until=until))
+            for t in found:
+                yield (
+                    str(t.group["month"]),
+                    t.group["user"],
+                    t.group["tier"],
+                    t.events,
+                    t.unpriced,
+                    to_nanos(t.cost_usd),
+                )
+            return
+        c = period_pairs.c
+        less = [period for period, sign in parts if sign < 0]
+
+        def signed(column: Any) -> Any:
+            return column if not less else case((c.period.in_(less), -column), else_=column)
+
+        month = func.substr(c.period, literal_column("1"), literal_column("7"))
+        sums = [func.sum(signed(c.events)), func.sum(signed(c.unpriced)), func.sum(signed(c.cost_high)),
+                func.sum(signed(c.cost // _DOLLAR)), func.sum(signed(c.cost % _DOLLAR))]  # fmt: skip
+        query = (
+            select(month, c.a, c.b, *sums)
+            .where(c.pair == _USER_TIER, c.period.in_([period for period, _ in parts]))
+            .group_by(month, c.a, c.b)
         )
+        for on, user, tier, events, unpriced, high, dollars, nanos in connection.execute(query).all():
+            if events:
+                cost = int(high) * SPLIT + int(dollars) * _DOLLAR + int(nanos)
+                yield on, user or None, tier or None, int(events), int(unpriced), cost
+
+
+_DOLLAR = 10**9  # money summed in halves (store/sums.py): no SUM passes 2^63
 
 
 def data_range(store: Store) -> tuple[dt.date, dt.date] | None:
     """The first and last UTC day holding any event, inside the window of costledger.dates (a ledger written
-    before the window existed may hold days outside it: they are no month of anyone's margins)."""
-    days = [t.group["day"] for t in store.totals(["day"], Filters(since=FIRST_DAY, until=LAST_DAY))]
-    if not days:
+    before the window existed may hold days outside it: they are no month of anyone's margins).
+
+    From the per-day period totals: a few key lookups (store/period_reads.ledger_days)."""
+    with store.engine.connect() as connection:
+        span = ledger_days(connection)
+        if span is None:
+            return None
+        if span[0] >= FIRST_DAY and span[1] <= LAST_DAY:
+            return span
+        # Days outside the window: the first and last day row inside it.
+        t = period_totals.c
+        inside = (t.dimension == "", t.value == "", func.length(t.period) == 10, t.events > 0,
+                  t.period >= FIRST_DAY.isoformat(), t.period <= LAST_DAY.isoformat())  # fmt: skip
+        first, last = connection.execute(select(func.min(t.period), func.max(t.period)).where(*inside)).one()
+    if first is None or last is None:
         return None
-    return dt.date.fromisoformat(str(days[0])), dt.date.fromisoformat(str(days[-1]))
+    return dt.date.fromisoformat(first), dt.date.fromisoformat(last)
 
 
 __all__ = [
@@ -237,13 +337,14 @@ __all__ = [
     "PAYMENT_SERVICE",
     "REFUND",
     "Payment",
-    "SessionCost",
+    "SessionFigures",
+    "SessionKey",
     "UsageCost",
     "data_range",
     "month_bounds",
     "month_of",
     "months_between",
     "payments",
-    "session_list",
+    "session_figures",
     "usage_costs",
 ]

@@ -9,28 +9,30 @@ an equal share, by largest remainder, so the plans' shares sum exactly to the co
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any
 
 from .. import clock
 from ..config import Config, FixedCost, Plan, Subscription
 from ..errors import UnknownPrice
-from ..money import usd
+from ..money import from_nanos, usd
 from ..pricing import Catalog
 from ..store import Store
-from .arithmetic import AtLimit, Margin, allocate_by, flag, percentile
+from .arithmetic import AtLimit, Margin, allocate_by, flag
 from .figures import (
     PAYMENT_SERVICE,
-    SessionCost,
+    SessionFigures,
+    SessionKey,
     data_range,
     month_bounds,
     month_of,
     months_between,
     payments,
-    session_list,
+    session_figures,
     usage_costs,
 )
 
@@ -201,6 +203,12 @@ ASSUMPTIONS = [
 ]
 
 
+_FIELDS = tuple(f.name for f in fields(Margin))
+_WIDTH = len(_FIELDS)
+_VARIABLE, _EXTRA, _FIXED = (_FIELDS.index(name) for name in ("variable_cost", "extra_cost", "fixed_cost"))
+_ZERO = Decimal(0)
+
+
 def margin_report(
     store: Store,
     config: Config,
@@ -219,46 +227,59 @@ def margin_report(
     book = PlanBook(config.plans, config.subscriptions)
     extra = {st.mode: st.extra_cost_usd for st in config.session_types}
     cells: dict[tuple[str, str], PlanMonth] = {}
-    users: dict[tuple[str, str, str], Margin] = defaultdict(Margin)
+    # Margins summed as lists of their fields (Margin's order), made Margins once at the end: adding
+    # frozen Margins was most of the report's time at a few thousand users.
+    cell_sums: dict[tuple[str, str], list[Decimal]] = {}
+    user_sums: dict[tuple[str, str, str], list[Decimal]] = {}
 
     def cell(month: str, plan: str) -> PlanMonth:
         if (month, plan) not in cells:
             cells[(month, plan)] = PlanMonth(month, plan)
         return cells[(month, plan)]
 
-    def add(month: str, plan: str, user: str | None, part: Margin) -> None:
+    def add(month: str, plan: str, user: str | None, at: int, amount: Decimal) -> None:
         c = cell(month, plan)
-        c.margin += part
+        found = cell_sums.get((month, plan))
+        if found is None:
+            found = cell_sums[(month, plan)] = [_ZERO] * _WIDTH
+        found[at] += amount
         if user:
             c.users.add(user)
-        users[(month, plan, user or "")] += part
+        key = (month, plan, user or "")
+        found = user_sums.get(key)
+        if found is None:
+            found = user_sums[key] = [_ZERO] * _WIDTH
+        found[at] += amount
+
+    def add_margin(month: str, plan: str, user: str | None, part: Margin) -> None:
+        for at, name in enumerate(_FIELDS):
+            add(month, plan, user, at, getattr(part, name))
 
     unpriced_payments = 0
     with store.engine.connect() as connection:
         paid = payments(connection, since, until)
-        held = session_list(connection, since, until)
+        held = session_figures(connection, since, until)
     for p in paid:
         month = month_of(p.ts)
         if p.fee is None:
             unpriced_payments += 1
         plan = book.plan_of(p.user_id, month, p.tier)
-        add(month, plan, p.user_id, p.margin())
+        add_margin(month, plan, p.user_id, p.margin())
         cell(month, plan).paid(p.currency, p.original, p.revenue)
-    for u in usage_costs(store, since, until):
+    for u in usage_costs(store, since, until, paid):
         plan = book.plan_of(u.user_id, u.month, u.tier)
-        add(u.month, plan, u.user_id, Margin(variable_cost=u.cost))
+        add(u.month, plan, u.user_id, _VARIABLE, u.cost)
         cell(u.month, plan).unpriced += u.unpriced
     for month in months:
         for plan, subscribed in book.subscribers(month).items():
             cell(month, plan).users.update(subscribed)
 
     sessions_by_key: dict[str, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
-    for s in held:
-        month = month_of(s.started_at)
-        plan = book.plan_of(s.user_id, month, s.tier)
-        cell(month, plan).sessions += 1
-        sessions_by_key[month][(plan, s.user_id or "")] += 1
-        add(month, plan, s.user_id, Margin(extra_cost=extra.get(s.mode or "", Decimal(0))))
+    for (month, user, tier, mode), n in held.counts.items():
+        plan = book.plan_of(user, month, tier)
+        cell(month, plan).sessions += n
+        sessions_by_key[month][(plan, user or "")] += n
+        add(month, plan, user, _EXTRA, extra.get(mode or "", _ZERO) * n)
 
     unallocated: dict[str, Decimal] = {}
     for month in months:
@@ -269,14 +290,16 @@ def margin_report(
                 unallocated[month] = fixed
             continue
         for (plan, user), share in allocate_by(fixed, dict(sorted(weights.items()))).items():
-            add(month, plan, user or None, Margin(fixed_cost=share))
+            add(month, plan, user or None, _FIXED, share)
+    for key, sums in cell_sums.items():
+        cells[key].margin = Margin(*sums)
 
     return MarginReport(
         since=since,
         until=until,
         months=months,
         plans=sorted(cells.values(), key=lambda c: (c.month, c.plan == NO_PLAN, c.plan)),
-        users=dict(users),
+        users={key: Margin(*sums) for key, sums in user_sums.items()},
         unallocated_fixed=unallocated,
         at_limit=at_limit_table(config, catalog, book, held, months[-1] if months else month_of(until), until),
         unpriced_payments=unpriced_payments,
@@ -297,7 +320,7 @@ def at_limit_table(
     config: Config,
     catalog: Catalog,
     book: PlanBook,
-    held: Sequence[SessionCost],
+    held: SessionFigures,
     month: str,
     until: dt.date,
 ) -> list[AtLimitRow]:
@@ -306,25 +329,26 @@ def at_limit_table(
     at = dt.datetime.combine(until, dt.time(), tzinfo=dt.UTC)
     subscribers = book.subscribers(month)
     active: dict[str, set[str]] = defaultdict(set)
-    for s in held:
-        if month_of(s.started_at) == month and s.user_id:
-            active[book.plan_of(s.user_id, month, s.tier)].add(s.user_id)
-    # Each session's plan, found once (not once per plan).
-    by_plan: dict[str, list[SessionCost]] = defaultdict(list)
-    for s in held:
-        by_plan[book.plan_of(s.user_id, month_of(s.started_at), s.tier)].append(s)
+    # Each (month, user, tier, mode)'s plan, found once (not once per session or per plan).
+    by_plan: dict[str, list[SessionKey]] = defaultdict(list)
+    for key in held.counts:
+        on, user, tier, _mode = key
+        plan_name = book.plan_of(user, on, tier)
+        by_plan[plan_name].append(key)
+        if on == month and user:
+            active[book.plan_of(user, month, tier)].add(user)
     rows = []
     for plan in config.plans:
 
-        def in_modes(s: SessionCost, plan: Plan = plan) -> bool:
-            return not plan.modes or (s.mode or "") in plan.modes
+        def in_modes(key: SessionKey, plan: Plan = plan) -> bool:
+            return not plan.modes or (key[3] or "") in plan.modes
 
-        own = [s for s in by_plan.get(plan.name, ()) if in_modes(s)]
+        own = [k for k in by_plan.get(plan.name, ()) if in_modes(k)]
         measured_on = f"{plan.name}'s sessions" + (f" in modes {', '.join(plan.modes)}" if plan.modes else "")
         if not own and plan.modes:
-            own = [s for s in held if in_modes(s)]
+            own = [k for k in held.counts if in_modes(k)]
             measured_on = f"all sessions in modes {', '.join(plan.modes)}"
-        costs = [s.api_cost + extra.get(s.mode or "", Decimal(0)) for s in own if s.unpriced == 0]
+        costs = _session_costs(held, own, extra)
         fee = payment_fee(catalog, plan.price_usd, at)
         quota = 1 if plan.period in ("call", "session") else plan.included_sessions
         p50 = p90 = None
@@ -333,8 +357,8 @@ def at_limit_table(
         elif not costs:
             state = "no data"
         else:
-            p50 = AtLimit(plan.price_usd, fee, quota, percentile(costs, 50))
-            p90 = AtLimit(plan.price_usd, fee, quota, percentile(costs, 90))
+            p50 = AtLimit(plan.price_usd, fee, quota, _nearest_rank(costs, 50))
+            p90 = AtLimit(plan.price_usd, fee, quota, _nearest_rank(costs, 90))
             state = flag(p90.margin, plan.price_usd, plan.min_margin_share)
         rows.append(
             AtLimitRow(
@@ -349,6 +373,35 @@ def at_limit_table(
             )
         )
     return rows
+
+
+def _session_costs(
+    held: SessionFigures, keys: Iterable[SessionKey], extra: dict[str, Decimal]
+) -> list[Decimal] | list[int]:
+    """The cost of each priced session of `keys` (API cost plus its session type's extra cost), sorted: whole
+    nano-dollars while every extra cost is one (sorting ints is a tenth of sorting Decimals), else Decimals."""
+    extra_nanos = {mode: value.scaleb(9) for mode, value in extra.items()}
+    if all(v == v.to_integral_value() for v in extra_nanos.values()):
+        ints: list[int] = []
+        for key in keys:
+            found = held.priced.get(key)
+            if found:
+                shift = int(extra_nanos.get(key[3] or "", 0))
+                ints.extend(found if not shift else (c + shift for c in found))
+        ints.sort()
+        return ints
+    exact: list[Decimal] = []
+    for key in keys:
+        add = extra.get(key[3] or "", Decimal(0))
+        exact.extend((from_nanos(c) or Decimal(0)) + add for c in held.priced.get(key, ()))
+    exact.sort()
+    return exact
+
+
+def _nearest_rank(ordered: Sequence[Decimal] | Sequence[int], q: int) -> Decimal:
+    """arithmetic.percentile of values already sorted (nano-dollars as ints, or Decimals)."""
+    found = ordered[max(math.ceil(Decimal(q) * len(ordered) / 100), 1) - 1]
+    return found if isinstance(found, Decimal) else from_nanos(found) or Decimal(0)
 
 
 __all__ = ["ASSUMPTIONS", "AtLimitRow", "MarginReport", "PlanBook", "PlanMonth", "fixed_cost_of", "margin_report"]

@@ -71,6 +71,11 @@ events = Table(
 )
 Index("ix_events_ts", events.c.ts)
 Index("ix_events_session", events.c.session_id)
+# Payments by time (service "stripe", margins/figures.py): a row per payment, not per event (0009). The
+# constant is written out: SQLite uses a partial index only for a query that states its condition.
+PAYMENTS: ColumnElement[str] = literal_column("'stripe'")
+Index("ix_events_payments", events.c.ts, sqlite_where=events.c.service == PAYMENTS,
+      postgresql_where=events.c.service == PAYMENTS)  # fmt: skip
 
 DIMENSIONS = ("service", "model", "agent", "user_id", "tier", "mode")
 
