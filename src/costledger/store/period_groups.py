@@ -64,7 +64,8 @@ _AT = tuple((d, 1 + DIMENSIONS.index(d)) for d in KEPT)
 _PAIR_AT = tuple((pair_name(p), 1 + DIMENSIONS.index(p[0]), 1 + DIMENSIONS.index(p[1])) for p in PAIRS)
 
 
-def _add(into: dict[Any, list[int]], key: Any, counts: Sequence[int]) -> None:
+def add_into(into: dict[Any, list[int]], key: Any, counts: Sequence[int]) -> None:
+    """Add (events, unpriced, nano-dollars) to the counts kept under key."""
     found = into.get(key)
     if found is None:
         into[key] = list(counts)
@@ -84,14 +85,14 @@ def period_sums(buckets: Mapping[tuple[Any, ...], Sequence[int]]) -> dict[Key, l
     days: dict[tuple[Any, str, Any], list[int]] = {}
     for key, counts in buckets.items():
         day = key[0]
-        _add(days, (day, "", ""), counts)
+        add_into(days, (day, "", ""), counts)
         for dimension, at in _AT:
             if key[at]:
-                _add(days, (day, dimension, key[at]), counts)
+                add_into(days, (day, dimension, key[at]), counts)
     sums: dict[Key, list[int]] = {}
     for (day, dimension, value), counts in days.items():
-        _add(sums, (day_key(day), dimension, value), counts)
-        _add(sums, (month_key(day), dimension, value), counts)
+        add_into(sums, (day_key(day), dimension, value), counts)
+        add_into(sums, (month_key(day), dimension, value), counts)
     return sums
 
 
@@ -162,14 +163,14 @@ def rebuild_periods(connection: Connection) -> None:
         where = [r.c[dimension] != ""] if dimension else []
         for day, values, counts in _grouped(connection, keys, where):
             for period in (day_key(day), month_key(day)):
-                _add(totals, (period, dimension, values[0] if values else ""), counts)
+                add_into(totals, (period, dimension, values[0] if values else ""), counts)
     add_counts(connection, period_totals, ("period", "dimension", "value"),
                [(*key, *counts) for key, counts in sorted(totals.items())])  # fmt: skip
     pairs: dict[PairKey, list[int]] = {}
     for pair in PAIRS:
         for day, (a, b), counts in _grouped(connection, [r.c[pair[0]], r.c[pair[1]]], []):
             for period in (day_key(day), month_key(day)):
-                _add(pairs, (pair_name(pair), period, a, b), counts)
+                add_into(pairs, (pair_name(pair), period, a, b), counts)
     add_counts(connection, period_pairs, ("pair", "period", "a", "b"),
                [(*key, *counts) for key, counts in sorted(pairs.items())])  # fmt: skip
 
@@ -188,4 +189,6 @@ def _grouped(connection: Connection, keys: list[Any], where: list[Any]) -> Itera
             yield day, tuple(str(v or "") for v in row[1 : 1 + len(keys)]), counts
 
 
-__all__ = ["KEPT", "PAIRS", "count_periods", "pair_name", "pair_of", "pair_sums", "period_sums", "rebuild_periods"]
+__all__ = [
+    "KEPT", "PAIRS", "add_into", "count_periods", "pair_name", "pair_of", "pair_sums", "period_sums", "rebuild_periods",
+]  # fmt: skip

@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Connection, case, func, select
 
 from ..money import SPLIT, from_nanos
 from .alerts_schema import period_totals
-from .period_groups import pair_name, pair_of
+from .period_groups import add_into, pair_name, pair_of
 from .schema import period_pairs
 from .types import COLUMN, Filters, Total
 
@@ -174,11 +174,11 @@ def period_totals_for(connection: Connection, by: Sequence[str], filters: Filter
         if named is None:
             named = labels[period] = _labels(period)
         counts = (sign * int(events), sign * int(unpriced), sign * (int(high) * SPLIT + int(low)))
-        _add(sums, tuple(named[unit] if unit else values[at] for unit, at in where), counts)
+        add_into(sums, tuple(named[unit] if unit else values[at] for unit, at in where), counts)
         if none_side and values[0] is not None:
             # Taken out of the dimension's "none", which started as the overall row.
             nothing = tuple(named[unit] if unit else None for unit, _at in where)
-            _add(sums, nothing, (-counts[0], -counts[1], -counts[2]))
+            add_into(sums, nothing, (-counts[0], -counts[1], -counts[2]))
     return [
         Total(group=dict(zip(by, group, strict=True)), events=events, unpriced=unpriced,
               cost_usd=from_nanos(cost) or Decimal(0))
@@ -229,10 +229,10 @@ def _summed(connection: Connection, by: Sequence[str], kind: str, key: tuple[str
             dimension, value = row[0], row[1]
             values: tuple[Any, ...] = (value if dimension else None,)
             if dimension:
-                _add(found, (None,), [-n for n in counts])
+                add_into(found, (None,), [-n for n in counts])
         else:
             values = tuple(v or None for v in row[:width])
-        _add(found, values, counts)
+        add_into(found, values, counts)
     where = [key.index(COLUMN.get(name, name)) for name in by]
     out = []
     for values, (events, unpriced, cost) in found.items():
@@ -243,16 +243,6 @@ def _summed(connection: Connection, by: Sequence[str], kind: str, key: tuple[str
 
 
 _DOLLAR = 10**9  # money sums in two halves, as store/sums.py does: no SUM passes 2^63
-
-
-def _add(into: dict[tuple[Any, ...], list[int]], key: tuple[Any, ...], counts: Sequence[int]) -> None:
-    found = into.get(key)
-    if found is None:
-        into[key] = list(counts)
-    else:
-        found[0] += counts[0]
-        found[1] += counts[1]
-        found[2] += counts[2]
 
 
 __all__ = ["TIME_UNITS", "ledger_days", "period_totals_for", "pieces", "source"]
