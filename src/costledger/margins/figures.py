@@ -35,6 +35,7 @@ from ..store import Filters, Store
 from ..store.alerts_schema import period_totals
 from ..store.period_reads import ledger_days, pieces
 from ..store.schema import PAYMENTS, events, period_pairs, sessions
+from ..store.sums import DOLLAR, from_halves
 from .arithmetic import Margin
 
 PAYMENT_SERVICE = "stripe"
@@ -295,7 +296,7 @@ def _user_tier_months(store: Store, since: dt.date, until: dt.date) -> Iterator[
 
         month = func.substr(c.period, literal_column("1"), literal_column("7"))
         sums = [func.sum(signed(c.events)), func.sum(signed(c.unpriced)), func.sum(signed(c.cost_high)),
-                func.sum(signed(c.cost // _DOLLAR)), func.sum(signed(c.cost % _DOLLAR))]  # fmt: skip
+                func.sum(signed(c.cost // DOLLAR)), func.sum(signed(c.cost % DOLLAR))]  # fmt: skip
         query = (
             select(month, c.a, c.b, *sums)
             .where(c.pair == _USER_TIER, c.period.in_([period for period, _ in parts]))
@@ -303,11 +304,8 @@ def _user_tier_months(store: Store, since: dt.date, until: dt.date) -> Iterator[
         )
         for on, user, tier, events, unpriced, high, dollars, nanos in connection.execute(query).all():
             if events:
-                cost = int(high) * SPLIT + int(dollars) * _DOLLAR + int(nanos)
+                cost = from_halves(dollars, nanos, high)
                 yield on, user or None, tier or None, int(events), int(unpriced), cost
-
-
-_DOLLAR = 10**9  # money summed in halves (store/sums.py): no SUM passes 2^63
 
 
 def data_range(store: Store) -> tuple[dt.date, dt.date] | None:

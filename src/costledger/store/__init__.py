@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ..storage import StorageSettings
-from . import migrate, queries
+from . import migrate
 from .engine import database_url, make_engine, writer_engine
 from .period_groups import count_periods
 from .types import Filters, SessionSummary, Total
@@ -113,10 +113,15 @@ class Store:
         self.transaction(lambda c: touch_session(c, session_id, at, fields))
 
     def totals(self, by: Sequence[str], filters: Filters = Filters()) -> list[Total]:
+        # The queries load on first use: a command that only records, checks or lists keys skips them.
+        from . import queries
+
         with self.engine.connect() as connection:
             return queries.totals(connection, by, filters)
 
     def session(self, session_id: str) -> SessionSummary | None:
+        from . import queries
+
         with self.engine.connect() as connection:
             return queries.session_summary(connection, session_id)
 

@@ -13,15 +13,16 @@ that the session's span covers its events, and its counts and cost equal the rec
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, Select, case, func, select
 
-from ..money import from_nanos, usd
+from ..money import SPLIT, from_nanos, usd
 from .schema import DIMENSIONS, events, rollup_daily, session_costs, sessions
-from .sums import cost_sum, stored_sum, summed
+from .sums import cost_sum, from_halves
 
 COUNTS = ("events", "unpriced", "cost")
 
@@ -50,26 +51,54 @@ class Difference:
         return f"{self.table}[{key}] {self.field}: stored {self.stored}, recounted from events {self.recounted}"
 
 
+# A check reads every event group of the ledger. So its reads come back as the driver's own tuples,
+# each turned into one canonical row (key columns, events, unpriced, nano-dollars) by position, both
+# sides in the same order, and a consistent table is one comparison of two lists; only a table that
+# differs is compared key by key (_compare) to say where.
 def _counts() -> tuple[Any, ...]:
+    """events, unpriced and the cost in halves (sums.cost_sum): the last four columns of a recount."""
     return (
-        func.count().label("events"),
-        func.coalesce(func.sum(case((events.c.cost.is_(None), 1), else_=0)), 0).label("unpriced"),
+        func.count(),
+        func.coalesce(func.sum(case((events.c.cost.is_(None), 1), else_=0)), 0),
         *cost_sum(events.c.cost),
     )
 
 
-def _recounted(row: Any) -> tuple[int, int, int]:
-    """(events, unpriced, cost) of a row of _counts()."""
-    return int(row.events), int(row.unpriced), summed(row)
-
-
-def _kept(row: Any) -> tuple[int, int, int]:
-    """(events, unpriced, cost) of an aggregate row as stored."""
-    return int(row.events), int(row.unpriced), stored_sum(row)
-
-
 def _stored_counts(table: Any) -> tuple[Any, ...]:
+    """events, unpriced and the stored sum's two columns: the last four columns of a kept row."""
     return table.c.events, table.c.unpriced, table.c.cost_high, table.c.cost
+
+
+def _not_zero(table: Any) -> Any:
+    """A row taken back to zero (reprice, sign=-1) is the same as no row."""
+    return (table.c.events != 0) | (table.c.unpriced != 0) | (table.c.cost != 0) | (table.c.cost_high != 0)
+
+
+def _recounted(rows: Iterable[Sequence[Any]], width: int) -> list[tuple[Any, ...]]:
+    """Canonical rows of a recount: its `width` key columns, then _counts()'s."""
+    w = width
+    return [(*row[:w], row[w], row[w + 1], from_halves(row[w + 2], row[w + 3])) for row in rows]
+
+
+def _kept(rows: Iterable[Sequence[Any]], width: int) -> list[tuple[Any, ...]]:
+    """Canonical rows of a kept aggregate: its `width` key columns, then _stored_counts()'s."""
+    w = width
+    return [(*row[:w], row[w], row[w + 1], row[w + 2] * SPLIT + row[w + 3]) for row in rows]
+
+
+def _fetch(connection: Connection, query: Select[Any]) -> list[Any]:
+    """The rows of `query` as the driver returns them (tuples, no type processing), inside the
+    connection's transaction."""
+    compiled = query.compile(dialect=connection.dialect)
+    params: Any = compiled.params
+    if compiled.positiontup is not None:  # SQLite's ? marks: the values in their order
+        params = tuple(params[name] for name in compiled.positiontup)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(str(compiled), params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def _show(field: str, value: Any) -> str:
@@ -80,82 +109,67 @@ def _show(field: str, value: Any) -> str:
     return str(value)
 
 
+def _by_key(rows: Iterable[Sequence[Any]], width: int) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    return {tuple(row[:width]): tuple(row[width:]) for row in rows}
+
+
 def _compare(
     table: str,
     names: tuple[str, ...],
-    stored: Mapping[tuple[Any, ...], tuple[int, ...]],
-    recount: Mapping[tuple[Any, ...], tuple[int, ...]],
-) -> Iterable[Difference]:
+    stored: Mapping[tuple[Any, ...], Sequence[Any]],
+    recount: Mapping[tuple[Any, ...], Sequence[Any]],
+) -> list[Difference]:
+    """The differences of two tables of counts keyed alike (a key missing on one side: zero there)."""
+    if stored == recount:  # values of one shape on both sides: the usual case, compared at C speed
+        return []
     zero = (0,) * len(COUNTS)
-    for key in sorted(set(stored) | set(recount), key=lambda k: tuple(str(part) for part in k)):
-        have = stored.get(key)
-        want = recount.get(key, zero)
-        # A row taken back to zero (reprice, sign=-1) is the same as no row.
-        if have is None and want == zero:
-            continue
+    differing = [key for key, have in stored.items() if tuple(have) != tuple(recount.get(key, zero))]
+    differing += [key for key, want in recount.items() if key not in stored and tuple(want) != zero]
+    out = []
+    # Only the keys that differ are sorted (by their text, for a stable listing).
+    for key in sorted(differing, key=lambda k: tuple(str(part) for part in k)):
         label = {name: str(part) for name, part in zip(names, key, strict=True)}
+        have, want = stored.get(key), recount.get(key, zero)
         if have is None:
-            yield Difference(table, label, "row", None, "present")
+            out.append(Difference(table, label, "row", None, "present"))
             continue
         for field, a, b in zip(COUNTS, have, want, strict=True):
             if int(a) != int(b):
-                yield Difference(table, label, field, _show(field, a), _show(field, b))
+                out.append(Difference(table, label, field, _show(field, a), _show(field, b)))
+    return out
 
 
-def _rollups(connection: Connection) -> Iterable[Difference]:
-    dims = [func.coalesce(events.c[d], "").label(d) for d in DIMENSIONS]
-    query = select(events.c.day, *dims, *_counts()).group_by(events.c.day, *dims)
-    width = 1 + len(DIMENSIONS)
-    recount = {tuple(row[:width]): _recounted(row) for row in connection.execute(query)}
-    stored_rows = connection.execute(select(rollup_daily.c.day, *(rollup_daily.c[d] for d in DIMENSIONS),
-                                            *_stored_counts(rollup_daily)))  # fmt: skip
-    kept = {tuple(row[:width]): _kept(row) for row in stored_rows}
-    return _compare("rollup_daily", ("day", *DIMENSIONS), kept, recount)
+def _same(
+    table: str, names: tuple[str, ...], kept: list[tuple[Any, ...]], recount: list[tuple[Any, ...]]
+) -> list[Difference]:
+    """Two canonical tables read in the same order: equal lists, or where they differ."""
+    if kept == recount:
+        return []
+    width = len(names)
+    return _compare(table, names, _by_key(kept, width), _by_key(recount, width))
 
 
-def _session_costs(connection: Connection) -> Iterable[Difference]:
-    agent = func.coalesce(events.c.agent, "").label("agent")
-    query = (
-        select(events.c.session_id, events.c.service, agent, *_counts())
-        .where(events.c.session_id.is_not(None))
-        .group_by(events.c.session_id, events.c.service, agent)
-    )
-    recount = {tuple(row[:3]): _recounted(row) for row in connection.execute(query)}
-    kept = {
-        tuple(row[:3]): _kept(row)
-        for row in connection.execute(
-            select(session_costs.c.session_id, session_costs.c.service, session_costs.c.agent,
-                   *_stored_counts(session_costs))
-        )
-    }  # fmt: skip
-    return _compare("session_costs", ("session_id", "service", "agent"), kept, recount)
+def _days() -> Callable[[Any], dt.date]:
+    """A day column read raw (SQLite: its text; PostgreSQL: a date) as a date, each distinct day parsed once."""
+    seen: dict[Any, dt.date] = {}
+
+    def day(value: Any) -> dt.date:
+        found = seen.get(value)
+        if found is None:
+            found = seen[value] = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+        return found
+
+    return day
 
 
-def _sessions(connection: Connection) -> Iterable[Difference]:
-    query = (
-        select(events.c.session_id, *_counts(), func.min(events.c.ts).label("first"),
-               func.max(events.c.ts).label("last"))
-        .where(events.c.session_id.is_not(None))
-        .group_by(events.c.session_id)
-    )  # fmt: skip
-    recount = {row.session_id: (_recounted(row), row.first, row.last) for row in connection.execute(query)}
-    kept = {
-        row.session_id: (_kept(row), row.started_at, row.ended_at)
-        for row in connection.execute(
-            select(sessions.c.session_id, *_stored_counts(sessions), sessions.c.started_at, sessions.c.ended_at)
-        )
-    }
-    out = list(
-        _compare(
-            "sessions",
-            ("session_id",),
-            {(k,): v[0] for k, v in kept.items()},
-            {(k,): v[0] for k, v in recount.items()},
-        )
-    )
-    for session_id in sorted(set(kept) & set(recount)):
-        started, ended = kept[session_id][1], kept[session_id][2]
-        first, last = recount[session_id][1], recount[session_id][2]
+def _spans(kept: Iterable[Sequence[Any]], recount: Iterable[Sequence[Any]]) -> list[Difference]:
+    """Each session's kept span covers its events (session_id, first, last in both)."""
+    spans = {row[0]: (row[1], row[2]) for row in recount}
+    out = []
+    for session_id, started, ended in sorted(kept, key=lambda row: row[0]):
+        if session_id not in spans:
+            continue
+        first, last = spans[session_id]
         if started > first:
             out.append(Difference("sessions", {"session_id": session_id}, "started_at", _show("", started),
                                   f"on or before {_show('', first)}"))  # fmt: skip
@@ -165,47 +179,82 @@ def _sessions(connection: Connection) -> Iterable[Difference]:
     return out
 
 
-def _periods(connection: Connection) -> Iterable[Difference]:
+def _periods(
+    totals: Iterable[Sequence[Any]], pairs: Iterable[Sequence[Any]], buckets: list[tuple[Any, ...]]
+) -> list[Difference]:
     """The day and month totals (overall, per dimension, per kept pair) that pages, alerts and budgets
-    read, recounted from a per-day grouping of the events."""
-    from .alerts_schema import period_totals
+    read, recounted from the per-day buckets of the events (their canonical rows)."""
     from .period_groups import pair_sums, period_sums
+
+    width, day = 1 + len(DIMENSIONS), _days()
+    # '' is no value to the period sums, as None is; the days as dates (their keys are made from them).
+    by_bucket = {(day(row[0]), *row[1:width]): row[width:] for row in buckets}
+    kept = {tuple(row[:3]): list(row[3:]) for row in _kept(totals, 3)}
+    out = _compare("period_totals", ("period", "dimension", "value"), kept, period_sums(by_bucket))
+    kept_pairs = {tuple(row[:4]): list(row[4:]) for row in _kept(pairs, 4)}
+    return [*out, *_compare("period_pairs", ("pair", "period", "a", "b"), kept_pairs, pair_sums(by_bucket))]
+
+
+def _queries() -> dict[str, tuple[Select[Any], bool]]:
+    """Every read of a check, in the order it uses them; True: read raw (see _fetch). Both sides of a
+    comparison are read in the same order, the recounts with a missing value as '' (as kept)."""
+    from .alerts_schema import period_totals
     from .schema import period_pairs
 
-    query = select(events.c.day, *(events.c[d] for d in DIMENSIONS), *_counts()).group_by(
-        events.c.day, *(events.c[d] for d in DIMENSIONS)
-    )
-    width = 1 + len(DIMENSIONS)
-    buckets: dict[tuple[Any, ...], list[int]] = {}
-    for row in connection.execute(query):
-        day = row[0] if isinstance(row[0], dt.date) else dt.date.fromisoformat(str(row[0]))
-        key = (day, *(value or None for value in row[1:width]))
-        found = buckets.setdefault(key, [0, 0, 0])
-        for i, value in enumerate(_recounted(row)):
-            found[i] += value
-    p, q = period_totals.c, period_pairs.c
-    kept = {
-        tuple(row[:3]): _kept(row)
-        for row in connection.execute(select(p.period, p.dimension, p.value, *_stored_counts(period_totals)))
-    }
-    recount = {k: tuple(v) for k, v in period_sums(buckets).items()}
-    yield from _compare("period_totals", ("period", "dimension", "value"), kept, recount)
-    kept_pairs = {
-        tuple(row[:4]): _kept(row)
-        for row in connection.execute(select(q.pair, q.period, q.a, q.b, *_stored_counts(period_pairs)))
-    }
-    recount_pairs = {k: tuple(v) for k, v in pair_sums(buckets).items()}
-    yield from _compare("period_pairs", ("pair", "period", "a", "b"), kept_pairs, recount_pairs)
+    dims = [func.coalesce(events.c[d], "") for d in DIMENSIONS]
+    r, s, q, p = rollup_daily, session_costs, period_pairs, period_totals
+    rollup_key = [r.c.day, *(r.c[d] for d in DIMENSIONS)]
+    agent = func.coalesce(events.c.agent, "")
+    in_session = events.c.session_id.is_not(None)
+    cost_key = [events.c.session_id, events.c.service, agent]
+    return {
+        "buckets": (select(events.c.day, *dims, *_counts()).group_by(events.c.day, *dims)
+                    .order_by(events.c.day, *dims), True),
+        "rollups": (select(*rollup_key, *_stored_counts(r)).where(_not_zero(r)).order_by(*rollup_key), True),
+        "session_costs": (select(*cost_key, *_counts()).where(in_session).group_by(*cost_key).order_by(*cost_key),
+                          True),
+        "kept_costs": (select(s.c.session_id, s.c.service, s.c.agent, *_stored_counts(s)).where(_not_zero(s))
+                       .order_by(s.c.session_id, s.c.service, s.c.agent), True),
+        "sessions": (select(events.c.session_id, *_counts()).where(in_session).group_by(events.c.session_id)
+                     .order_by(events.c.session_id), True),
+        "kept_sessions": (select(sessions.c.session_id, *_stored_counts(sessions)).where(_not_zero(sessions))
+                          .order_by(sessions.c.session_id), True),
+        # The spans read as times (a row per session).
+        "spans": (select(events.c.session_id, func.min(events.c.ts), func.max(events.c.ts)).where(in_session)
+                  .group_by(events.c.session_id), False),
+        "kept_spans": (select(sessions.c.session_id, sessions.c.started_at, sessions.c.ended_at), False),
+        "period_totals": (select(p.c.period, p.c.dimension, p.c.value, *_stored_counts(p)).where(_not_zero(p)),
+                          True),
+        "period_pairs": (select(q.c.pair, q.c.period, q.c.a, q.c.b, *_stored_counts(q)).where(_not_zero(q)), True),
+    }  # fmt: skip
 
 
 def check(connection: Connection) -> list[Difference]:
     """Every difference between the kept aggregates and a recount from the events (empty: consistent)."""
-    return [
-        *_rollups(connection),
-        *_sessions(connection),
-        *_session_costs(connection),
-        *_periods(connection),
-    ]
+
+    def read(query: Select[Any], raw: bool) -> list[Any]:
+        return _fetch(connection, query) if raw else list(connection.execute(query).all())
+
+    # The reads run one after another on a second thread, in this transaction, while this thread
+    # compares what has come back: the database works without holding Python's lock, so a check
+    # takes about the longer of its SQL and its Python instead of both. Only that thread uses the
+    # connection until every read is done.
+    width = 1 + len(DIMENSIONS)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        try:
+            got = {name: pool.submit(read, *query) for name, query in _queries().items()}
+            buckets = _recounted(got["buckets"].result(), width)
+            out = _same("rollup_daily", ("day", *DIMENSIONS), _kept(got["rollups"].result(), width), buckets)
+            costs = _recounted(got["session_costs"].result(), 3)
+            kept_costs = _kept(got["kept_costs"].result(), 3)
+            counts = _recounted(got["sessions"].result(), 1)
+            out += _same("sessions", ("session_id",), _kept(got["kept_sessions"].result(), 1), counts)
+            out += _spans(got["kept_spans"].result(), got["spans"].result())
+            out += _same("session_costs", ("session_id", "service", "agent"), kept_costs, costs)
+            return out + _periods(got["period_totals"].result(), got["period_pairs"].result(), buckets)
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
 
 
 def check_store(store: Any) -> list[Difference]:

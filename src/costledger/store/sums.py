@@ -16,15 +16,16 @@ from sqlalchemy import ColumnElement, Label, Table, func, tuple_
 
 from ..money import SPLIT, split
 
-_DOLLAR = 10**9
+# The split of an event's cost column in a SUM: whole dollars and nano-dollars below a dollar.
+DOLLAR = 10**9
 
 
 def cost_sum(low: ColumnElement[Any], high: ColumnElement[Any] | None = None, label: str = "cost") -> list[Label[Any]]:
     """SUM(low) (+ SUM(high) × 10^18) as labelled columns that `summed(row, label)` puts together."""
     # `//` of two integers is SQL's integer division on both backends (`/` would cast to numeric).
     parts = [
-        func.coalesce(func.sum(low // _DOLLAR), 0).label(f"{label}__usd"),
-        func.coalesce(func.sum(low % _DOLLAR), 0).label(f"{label}__nano"),
+        func.coalesce(func.sum(low // DOLLAR), 0).label(f"{label}__usd"),
+        func.coalesce(func.sum(low % DOLLAR), 0).label(f"{label}__nano"),
     ]
     if high is not None:
         parts.append(func.coalesce(func.sum(high), 0).label(f"{label}__high"))
@@ -36,7 +37,12 @@ def summed(row: Any, label: str = "cost") -> int:
     mapping: Mapping[str, Any] = row if isinstance(row, Mapping) else row._mapping
     # NULL parts (an outer join that found nothing) count as 0.
     high, dollars, nanos = (mapping.get(f"{label}__{part}") or 0 for part in ("high", "usd", "nano"))
-    return int(high) * SPLIT + int(dollars) * _DOLLAR + int(nanos)
+    return from_halves(dollars, nanos, high)
+
+
+def from_halves(dollars: Any, nanos: Any, high: Any = 0) -> int:
+    """The nano-dollars of cost_sum's parts read by position: SUM(low // 10^9), SUM(low % 10^9), SUM(high)."""
+    return int(high or 0) * SPLIT + int(dollars or 0) * DOLLAR + int(nanos or 0)
 
 
 def table_sum(table: Table, name: str = "cost", label: str | None = None) -> list[Label[Any]]:
