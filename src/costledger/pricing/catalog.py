@@ -75,6 +75,9 @@ class Catalog:
         self.tier_contexts: dict[str, dict[str, str]] = data.get("service_tiers", {})
         self._index: dict[tuple[str, str], list[PriceEntry]] | None = None
         self._cache: dict[tuple[str, str | None, dt.date, str | None], PriceEntry | UnknownPrice] = {}
+        # Hints for unknown names, by (service, model): an unknown model is looked up again each day it
+        # appears (prices are per day), and its hint compares it with every known name.
+        self._hints: dict[tuple[str, str | None], list[str]] = {}
         self.custom_meters = frozenset(meter for e in self.entries for meter in e.rates if meter not in STANDARD_METERS)
 
     @property
@@ -233,6 +236,14 @@ class Catalog:
 
     def suggest(self, service: str, model: str | None, limit: int = 3) -> list[str]:
         """Close names, best first: the longest shared prefix, then overall likeness."""
+        found = self._hints.get((service, model))
+        if found is None:
+            if len(self._hints) > 10_000:  # bounded: clients choose the names
+                self._hints.clear()
+            found = self._hints[(service, model)] = self._suggest(service, model)
+        return found[:limit]
+
+    def _suggest(self, service: str, model: str | None, limit: int = 12) -> list[str]:
         if model is None or service not in self.services():
             pool = self.services()
             target = service
