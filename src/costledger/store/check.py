@@ -215,14 +215,12 @@ def _queries() -> dict[str, tuple[Select[Any], bool]]:
                           True),
         "kept_costs": (select(s.c.session_id, s.c.service, s.c.agent, *_stored_counts(s)).where(_not_zero(s))
                        .order_by(s.c.session_id, s.c.service, s.c.agent), True),
-        "sessions": (select(events.c.session_id, *_counts()).where(in_session).group_by(events.c.session_id)
-                     .order_by(events.c.session_id), True),
-        "kept_sessions": (select(sessions.c.session_id, *_stored_counts(sessions)).where(_not_zero(sessions))
-                          .order_by(sessions.c.session_id), True),
-        # The spans read as times (a row per session).
-        "spans": (select(events.c.session_id, func.min(events.c.ts), func.max(events.c.ts)).where(in_session)
-                  .group_by(events.c.session_id), False),
-        "kept_spans": (select(sessions.c.session_id, sessions.c.started_at, sessions.c.ended_at), False),
+        # The sessions with their spans, read as times (a row per session).
+        "sessions": (select(events.c.session_id, *_counts(), func.min(events.c.ts), func.max(events.c.ts))
+                     .where(in_session).group_by(events.c.session_id).order_by(events.c.session_id), False),
+        "kept_sessions": (select(sessions.c.session_id, *_stored_counts(sessions), sessions.c.started_at,
+                                 sessions.c.ended_at).where(_not_zero(sessions)).order_by(sessions.c.session_id),
+                          False),
         "period_totals": (select(p.c.period, p.c.dimension, p.c.value, *_stored_counts(p)).where(_not_zero(p)),
                           True),
         "period_pairs": (select(q.c.pair, q.c.period, q.c.a, q.c.b, *_stored_counts(q)).where(_not_zero(q)), True),
@@ -247,9 +245,10 @@ def check(connection: Connection) -> list[Difference]:
             out = _same("rollup_daily", ("day", *DIMENSIONS), _kept(got["rollups"].result(), width), buckets)
             costs = _recounted(got["session_costs"].result(), 3)
             kept_costs = _kept(got["kept_costs"].result(), 3)
-            counts = _recounted(got["sessions"].result(), 1)
-            out += _same("sessions", ("session_id",), _kept(got["kept_sessions"].result(), 1), counts)
-            out += _spans(got["kept_spans"].result(), got["spans"].result())
+            counted, kept = got["sessions"].result(), got["kept_sessions"].result()
+            out += _same("sessions", ("session_id",), _kept(kept, 1), _recounted(counted, 1))
+            # Each row's last two columns: the kept span, the events' first and last time.
+            out += _spans([(row[0], row[-2], row[-1]) for row in kept], [(row[0], row[-2], row[-1]) for row in counted])
             out += _same("session_costs", ("session_id", "service", "agent"), kept_costs, costs)
             return out + _periods(got["period_totals"].result(), got["period_pairs"].result(), buckets)
         except BaseException:
