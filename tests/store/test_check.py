@@ -101,3 +101,38 @@ def test_period_totals_read_by_alerts_and_budgets_are_recounted(store_url: str) 
             c.execute(update(period_totals).where(p.period == "2026-11", p.dimension == "").values(cost=p.cost + 1))
         found = {(d.table, d.field, tuple(d.key.values())) for d in check_store(ledger.store)}
     assert found == {("period_totals", "cost", ("2026-11", "", ""))}
+
+
+def test_one_difference_among_many_rows_is_found_in_every_table(store_url: str) -> None:
+    """A ledger of many days, users, sessions and agents: consistent as recorded (every table
+    compared whole), then one figure changed in each kept table is the only difference listed."""
+    from costledger.store.alerts_schema import period_totals
+    from costledger.store.schema import period_pairs
+
+    events = [
+        {"event_id": f"e{i}", "ts": (T0 + dt.timedelta(days=i % 9, minutes=i)).isoformat(), "service": "anthropic",
+         "model": "claude-haiku-4-5", "usage": {"input_tokens": 100 + i, "output_tokens": i % 50},
+         "session_id": f"s{i % 40}", "user_id": f"u{i % 70}", "tier": ("free", "pro")[i % 2],
+         "agent": f"agent-{i % 6}", "mode": ("text", "voice")[i % 3 == 0]}
+        for i in range(600)
+    ]  # fmt: skip
+    with Ledger(store_url) as ledger:
+        ledger.record_many(events)
+        assert check_store(ledger.store) == []
+        with ledger.store.engine.begin() as c:
+            r, s, p, q = rollup_daily.c, session_costs.c, period_totals.c, period_pairs.c
+            c.execute(update(rollup_daily).where(r.user_id == "u7", r.day == dt.date(2026, 11, 26))
+                      .values(unpriced=r.unpriced + 1))  # fmt: skip
+            c.execute(update(session_costs).where(s.session_id == "s3", s.agent == "agent-3")
+                      .values(cost=s.cost + 1))  # fmt: skip
+            c.execute(update(period_totals).where(p.period == "2026-11-20", p.dimension == "agent",
+                                                  p.value == "agent-1").values(events=p.events + 1))  # fmt: skip
+            c.execute(update(period_pairs).where(q.pair == "user_id,tier", q.period == "2026-11", q.a == "u9")
+                      .values(cost=q.cost - 1))  # fmt: skip
+        found = sorted((d.table, d.field, *d.key.values()) for d in check_store(ledger.store))
+    assert found == [
+        ("period_pairs", "cost", "user_id,tier", "2026-11", "u9", "pro"),
+        ("period_totals", "events", "2026-11-20", "agent", "agent-1"),
+        ("rollup_daily", "unpriced", "2026-11-26", "anthropic", "claude-haiku-4-5", "agent-1", "u7", "pro", "text"),
+        ("session_costs", "cost", "s3", "anthropic", "agent-3"),
+    ]
