@@ -16,8 +16,9 @@ from typing import Any
 
 from ..ledger import Ledger
 from ..margins.arithmetic import Margin
+from ..margins.at_limit import AtLimitRow
 from ..margins.figures import month_bounds
-from ..margins.plans import ASSUMPTIONS, NO_PLAN, AtLimitRow
+from ..margins.plans import ASSUMPTIONS, NO_PLAN
 from .charts import Chart, layout, month_label
 from .pages import Card, Page, money, span
 from .tables import Column, Table, paged, share_text
@@ -52,8 +53,9 @@ def _money_row(margin: Margin) -> dict[str, Any]:
 
 def at_limit_rows(ledger: Ledger, since: dt.date, until: dt.date) -> list[AtLimitRow]:
     """The margins' at-limit table for the range, alone (no revenue, usage or fixed costs read)."""
+    from ..margins.at_limit import at_limit_table
     from ..margins.figures import month_of, session_figures
-    from ..margins.plans import PlanBook, at_limit_table
+    from ..margins.plans import PlanBook
 
     with ledger.store.engine.connect() as connection:
         held = session_figures(connection, since, until)

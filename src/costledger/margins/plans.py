@@ -1,4 +1,4 @@
-"""Margin per plan, per user and per month, and the margin at each plan's limit.
+"""Margin per plan, per user and per month (the margin at each plan's limit: at_limit.py).
 
 Who is on which plan in a month: a `[[subscriptions]]` entry in force that month
 wins; otherwise the tier label an event or session carries, mapped through
@@ -9,7 +9,6 @@ an equal share, by largest remainder, so the plans' shares sum exactly to the co
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
@@ -18,15 +17,12 @@ from typing import Any
 
 from .. import clock
 from ..config import Config, FixedCost, Plan, Subscription
-from ..errors import UnknownPrice
-from ..money import from_nanos, usd
+from ..money import usd
 from ..pricing import Catalog
 from ..store import Store
-from .arithmetic import AtLimit, Margin, allocate_by, flag
+from .arithmetic import Margin, allocate_by
+from .at_limit import AtLimitRow, at_limit_table
 from .figures import (
-    PAYMENT_SERVICE,
-    SessionFigures,
-    SessionKey,
     data_range,
     month_bounds,
     month_of,
@@ -114,42 +110,6 @@ class PlanMonth:
                 {"currency": currency, "revenue": usd(original), "revenue_usd": usd(in_usd)}
                 for currency, (original, in_usd) in sorted(self.currencies.items())
             ],
-        }
-
-
-@dataclass(frozen=True)
-class AtLimitRow:
-    plan: Plan
-    subscribers: int
-    measured_sessions: int
-    measured_on: str
-    fee: Decimal
-    p50: AtLimit | None
-    p90: AtLimit | None
-    flag: str  # negative | thin | ok | no data | no quota
-
-    def as_dict(self) -> dict[str, Any]:
-        def side(at: AtLimit | None) -> dict[str, str | None]:
-            if at is None:
-                return {"cost_per_session_usd": None, "cost_usd": None, "margin_usd": None}
-            return {
-                "cost_per_session_usd": usd(at.cost_per_session),
-                "cost_usd": usd(at.cost),
-                "margin_usd": usd(at.margin),
-            }
-
-        return {
-            "plan": self.plan.name,
-            "price_usd": usd(self.plan.price_usd),
-            "period": self.plan.period,
-            "included_sessions": self.plan.included_sessions,
-            "subscribers": self.subscribers,
-            "measured_sessions": self.measured_sessions,
-            "measured_on": self.measured_on,
-            "fee_usd": usd(self.fee),
-            "p50": side(self.p50),
-            "p90": side(self.p90),
-            "flag": self.flag,
         }
 
 
@@ -306,102 +266,4 @@ def margin_report(
     )
 
 
-def payment_fee(catalog: Catalog, amount: Decimal, at: dt.datetime) -> Decimal:
-    """Stripe's fee on a charge of `amount` (nothing is charged for a free plan)."""
-    if amount <= 0:
-        return Decimal(0)
-    try:
-        return catalog.price(PAYMENT_SERVICE, None, {"amount_usd": amount}, at).total
-    except UnknownPrice:
-        return Decimal(0)
-
-
-def at_limit_table(
-    config: Config,
-    catalog: Catalog,
-    book: PlanBook,
-    held: SessionFigures,
-    month: str,
-    until: dt.date,
-) -> list[AtLimitRow]:
-    """For each plan: the margin of one subscriber who uses the whole quota, at p50 and p90 session cost."""
-    extra = {st.mode: st.extra_cost_usd for st in config.session_types}
-    at = dt.datetime.combine(until, dt.time(), tzinfo=dt.UTC)
-    subscribers = book.subscribers(month)
-    active: dict[str, set[str]] = defaultdict(set)
-    # Each (month, user, tier, mode)'s plan, found once (not once per session or per plan).
-    by_plan: dict[str, list[SessionKey]] = defaultdict(list)
-    for key in held.counts:
-        on, user, tier, _mode = key
-        plan_name = book.plan_of(user, on, tier)
-        by_plan[plan_name].append(key)
-        if on == month and user:
-            active[book.plan_of(user, month, tier)].add(user)
-    rows = []
-    for plan in config.plans:
-
-        def in_modes(key: SessionKey, plan: Plan = plan) -> bool:
-            return not plan.modes or (key[3] or "") in plan.modes
-
-        own = [k for k in by_plan.get(plan.name, ()) if in_modes(k)]
-        measured_on = f"{plan.name}'s sessions" + (f" in modes {', '.join(plan.modes)}" if plan.modes else "")
-        if not own and plan.modes:
-            own = [k for k in held.counts if in_modes(k)]
-            measured_on = f"all sessions in modes {', '.join(plan.modes)}"
-        costs = _session_costs(held, own, extra)
-        fee = payment_fee(catalog, plan.price_usd, at)
-        quota = 1 if plan.period in ("call", "session") else plan.included_sessions
-        p50 = p90 = None
-        if quota is None:
-            state = "no quota"
-        elif not costs:
-            state = "no data"
-        else:
-            p50 = AtLimit(plan.price_usd, fee, quota, _nearest_rank(costs, 50))
-            p90 = AtLimit(plan.price_usd, fee, quota, _nearest_rank(costs, 90))
-            state = flag(p90.margin, plan.price_usd, plan.min_margin_share)
-        rows.append(
-            AtLimitRow(
-                plan=plan,
-                subscribers=len(subscribers.get(plan.name, set()) | active.get(plan.name, set())),
-                measured_sessions=len(costs),
-                measured_on=measured_on,
-                fee=fee,
-                p50=p50,
-                p90=p90,
-                flag=state,
-            )
-        )
-    return rows
-
-
-def _session_costs(
-    held: SessionFigures, keys: Iterable[SessionKey], extra: dict[str, Decimal]
-) -> list[Decimal] | list[int]:
-    """The cost of each priced session of `keys` (API cost plus its session type's extra cost), sorted: whole
-    nano-dollars while every extra cost is one (sorting ints is a tenth of sorting Decimals), else Decimals."""
-    extra_nanos = {mode: value.scaleb(9) for mode, value in extra.items()}
-    if all(v == v.to_integral_value() for v in extra_nanos.values()):
-        ints: list[int] = []
-        for key in keys:
-            found = held.priced.get(key)
-            if found:
-                shift = int(extra_nanos.get(key[3] or "", 0))
-                ints.extend(found if not shift else (c + shift for c in found))
-        ints.sort()
-        return ints
-    exact: list[Decimal] = []
-    for key in keys:
-        add = extra.get(key[3] or "", Decimal(0))
-        exact.extend((from_nanos(c) or Decimal(0)) + add for c in held.priced.get(key, ()))
-    exact.sort()
-    return exact
-
-
-def _nearest_rank(ordered: Sequence[Decimal] | Sequence[int], q: int) -> Decimal:
-    """arithmetic.percentile of values already sorted (nano-dollars as ints, or Decimals)."""
-    found = ordered[max(math.ceil(Decimal(q) * len(ordered) / 100), 1) - 1]
-    return found if isinstance(found, Decimal) else from_nanos(found) or Decimal(0)
-
-
-__all__ = ["ASSUMPTIONS", "AtLimitRow", "MarginReport", "PlanBook", "PlanMonth", "fixed_cost_of", "margin_report"]
+__all__ = ["ASSUMPTIONS", "MarginReport", "PlanBook", "PlanMonth", "fixed_cost_of", "margin_report"]
