@@ -243,7 +243,8 @@ class Catalog:
             found = self._hints[(service, model)] = self._suggest(service, model)
         return found[:limit]
 
-    def _suggest(self, service: str, model: str | None, limit: int = 12) -> list[str]:
+    def _suggest(self, service: str, model: str | None) -> list[str]:
+        # Every close name, ranked (get_close_matches keeps at most 12): suggest() cuts it to its limit.
         if model is None or service not in self.services():
             pool = self.services()
             target = service
@@ -261,7 +262,7 @@ class Catalog:
             prefix = len(_common_prefix(name, target))
             return -prefix, -difflib.SequenceMatcher(None, name, target).ratio(), name
 
-        return sorted(set(close), key=rank)[:limit]
+        return sorted(set(close), key=rank)
 
     def in_force(self, at: dt.datetime, services: Iterable[str] | None = None) -> list[PriceEntry]:
         """Every entry that prices something at `at`: ours, then genai-prices' for `services`."""
