@@ -167,6 +167,36 @@ def test_sessions_cost_users_and_the_listing_by_whole_cost(small: Ledger) -> Non
     assert counts == {(NOV_10, "expert"): 1, (NOV_10, "chat"): 1, (NOV_11, "chat"): 2}
 
 
+def test_session_counts_by_tier_and_mode_are_read_once_a_transaction_and_never_kept_past_it(small: Ledger) -> None:
+    # Counted by hand from the fixture: Nov 10 s1 (pro, expert) and s2 (free, chat); Nov 11 s3 (pro,
+    # chat) and s4 (free, chat).
+    with small.store.engine.connect() as connection:
+        asked = [session_counts(connection, RANGE, by) for by in ((), ["mode"], ["tier"], ["mode", "tier"],
+                                                                   ["tier", "mode"], ["user"])]  # fmt: skip
+        asked[4][(NOV_10, "pro", "expert")] = 99  # a caller's changes to its answer are its own
+        again = session_counts(connection, RANGE, ["tier", "mode"]), session_counts(connection, RANGE)
+        nov_11 = session_counts(connection, Filters(since=NOV_11, until=NOV_11), ["tier"])
+    assert asked[1:] == [
+        {(NOV_10, "expert"): 1, (NOV_10, "chat"): 1, (NOV_11, "chat"): 2},
+        {(NOV_10, "pro"): 1, (NOV_10, "free"): 1, (NOV_11, "pro"): 1, (NOV_11, "free"): 1},
+        {(NOV_10, "expert", "pro"): 1, (NOV_10, "chat", "free"): 1, (NOV_11, "chat", "pro"): 1,
+         (NOV_11, "chat", "free"): 1},
+        {(NOV_10, "pro", "expert"): 99, (NOV_10, "free", "chat"): 1, (NOV_11, "pro", "chat"): 1,
+         (NOV_11, "free", "chat"): 1},
+        {(NOV_10, "a"): 1, (NOV_10, "b"): 1, (NOV_11, "a"): 1, (NOV_11, "c"): 1},
+    ]  # fmt: skip
+    assert again == ({(NOV_10, "pro", "expert"): 1, (NOV_10, "free", "chat"): 1, (NOV_11, "pro", "chat"): 1,
+                      (NOV_11, "free", "chat"): 1}, {(NOV_10,): 2, (NOV_11,): 2})  # fmt: skip
+    assert nov_11 == {(NOV_11, "pro"): 1, (NOV_11, "free"): 1}
+    # A session recorded after that transaction is counted by the next one, on the same pooled connection.
+    with clock.use(dt.datetime(2026, 11, 12, 12, tzinfo=dt.UTC)):
+        small.record({"event_id": "e5", "ts": at(NOV_12, 9), "service": "acme", "model": "talk",
+                      "usage": {"audio_seconds": 60}, "session_id": "s5", "mode": "chat", "tier": "pro"})  # fmt: skip
+    with small.store.engine.connect() as connection:
+        assert session_counts(connection, RANGE, ["tier"])[(NOV_12, "pro")] == 1
+        assert session_counts(connection, RANGE) == {(NOV_10,): 2, (NOV_11,): 2, (NOV_12,): 1}
+
+
 def test_the_month_end_forecast_projects_each_part(small: Ledger) -> None:
     with small.store.engine.connect() as connection:
         forecast = month_forecast(connection, small.config, NOV_12, Filters())

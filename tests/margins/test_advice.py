@@ -60,3 +60,21 @@ def test_prompt_caching_from_observed_cache_reads() -> None:
     # Old 4 × 0.027 = 0.108; new 0.009 + 0.0225 (write) + 3 × (0.009 + 0.0018) = 0.0639.
     assert (item.details["calls"], item.details["old_cost_usd"], item.details["new_cost_usd"]) == (4, "0.108", "0.0639")
     assert "observed" in item.title
+
+
+def test_prompt_caching_prices_the_calls_at_their_own_service_tier() -> None:
+    # gpt-5 on the flex tier (OpenAI's published flex rates: $0.625 input, $0.0625 cached input per MTok;
+    # writing the cache is billed as input). Three calls of 10,000 input tokens with an 8,000-token prefix:
+    # now 3 × 0.00625 = 0.01875; cached 0.00625 (the first call writes), then 2 × (2,000 × 0.625 + 8,000 ×
+    # 0.0625) / 10^6 = 2 × 0.00175: 0.00975 in all. At the standard rates ($1.25, $0.125) the cached calls
+    # would cost 0.0195, more than the flex calls do now, and hide the saving.
+    calls = []
+    for n in range(3):
+        ts = dt.datetime(2026, 11, 2, 12, n, tzinfo=dt.UTC)
+        usage = {"input_tokens": 10_000}
+        cost = quantize(default_catalog().price("openai", "gpt-5", usage, ts, "flex").total)
+        calls.append(PastEvent(f"s1-{n}", ts, "openai", "gpt-5", usage, cost, "catalog", agent="scholar",
+                               mode="combined", session_id="s1", service_tier="flex"))  # fmt: skip
+    assert [c.cost for c in calls] == [Decimal("0.00625")] * 3
+    (item,) = prompt_caching(calls, default_catalog(), {"combined": 8_000}, days=30)
+    assert (item.details["old_cost_usd"], item.details["new_cost_usd"]) == ("0.01875", "0.00975")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from costledger import Ledger
+from costledger import Ledger, clock
 from costledger.margins import Swap, repriced, what_if
 from costledger.margins.whatif import PastEvent
 from costledger.money import quantize
@@ -86,3 +87,40 @@ def test_reported_and_unpriced_events_are_counted_apart_not_guessed() -> None:
     ]
     result = repriced(events, Swap.parse("anthropic:claude-sonnet-4-0=anthropic:no-such-model"), catalog)
     assert (result.skipped_reported, result.skipped_unpriced, result.not_priceable, result.matched) == (1, 1, 1, 0)
+
+
+TIERED = """
+[[prices]]                      # a tier only gpt-5 has a price for here: its swap cannot be priced
+service = "openai"
+model = "gpt-5"
+service_tier = "scale"
+since = 2026-01-01
+input_per_mtok = "1.00"
+output_per_mtok = "8.00"
+source = "negotiated"
+"""
+
+
+def test_a_swap_prices_each_event_at_its_own_service_tier(tmp_path: Path) -> None:
+    # OpenAI's published rates per MTok, input / output: gpt-5 $1.25 / $10 standard, $0.625 / $5 flex and
+    # batch, $2.50 / $20 priority; gpt-5-mini $0.25 / $2 standard, $0.125 / $1 flex and batch, $0.45 / $3.60
+    # priority. Each call: 1,000,000 input and 100,000 output tokens.
+    config = tmp_path / "costledger.toml"
+    config.write_text(TIERED, encoding="utf-8")
+    calls = {None: ("2.25", "0.45"), "flex": ("1.125", "0.225"), "batch": ("1.125", "0.225"),
+             "priority": ("4.50", "0.81"), "scale": ("1.80", None)}  # fmt: skip
+    with clock.use(dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)), Ledger(tmp_path / "l.db", config=config) as ledger:
+        ledger.record_many([
+            {"event_id": f"e-{tier}", "ts": "2026-11-20T10:00:00Z", "service": "openai", "model": "gpt-5",
+             "usage": {"input_tokens": 1_000_000, "output_tokens": 100_000}, **({"service_tier": tier} if tier else {})}
+            for tier in calls
+        ])  # fmt: skip
+        report = what_if(ledger.store, ledger.config, ledger.catalog, Swap.parse("openai:gpt-5=openai:gpt-5-mini"),
+                         since=dt.date(2026, 11, 20), until=dt.date(2026, 11, 20))  # fmt: skip
+    repriced_at = {event.service_tier: (old, new) for event, old, new in report.repricing.by_event}
+    assert repriced_at == {tier: (Decimal(old), Decimal(new)) for tier, (old, new) in calls.items() if new}
+    # No gpt-5-mini price at the "scale" tier: counted apart, not priced at another tier's rate.
+    assert (report.repricing.matched, report.repricing.not_priceable) == (4, 1)
+    assert report.repricing.savings == Decimal("2.25") - Decimal("0.45") + 2 * (Decimal("1.125") - Decimal("0.225")) + (
+        Decimal("4.50") - Decimal("0.81")
+    )

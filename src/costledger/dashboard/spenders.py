@@ -15,6 +15,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
+from sqlalchemy import Connection
+
 from ..ledger import Ledger
 from ..store import Filters, queries
 from ..store.session_counts import session_counts
@@ -27,12 +29,13 @@ _ZERO = Decimal(0)
 TOP = 10
 
 
-def _range_cards(ledger: Ledger, ranged: Filters) -> tuple[list[Card], CostParts]:
+def _range_cards(connection: Connection, ledger: Ledger, ranged: Filters) -> tuple[list[Card], CostParts]:
+    """The cost cards of the range against the period before, read in the page's own transaction (one
+    snapshot for cards and table; session counts read once, store/session_counts.py)."""
     since, until = bounds(ranged)
     first, last = previous_period(since, until)
-    with ledger.store.engine.connect() as connection:
-        whole = whole_cost(connection, ledger.config, ranged)
-        before = whole_cost(connection, ledger.config, replace(ranged, since=first, until=last))
+    whole = whole_cost(connection, ledger.config, ranged)
+    before = whole_cost(connection, ledger.config, replace(ranged, since=first, until=last))
     return part_cards(whole.parts, before.parts, before_label(since, until), whole.allocated), whole.parts
 
 
@@ -57,8 +60,8 @@ USER_COLUMNS = [
 def users_page(ledger: Ledger, filters: Filters, today: dt.date, sort: str, descending: bool, page_number: int) -> Page:
     ranged = window(filters, today)
     since, until = bounds(ranged)
-    cards, parts = _range_cards(ledger, ranged)
     with ledger.store.engine.connect() as connection:
+        cards, parts = _range_cards(connection, ledger, ranged)
         metered = queries.totals(connection, ["user"], ranged)
         tiers: dict[str | None, str | None] = {}
         for t in queries.totals(connection, ["user", "tier"], ranged):
@@ -106,8 +109,8 @@ def agents_page(
 ) -> Page:
     ranged = window(filters, today)
     since, until = bounds(ranged)
-    cards, parts = _range_cards(ledger, ranged)
     with ledger.store.engine.connect() as connection:
+        cards, parts = _range_cards(connection, ledger, ranged)
         metered = queries.totals(connection, ["agent"], ranged)
     total = sum((t.cost_usd for t in metered), start=_ZERO)
     rows = [{"agent": t.group["agent"], "events": t.events, "unpriced": t.unpriced,

@@ -141,7 +141,9 @@ def prompt_caching(
         part = "cache_read_tokens" if key in written else "cache_write_tokens"
         written.add(key)
         try:
-            new = catalog.price(event.service, event.model, {**event.usage, part: prefix}, event.ts).total
+            new = catalog.price(
+                event.service, event.model, {**event.usage, part: prefix}, event.ts, event.service_tier
+            ).total
         except UnknownPrice:
             continue
         bucket = saving[(source, event.model or "")]

@@ -1,7 +1,7 @@
 """What if these agents had used another model? Reprice a past period with the real token counts.
 
 `repriced` is pure: the events in, the catalog, the swap; it prices each matching
-event's recorded usage with the other model at the event's own time. Events whose
+event's recorded usage with the other model at the event's own time and service tier. Events whose
 cost was reported by the caller (not priced by us) or that were never priced are
 counted apart, not guessed.
 """
@@ -67,6 +67,9 @@ class PastEvent(NamedTuple):
     agent: str | None = None
     mode: str | None = None
     session_id: str | None = None
+    # The provider's service tier it ran at (flex, priority, batch…; None: standard): a what-if prices
+    # the other model at the same tier, as its stored cost was.
+    service_tier: str | None = None
 
 
 @dataclass
@@ -78,7 +81,7 @@ class Repricing:
     new_cost: Decimal = Decimal(0)
     skipped_reported: int = 0
     skipped_unpriced: int = 0
-    not_priceable: int = 0  # the new model has no price for a meter the event used
+    not_priceable: int = 0  # the new model has no price for a meter the event used, or for its service tier
     by_event: list[tuple[PastEvent, Decimal, Decimal]] = field(default_factory=list)
 
     @property
@@ -137,7 +140,7 @@ def reprice_matched(past: Iterable[PastEvent], swap: Swap, catalog: Catalog) -> 
             out.skipped_unpriced += 1
             continue
         try:
-            new = quantize(price(swap.to_service, swap.to_model, event.usage, event.ts).total)
+            new = quantize(price(swap.to_service, swap.to_model, event.usage, event.ts, event.service_tier).total)
         except UnknownPrice:
             out.not_priceable += 1
             continue
@@ -161,7 +164,7 @@ def _usage(text: str) -> dict[str, int | Decimal]:
 _PAST = tuple(
     events.c[name]
     for name in ("event_id", "ts", "service", "model", "usage", "cost", "cost_source", "user_id", "tier", "agent",
-                 "mode", "session_id")
+                 "mode", "session_id", "service_tier")
 )  # fmt: skip
 
 
@@ -230,7 +233,7 @@ class WhatIfReport:
             "plans": self.plans,
             "assumptions": [
                 "the same token counts with the new model (same prompts, same output length)",
-                "each event priced at its own time with the catalog in force then",
+                "each event priced at its own time and service tier with the catalog in force then",
                 f"per month: the {self.days}-day saving scaled to 30 days",
                 "margin: the margin report over the same days (fixed costs of each month touched count in full)",
             ],
