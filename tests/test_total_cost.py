@@ -18,8 +18,10 @@ import pytest
 from costledger import Ledger, clock
 from costledger.config import FixedCost
 from costledger.store import Filters
+from costledger.store.range_sessions import DAY, range_sessions, read_already
 from costledger.store.search import find_ids
 from costledger.store.session_counts import session_counts
+from costledger.store.session_modes import ModeCost, session_costs_by_mode
 from costledger.store.session_totals import list_whole, stream_sessions
 from costledger.total_cost import (
     CostParts,
@@ -195,6 +197,24 @@ def test_session_counts_by_tier_and_mode_are_read_once_a_transaction_and_never_k
     with small.store.engine.connect() as connection:
         assert session_counts(connection, RANGE, ["tier"])[(NOV_12, "pro")] == 1
         assert session_counts(connection, RANGE) == {(NOV_10,): 2, (NOV_11,): 2, (NOV_12,): 1}
+
+
+def test_a_range_inside_one_read_already_is_taken_from_it_and_other_filters_are_not(small: Ledger) -> None:
+    # Nov 11 by hand: s3 (chat, pro, $1.50 reported) and s4 (chat, free, unpriced: $0). Chat: 2 sessions,
+    # $1.50 in all, $0.75 each; nearest rank p50 = the 1st of 2 ($0), p90 = the 2nd ($1.50).
+    nov_11, pro = Filters(since=NOV_11, until=NOV_11), Filters(since=NOV_10, until=NOV_12, dims={"tier": "pro"})
+    chat = ModeCost("chat", 2, Decimal("1.5"), Decimal("0.75"), Decimal("0"), Decimal("1.5"))
+    with small.store.engine.connect() as connection:  # read on their own: grouped in the database
+        alone = session_counts(connection, nov_11, ["mode"]), session_costs_by_mode(connection, nov_11)
+    with small.store.engine.connect() as connection:
+        assert read_already(connection, nov_11) is None
+        assert len(range_sessions(connection, RANGE)) == 4
+        assert [row[DAY] for row in read_already(connection, nov_11) or []] == ["2026-11-11", "2026-11-11"]
+        assert read_already(connection, pro) is None  # the tier filter: not a part of the unfiltered read
+        taken = session_counts(connection, nov_11, ["mode"]), session_costs_by_mode(connection, nov_11)
+        pro_counts = session_counts(connection, pro, ["mode"])
+    assert alone == taken == ({(NOV_11, "chat"): 2}, [chat])
+    assert pro_counts == {(NOV_10, "expert"): 1, (NOV_11, "chat"): 1}
 
 
 def test_the_month_end_forecast_projects_each_part(small: Ledger) -> None:

@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import Connection
+
 from ..ledger import Ledger
 from ..margins.arithmetic import Margin
 from ..margins.at_limit import AtLimitRow
@@ -51,14 +53,14 @@ def _money_row(margin: Margin) -> dict[str, Any]:
             "margin_usd": margin.margin, "margin_share": margin.share}  # fmt: skip
 
 
-def at_limit_rows(ledger: Ledger, since: dt.date, until: dt.date) -> list[AtLimitRow]:
-    """The margins' at-limit table for the range, alone (no revenue, usage or fixed costs read)."""
+def at_limit_rows(ledger: Ledger, since: dt.date, until: dt.date, connection: Connection) -> list[AtLimitRow]:
+    """The margins' at-limit table for the range, alone (no revenue, usage or fixed costs read), in the
+    page's transaction (the range's sessions it has read already serve again)."""
     from ..margins.at_limit import at_limit_table
     from ..margins.figures import month_of, session_figures
     from ..margins.plans import PlanBook
 
-    with ledger.store.engine.connect() as connection:
-        held = session_figures(connection, since, until)
+    held = session_figures(connection, since, until)
     book = PlanBook(ledger.config.plans, ledger.config.subscriptions)
     return at_limit_table(ledger.config, ledger.catalog, book, held, month_of(until), until)
 

@@ -100,19 +100,21 @@ def overview_page(ledger: Ledger, filters: Filters, today: dt.date, open_alerts:
     before_range = replace(ranged, since=first, until=last)
     config = ledger.config
     with ledger.store.engine.connect() as connection:
+        # The sessions of each range first: one read of each serves every session figure that follows
+        # (costs by mode, counts by day, mode and tier, the month to date, the plans at their limit).
+        by_mode, users_per_tier = month_sessions(connection, ranged)
+        held_before = sessions_cost(connection, config, before_range)
         whole = whole_cost(connection, config, ranged)
         before = whole_cost(connection, config, before_range)
         month = month_forecast(connection, config, today, ranged)
         services = queries.totals(connection, ["service"], ranged)
         models = queries.totals(connection, ["service", "model"], ranged)
-        by_mode, users_per_tier = month_sessions(connection, ranged)
         held = sessions_cost(connection, config, ranged, by_mode)
-        held_before = sessions_cost(connection, config, before_range)
         tiers = with_metered(
             sessions_side(connection, config, ranged, "tier"),
             {t.group["tier"]: t.cost_usd for t in queries.totals(connection, ["tier"], ranged)},
         )
-    limits = at_limit_rows(ledger, since, until) if config.plans else []
+        limits = at_limit_rows(ledger, since, until, connection) if config.plans else []
     period = before_label(since, until)
     total = whole.parts.total
     page = Page("Overview")

@@ -61,15 +61,16 @@ def users_page(ledger: Ledger, filters: Filters, today: dt.date, sort: str, desc
     ranged = window(filters, today)
     since, until = bounds(ranged)
     with ledger.store.engine.connect() as connection:
+        # The per-user counts first: they read the range's sessions, which the cards' counts then reuse.
+        side = sessions_side(connection, ledger.config, ranged, "user")
+        held: dict[str | None, int] = {}
+        for (_day, user), n in session_counts(connection, ranged, ["user"]).items():
+            held[user] = held.get(user, 0) + n
         cards, parts = _range_cards(connection, ledger, ranged)
         metered = queries.totals(connection, ["user"], ranged)
         tiers: dict[str | None, str | None] = {}
         for t in queries.totals(connection, ["user", "tier"], ranged):
             tiers.setdefault(t.group["user"], t.group["tier"])
-        side = sessions_side(connection, ledger.config, ranged, "user")
-        held: dict[str | None, int] = {}
-        for (_day, user), n in session_counts(connection, ranged, ["user"]).items():
-            held[user] = held.get(user, 0) + n
     whole = with_metered(side, {t.group["user"]: t.cost_usd for t in metered})
     counts = {t.group["user"]: t for t in metered}
     rows = []

@@ -24,17 +24,17 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, case, func, literal_column, select
 
 from ..dates import FIRST_DAY, LAST_DAY
-from ..money import SPLIT, from_nanos, to_nanos
+from ..money import from_nanos, to_nanos
 from ..store import Filters, Store
 from ..store.alerts_schema import period_totals
 from ..store.period_reads import ledger_days, pieces
-from ..store.schema import PAYMENTS, events, period_pairs, sessions
+from ..store.range_sessions import range_sessions
+from ..store.schema import PAYMENTS, events, period_pairs
 from ..store.sums import DOLLAR, from_halves
 from .arithmetic import Margin
 
@@ -189,7 +189,6 @@ class SessionFigures:
 
 
 SessionKey = tuple[str, str | None, str | None, str | None]  # month, user_id, tier, mode
-_KEY = itemgetter(1, 2, 3, 4)  # a session row's SessionKey
 
 
 def session_figures(connection: Connection, since: dt.date, until: dt.date) -> SessionFigures:
@@ -201,8 +200,7 @@ def session_figures(connection: Connection, since: dt.date, until: dt.date) -> S
     index. It grows with the sessions of the range, not the history: an exact nearest-rank
     percentile of session cost needs every priced session's cost.
     """
-    s = sessions.c
-    start, end = _naive(since), _naive(until, end=True)
+    start = _naive(since)
     # The payments since `since`, through their index (a condition on session_id would have SQLite walk
     # the index of every event with a session instead); those of a session taken out of its cost below.
     paid: dict[str, int] = {}
@@ -210,21 +208,14 @@ def session_figures(connection: Connection, since: dt.date, until: dt.date) -> S
     for session_id, cost in connection.execute(in_sessions):
         if session_id is not None and cost is not None:
             paid[session_id] = paid.get(session_id, 0) + int(cost)
-    # The month as 'YYYY-MM' text from the database: no datetime made per session.
-    if connection.dialect.name == "postgresql":
-        month = func.to_char(s.started_at, literal_column("'YYYY-MM'"))
-    else:
-        month = func.substr(s.started_at, literal_column("1"), literal_column("7"))
-    query = select(s.session_id, month, s.user_id, s.tier, s.mode, s.unpriced, s.cost_high, s.cost).where(
-        s.events > literal_column("0"), s.started_at >= start, s.started_at < end
-    )
-    rows = connection.execute(query).all()
-    counts: dict[SessionKey, int] = Counter(map(_KEY, rows))  # counted in C
+    # The range's sessions as the page that shows this read them already, if it did (store/range_sessions.py);
+    # the month is the first seven characters of the start day.
+    rows = range_sessions(connection, Filters(since=since, until=until))
+    counts: dict[SessionKey, int] = Counter((day[:7], user, tier, mode) for _, day, user, tier, mode, _, _ in rows)
     priced: dict[SessionKey, list[int]] = {}
-    for session_id, started, user, tier, mode, unpriced, high, low in rows:
+    for session_id, day, user, tier, mode, unpriced, cost in rows:
         if not unpriced:
-            key = (started, user, tier, mode)
-            cost = high * SPLIT + low if high else low
+            key = (day[:7], user, tier, mode)
             if paid:
                 cost -= paid.get(session_id, 0)
             found = priced.get(key)

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, case, func, select
 
 from ..money import SPLIT, from_nanos, usd
+from .raw import fetch_raw
 from .schema import DIMENSIONS, events, rollup_daily, session_costs, sessions
 from .sums import cost_sum, from_halves
 
@@ -84,21 +85,6 @@ def _kept(rows: Iterable[Sequence[Any]], width: int) -> list[tuple[Any, ...]]:
     """Canonical rows of a kept aggregate: its `width` key columns, then _stored_counts()'s."""
     w = width
     return [(*row[:w], row[w], row[w + 1], row[w + 2] * SPLIT + row[w + 3]) for row in rows]
-
-
-def _fetch(connection: Connection, query: Select[Any]) -> list[Any]:
-    """The rows of `query` as the driver returns them (tuples, no type processing), inside the
-    connection's transaction."""
-    compiled = query.compile(dialect=connection.dialect)
-    params: Any = compiled.params
-    if compiled.positiontup is not None:  # SQLite's ? marks: the values in their order
-        params = tuple(params[name] for name in compiled.positiontup)
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(str(compiled), params)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
 
 
 def _show(field: str, value: Any) -> str:
@@ -196,7 +182,7 @@ def _periods(
 
 
 def _queries() -> dict[str, tuple[Select[Any], bool]]:
-    """Every read of a check, in the order it uses them; True: read raw (see _fetch). Both sides of a
+    """Every read of a check, in the order it uses them; True: read raw (raw.fetch_raw). Both sides of a
     comparison are read in the same order, the recounts with a missing value as '' (as kept)."""
     from .alerts_schema import period_totals
     from .schema import period_pairs
@@ -231,7 +217,7 @@ def check(connection: Connection) -> list[Difference]:
     """Every difference between the kept aggregates and a recount from the events (empty: consistent)."""
 
     def read(query: Select[Any], raw: bool) -> list[Any]:
-        return _fetch(connection, query) if raw else list(connection.execute(query).all())
+        return fetch_raw(connection, query) if raw else list(connection.execute(query).all())
 
     # The reads run one after another on a second thread, in this transaction, while this thread
     # compares what has come back: the database works without holding Python's lock, so a check

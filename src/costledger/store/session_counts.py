@@ -7,84 +7,79 @@ filters select (ix_sessions_started bounds it by the range).
 
 A page asks for one range's counts several times over (by mode for the extra cost, in all for
 the fixed shares, by tier and mode for its tiers, again for the whole cost of its sessions):
-each of those is a sum of the counts by day, tier and mode, so that is read once per
-transaction and summed for each question (_few).
+each is summed from what the transaction has read already (store/transaction_memo.py): the
+range's sessions when the page walks them anyway (store/range_sessions.py), else one count by
+day, tier and mode for every question by either, both or neither.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import weakref
+from collections import Counter
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, literal_column, select
+from sqlalchemy import Connection, func, select
 
+from .range_sessions import DAY, MODE, TIER, USER, range_sessions, read_already
 from .schema import sessions
+from .session_day import session_day
 from .sessions_query import session_conditions
+from .transaction_memo import remembered
 from .types import Filters
 
 # What the counts can be grouped by, beside the day.
 COUNT_GROUPS = {"mode": sessions.c.mode, "user": sessions.c.user_id, "tier": sessions.c.tier}
-
-
-def session_day(dialect: str) -> ColumnElement[Any]:
-    """The UTC day a session started, as 'YYYY-MM-DD' on either backend."""
-    if dialect == "postgresql":
-        return func.to_char(sessions.c.started_at, literal_column("'YYYY-MM-DD'"))
-    # SQLite keeps a DateTime as text 'YYYY-MM-DD HH:MM:SS.ffffff'.
-    return func.substr(sessions.c.started_at, literal_column("1"), literal_column("10"))
+# Few values each (a ledger has a handful of tiers and modes): counted together, a row per day,
+# tier and mode, they answer every count by either, both or neither.
+_FEW = ("tier", "mode")
+_AT = {"user": USER, "tier": TIER, "mode": MODE}  # where a RangeSession holds each group
 
 
 def session_counts(connection: Connection, filters: Filters, by: Sequence[str] = ()) -> dict[tuple[Any, ...], int]:
     """(day as a date, *values of `by`) → sessions with events started that day, among those the filters select.
 
     `by` names any of COUNT_GROUPS ("mode", "user", "tier"); since/until select the day a
-    session started, as in the session listing.
+    session started, as in the session listing. The caller may change the answer.
     """
     unknown = [name for name in by if name not in COUNT_GROUPS]
     if unknown:
         raise ValueError(f"cannot count sessions by {unknown[0]!r}; choose from {', '.join(COUNT_GROUPS)}")
-    if set(by) <= set(_FEW):
-        return _few(connection, filters, by)
-    return _counted(connection, filters, by)
-
-
-# Few values each (a ledger has a handful of tiers and modes): counted together, a row per day,
-# tier and mode, they answer every count by either, both or neither.
-_FEW = ("tier", "mode")
-_MEMO = "costledger.session_counts"
-# The transaction the counts were read in, and the counts by repr(filters).
-_Memo = tuple["weakref.ref[Any]", dict[str, dict[tuple[Any, ...], int]]]
-
-
-def _few(connection: Connection, filters: Filters, by: Sequence[str]) -> dict[tuple[Any, ...], int]:
-    """session_counts by any of _FEW, summed from the counts by day, tier and mode, which are read
-    once per transaction and filters (one snapshot: the same sessions each time)."""
-    transaction = connection.get_transaction()
-    memo: _Memo | None = connection.info.get(_MEMO)
-    if transaction is None or memo is None or memo[0]() is not transaction:
-        memo = None
-    key = repr(filters)  # Filters holds mappings (no hash); equal filters written alike share a count
-    base = memo[1].get(key) if memo is not None else None
-    if base is None:
-        base = _counted(connection, filters, _FEW)
-        transaction = connection.get_transaction()  # begun by that read if none was
-        if transaction is not None:
-            if memo is None:
-                # Kept on the driver's connection, for its current transaction only (a weak reference:
-                # the next transaction, on the next checkout of this connection, starts afresh).
-                memo = (weakref.ref(transaction), {})
-                connection.info[_MEMO] = memo
-            memo[1][key] = base
-    if tuple(by) == _FEW:
-        return dict(base)
+    if "user" in by:  # a row per user and day, nearly as many as the sessions: counted from them
+        key = repr((filters, tuple(by)))
+        return dict(remembered(connection, "session_counts_by_user", key, lambda: _from_rows(connection, filters, by)))
+    base = remembered(connection, "session_counts", repr(filters), lambda: _few(connection, filters))
     at = [1 + _FEW.index(name) for name in by]
     out: dict[tuple[Any, ...], int] = {}
     for found, n in base.items():
         summed = (found[0], *(found[i] for i in at))
         out[summed] = out.get(summed, 0) + n
     return out
+
+
+def _from_rows(connection: Connection, filters: Filters, by: Sequence[str]) -> dict[tuple[Any, ...], int]:
+    """The counts from the range's sessions (store/range_sessions.py): the keys picked and counted in C,
+    each day parsed once."""
+    held = range_sessions(connection, filters)
+    if not by:
+        return {(dt.date.fromisoformat(day),): n for day, n in Counter(map(itemgetter(DAY), held)).items()}
+    counted = Counter(map(itemgetter(DAY, *(_AT[name] for name in by)), held))
+    days: dict[str, dt.date] = {}
+    out: dict[tuple[Any, ...], int] = {}
+    for (day, *values), n in counted.items():
+        started = days.get(day)
+        if started is None:
+            started = days[day] = dt.date.fromisoformat(day)
+        out[(started, *values)] = n
+    return out
+
+
+def _few(connection: Connection, filters: Filters) -> dict[tuple[Any, ...], int]:
+    """The counts by day, tier and mode: from the range's sessions when the transaction read them, else grouped."""
+    if read_already(connection, filters) is not None:
+        return _from_rows(connection, filters, _FEW)
+    return _counted(connection, filters, _FEW)
 
 
 def _counted(connection: Connection, filters: Filters, by: Sequence[str]) -> dict[tuple[Any, ...], int]:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -32,8 +34,8 @@ from sqlalchemy import (
 )
 
 from ..money import SPLIT, from_nanos, join, quantize, usd
+from .range_sessions import COST, MODE, TIER, USER, range_sessions
 from .schema import session_month, sessions
-from .sessions_query import session_conditions
 from .sums import by_cost, summed, table_sum
 from .types import Filters
 
@@ -93,24 +95,24 @@ def _scanned_sessions(connection: Connection, filters: Filters) -> tuple[list[Mo
     """month_sessions for any filters, from one narrow pass over the sessions they select.
 
     It grows with the sessions selected: an exact percentile needs every one of them. Ranking in
-    Python from one pass of four columns costs half of what window functions cost in SQLite, and
-    the same in PostgreSQL.
+    Python from one pass costs half of what window functions cost in SQLite, and the same in
+    PostgreSQL; the pass is the one the page's other session figures read (store/range_sessions.py).
     """
-    query = select(sessions.c.mode, sessions.c.tier, sessions.c.user_id, sessions.c.cost_high, sessions.c.cost).where(
-        sessions.c.events > 0, *session_conditions(connection, filters)
-    )
+    held = range_sessions(connection, filters)
     costs: dict[str | None, list[int]] = {}
-    users: dict[str | None, set[str]] = {}
-    for mode, tier, user, high, low in connection.execute(query):
-        costs.setdefault(mode, []).append(join(high, low))
-        if user is not None:
-            users.setdefault(tier, set()).add(user)
+    # Sorted by cost in C first: each mode's list is then made in order, with no sort of its own.
+    for mode, cost in map(itemgetter(MODE, COST), sorted(held, key=itemgetter(COST))):
+        found = costs.get(mode)
+        if found is None:
+            costs[mode] = [cost]
+        else:
+            found.append(cost)
     by_mode = []
     for mode, found in sorted(costs.items(), key=lambda item: _mode_order(item[0])):
-        found.sort()
         p50, p90 = _ranks(len(found))
         by_mode.append(_mode_cost(mode, len(found), sum(found), found[p50 - 1], found[p90 - 1]))
-    return by_mode, {tier: len(seen) for tier, seen in users.items()}
+    users = Counter(tier for tier, user in set(map(itemgetter(TIER, USER), held)) if user is not None)
+    return by_mode, dict(users)
 
 
 def _next_month(first: dt.date) -> dt.date:

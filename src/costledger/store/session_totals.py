@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Select, case, func, literal, select
 
 from .schema import sessions
-from .session_counts import session_day
+from .session_day import session_day
 from .sessions_query import _duration, _summary, session_conditions
 from .types import Filters, SessionSummary
 
