@@ -163,7 +163,8 @@ def test_the_first_screen_says_the_total_where_it_goes_and_which_plan_loses(tab:
     assert since is not None and until is not None
     from costledger.dashboard.margins_page import at_limit_rows
 
-    losing = [r.plan.name for r in at_limit_rows(server.ledger, since, until) if r.flag == "negative"]
+    with server.ledger.store.engine.connect() as connection:
+        losing = [r.plan.name for r in at_limit_rows(server.ledger, since, until, connection) if r.flag == "negative"]
     text = plans.inner_text()
     assert (f"{len(losing)} of" in text) if losing else ("earn" in text or "thin" in text)
     assert all(name in text for name in losing)
