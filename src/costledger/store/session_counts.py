@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -59,19 +59,22 @@ def session_counts(connection: Connection, filters: Filters, by: Sequence[str] =
 
 
 def _from_rows(connection: Connection, filters: Filters, by: Sequence[str]) -> dict[tuple[Any, ...], int]:
-    """The counts from the range's sessions (store/range_sessions.py): the keys picked and counted in C,
-    each day parsed once."""
+    """The counts by day and `by` (never empty: by user, or by tier and mode) from the range's sessions
+    (store/range_sessions.py), the keys picked and counted in C."""
     held = range_sessions(connection, filters)
-    if not by:
-        return {(dt.date.fromisoformat(day),): n for day, n in Counter(map(itemgetter(DAY), held)).items()}
-    counted = Counter(map(itemgetter(DAY, *(_AT[name] for name in by)), held))
+    return _dated(Counter(map(itemgetter(DAY, *(_AT[name] for name in by)), held)).items())
+
+
+def _dated(counted: Iterable[tuple[Sequence[Any], int]]) -> dict[tuple[Any, ...], int]:
+    """(day as 'YYYY-MM-DD', *values) → n, with each day as a date: a range has few days and many
+    keys, so each day is parsed once."""
     days: dict[str, dt.date] = {}
     out: dict[tuple[Any, ...], int] = {}
-    for (day, *values), n in counted.items():
+    for (day, *values), n in counted:
         started = days.get(day)
         if started is None:
             started = days[day] = dt.date.fromisoformat(day)
-        out[(started, *values)] = n
+        out[(started, *values)] = int(n)
     return out
 
 
@@ -90,14 +93,7 @@ def _counted(connection: Connection, filters: Filters, by: Sequence[str]) -> dic
         .where(sessions.c.events > 0, *session_conditions(connection, filters))
         .group_by(*keys)
     )
-    parsed: dict[str, dt.date] = {}  # a range has few days and many rows: each parsed once
-    out: dict[tuple[Any, ...], int] = {}
-    for row in connection.execute(query):
-        started = parsed.get(row[0])
-        if started is None:
-            started = parsed[row[0]] = dt.date.fromisoformat(row[0])
-        out[(started, *row[1:-1])] = int(row[-1])
-    return out
+    return _dated((row[:-1], row[-1]) for row in connection.execute(query))
 
 
 __all__ = ["COUNT_GROUPS", "session_counts", "session_day"]
