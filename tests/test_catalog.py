@@ -17,7 +17,8 @@ from costledger import UnknownPrice
 from costledger.config import parse_config
 from costledger.errors import ConfigError
 from costledger.pricing import price
-from costledger.pricing.catalog import builtin_entries, catalog_from_config
+from costledger.pricing.catalog import Catalog, builtin_entries, catalog_from_config
+from costledger.pricing.llm import GenaiPrices
 
 NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
 
@@ -53,6 +54,18 @@ def test_stripe_rounding_is_named_in_the_breakdown() -> None:
         "per_event": Decimal("0.30"),
         "rounding": Decimal("0.005"),
     }
+
+
+def test_a_charge_naming_no_model_is_priced_without_loading_genai_prices() -> None:
+    # margins price the plans' payment fees so: loading genai-prices' data took a third of a second
+    # of `costledger margins`, for prices it does not hold.
+    catalog = Catalog(genai=GenaiPrices())
+    cost = catalog.price("stripe", None, {"amount_usd": Decimal("100")}, NOW)
+    assert cost.total == Decimal("3.20") and cost.entry.model == "card"  # the default: 2.9% of $100 + $0.30
+    assert "_snapshot" not in vars(catalog.genai)
+    # A named model is looked up under genai-prices' names, as before: the data is loaded then.
+    assert catalog.price("stripe", "card-domestic", {"amount_usd": Decimal("100")}, NOW).total == Decimal("3.20")
+    assert "_snapshot" in vars(catalog.genai)
 
 
 # -- telephony ----------------------------------------------------------------------------------------

@@ -74,6 +74,7 @@ class Catalog:
         self.plans = {**data.get("default_plans", {}), **{k.lower(): v.lower() for k, v in (plans or {}).items()}}
         self.tier_contexts: dict[str, dict[str, str]] = data.get("service_tiers", {})
         self._index: dict[tuple[str, str], list[PriceEntry]] | None = None
+        self._unnamed_index: dict[tuple[str, str], list[PriceEntry]] | None = None
         self._cache: dict[tuple[str, str | None, dt.date, str | None], PriceEntry | UnknownPrice] = {}
         # Hints for unknown names, by (service, model): an unknown model is looked up again each day it
         # appears (prices are per day), and its hint compares it with every known name.
@@ -113,6 +114,7 @@ class Catalog:
 
     @property
     def index(self) -> dict[tuple[str, str], list[PriceEntry]]:
+        """Our entries by (service, model under genai-prices' name), (service, "*") and (service, "")."""
         # Built on first use: canonical names need genai-prices loaded.
         if self._index is None:
             index: dict[tuple[str, str], list[PriceEntry]] = {}
@@ -125,6 +127,24 @@ class Catalog:
                     index.setdefault((entry.service, ""), []).append(entry)
             self._index = index
         return self._index
+
+    @property
+    def _unnamed(self) -> dict[tuple[str, str], list[PriceEntry]]:
+        """The part of `index` under (service, "*") and (service, ""), made without genai-prices: an
+        event that names no model (a payment, a phone call) is priced without loading its data
+        (a third of a second, on every command that prices a payment fee)."""
+        if self._unnamed_index is None:
+            unnamed: dict[tuple[str, str], list[PriceEntry]] = {}
+            for entry in self.entries:
+                if not self.in_plan(entry):
+                    continue
+                for name in (entry.model, *entry.aliases):
+                    if name in ("", "*"):  # what _canonical keeps as it is
+                        unnamed.setdefault((entry.service, name), []).append(entry)
+                if entry.default:
+                    unnamed.setdefault((entry.service, ""), []).append(entry)
+            self._unnamed_index = unnamed
+        return self._unnamed_index
 
     def _alias(self, service: str, model: str | None) -> tuple[str, str | None]:
         if model is None:
@@ -212,7 +232,7 @@ class Catalog:
         candidates = [
             (entry.precedence, entry.model != "*", entry.since or dt.date.min, entry)
             for name in names
-            for entry in self.index.get(name, ())
+            for entry in (self._unnamed if name[1] in ("", "*") else self.index).get(name, ())
             if (entry.since is None or entry.since <= day) and entry.service_tier == tier
         ]
         return max(candidates, key=lambda c: c[:3])[3] if candidates else None
