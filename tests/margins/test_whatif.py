@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from costledger import Ledger, clock
 from costledger.margins import Swap, repriced, what_if
-from costledger.margins.whatif import PastEvent
+from costledger.margins.whatif import PastEvent, past_events
 from costledger.money import quantize
 from costledger.pricing import default_catalog
 
@@ -124,3 +124,26 @@ def test_a_swap_prices_each_event_at_its_own_service_tier(tmp_path: Path) -> Non
     assert report.repricing.savings == Decimal("2.25") - Decimal("0.45") + 2 * (Decimal("1.125") - Decimal("0.225")) + (
         Decimal("4.50") - Decimal("0.81")
     )
+
+
+def test_past_events_are_read_back_exactly_on_either_backend(store_url: str) -> None:
+    # Deepgram's published rates: Nova-3 streaming $0.0077 a minute, pre-recorded $0.0043, per second of
+    # audio rounded up per request. 90.5 s bill as 91 s: $0.0077 × 91 / 60 = $0.011678333… → 0.011678333.
+    day = dt.date(2026, 11, 20)
+    with clock.use(dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)), Ledger(store_url) as ledger:
+        ledger.record_many([
+            {"event_id": "stt-1", "ts": "2026-11-20T10:00:00.250000Z", "service": "deepgram",
+             "model": "nova-3-streaming", "usage": {"audio_seconds": "90.5"}, "session_id": "call-1", "agent": "phone"},
+            {"event_id": "stt-2", "ts": "2026-11-20T10:05:00Z", "service": "deepgram", "model": "nova-3-streaming",
+             "usage": {"audio_seconds": 30}, "user_id": "u-1", "tier": "pro", "mode": "voice"},
+        ])  # fmt: skip
+        first, second = past_events(ledger.store, "deepgram", day, day)
+        report = what_if(ledger.store, ledger.config, ledger.catalog,
+                         Swap.parse("deepgram:nova-3-streaming=deepgram:nova-3"), since=day, until=day)  # fmt: skip
+    assert first == PastEvent("stt-1", dt.datetime(2026, 11, 20, 10, 0, 0, 250000, tzinfo=dt.UTC), "deepgram",
+                              "nova-3-streaming", {"audio_seconds": Decimal("90.5")}, Decimal("0.011678333"),
+                              "catalog", agent="phone", session_id="call-1")  # fmt: skip
+    assert type(second.usage["audio_seconds"]) is int and second.cost == Decimal("0.00385")  # 30 s at $0.0077/min
+    assert (second.user_id, second.tier, second.mode, second.ts.minute) == ("u-1", "pro", "voice", 5)
+    # Pre-recorded: 91 s × $0.0043 / 60 = $0.006521666… → 0.006521667; 30 s: $0.00215.
+    assert report.repricing.new_cost == Decimal("0.006521667") + Decimal("0.00215")

@@ -62,14 +62,22 @@ class Advice:
 def model_swaps(past: Sequence[PastEvent], catalog: Catalog, days: int, limit: int = 3) -> list[Advice]:
     """Per agent on an expensive model: what its cheaper sibling would have cost."""
     groups: dict[tuple[str, str, str], list[PastEvent]] = defaultdict(list)
+    # What each name resolves to on each day, looked up once: a month holds hundreds of thousands of calls.
+    swappable: dict[tuple[str, str | None, dt.date], tuple[str, str] | None] = {}
     for event in past:
-        try:
-            entry = catalog.resolve(event.service, event.model, event.ts)
-        except UnknownPrice:
-            continue
-        # The same service: an alias to another provider's model is not a swap within one.
-        if (entry.service, entry.model) in CHEAPER and entry.service == event.service:
-            groups[(entry.service, entry.model, event.agent or "")].append(event)
+        day = (event.service, event.model, event.ts.date())
+        if day not in swappable:
+            try:
+                entry = catalog.resolve(event.service, event.model, event.ts)
+            except UnknownPrice:
+                swappable[day] = None
+            else:
+                # The same service: an alias to another provider's model is not a swap within one.
+                named = (entry.service, entry.model)
+                swappable[day] = named if named in CHEAPER and entry.service == event.service else None
+        named = swappable[day]
+        if named is not None:
+            groups[(*named, event.agent or "")].append(event)
     out = []
     for (service, model, agent), events in groups.items():
         swap = Swap(service, model, service, CHEAPER[(service, model)])

@@ -19,6 +19,7 @@ from .schema import events, session_costs, sessions
 from .sums import by_cost, cost_at_least, cost_at_most, stored_sum
 from .totals_query import tag_is
 from .types import Filters, SessionSummary
+from .usage_json import usage_from_json
 
 SESSION_SORTS = ("started_at", "ended_at", "cost", "events", "duration")
 
@@ -128,13 +129,6 @@ def _summary(row: Any, by_service: dict[str, Decimal], by_agent: dict[str, Decim
     )
 
 
-def _decode_usage(text: str) -> dict[str, int | Decimal]:
-    # The writer keeps Decimal readings as strings (JSON has no exact decimal); ints stay ints.
-    return {
-        meter: Decimal(value) if isinstance(value, str | float) else value for meter, value in json.loads(text).items()
-    }
-
-
 def session_events(connection: Connection, session_id: str) -> list[dict[str, Any]]:
     """The session's events in time order: cost_usd a Decimal (None when unpriced), usage decoded."""
     query = select(events).where(events.c.session_id == session_id).order_by(events.c.ts, events.c.id)
@@ -150,7 +144,7 @@ def session_events(connection: Connection, session_id: str) -> list[dict[str, An
             "tier": row.tier,
             "mode": row.mode,
             "endpoint": row.endpoint,
-            "usage": _decode_usage(row.usage),
+            "usage": usage_from_json(row.usage),
             "tags": json.loads(row.tags),
             "metadata": json.loads(row.meta),
             "cost_usd": from_nanos(row.cost),
