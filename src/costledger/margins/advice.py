@@ -73,8 +73,8 @@ def model_swaps(past: Sequence[PastEvent], catalog: Catalog, days: int, limit: i
                 swappable[day] = None
             else:
                 # The same service: an alias to another provider's model is not a swap within one.
-                named = (entry.service, entry.model)
-                swappable[day] = named if named in CHEAPER and entry.service == event.service else None
+                key = (entry.service, entry.model)
+                swappable[day] = key if key in CHEAPER and entry.service == event.service else None
         named = swappable[day]
         if named is not None:
             groups[(*named, event.agent or "")].append(event)
