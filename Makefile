@@ -17,12 +17,16 @@ HOST ?= 127.0.0.1
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
+# An editable install leaves src/ uncompiled: compiled here, so a shell that sets PYTHONDONTWRITEBYTECODE
+# (CI's) does not compile costledger's modules again in every command (~0.2 s each).
 $(RUNTIME): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e .
+	$(BIN)/python -m compileall -q src >/dev/null
 	rm -f $(VENV)/.runtime-* && touch $(RUNTIME)
 
 $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m compileall -q src >/dev/null
 	rm -f $(VENV)/.installed-* $(VENV)/.runtime-* && touch $(STAMP) $(RUNTIME)
 
 # The dashboard's charting library: plotly.js's basic bundle from npm (package.json). Without
