@@ -66,6 +66,9 @@ def test_a_charge_naming_no_model_is_priced_without_loading_genai_prices() -> No
     # A named model is looked up under genai-prices' names, as before: the data is loaded then.
     assert catalog.price("stripe", "card-domestic", {"amount_usd": Decimal("100")}, NOW).total == Decimal("3.20")
     assert "_snapshot" in vars(catalog.genai)
+    # The entries found without a model name are those the whole index holds under "" and "*".
+    assert catalog._unnamed == {key: found for key, found in catalog.index.items() if key[1] in ("", "*")}
+    assert {"stripe", "livekit"} <= {service for service, name in catalog._unnamed if name == ""}
 
 
 # -- telephony ----------------------------------------------------------------------------------------

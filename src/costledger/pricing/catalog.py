@@ -11,7 +11,7 @@ import datetime as dt
 import difflib
 import functools
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from typing import Any
 
@@ -112,20 +112,27 @@ class Catalog:
                 return service, found[1].id
         return service, model
 
+    def _indexed(self, key: Callable[[str, str], tuple[str, str] | None]) -> dict[tuple[str, str], list[PriceEntry]]:
+        """Our entries in the plans chosen, under key(service, name) of each name they have (None: not
+        that one), and the default entries under (service, "")."""
+        index: dict[tuple[str, str], list[PriceEntry]] = {}
+        for entry in self.entries:
+            if not self.in_plan(entry):
+                continue
+            for name in (entry.model, *entry.aliases):
+                found = key(entry.service, name)
+                if found is not None:
+                    index.setdefault(found, []).append(entry)
+            if entry.default:
+                index.setdefault((entry.service, ""), []).append(entry)
+        return index
+
     @property
     def index(self) -> dict[tuple[str, str], list[PriceEntry]]:
         """Our entries by (service, model under genai-prices' name), (service, "*") and (service, "")."""
         # Built on first use: canonical names need genai-prices loaded.
         if self._index is None:
-            index: dict[tuple[str, str], list[PriceEntry]] = {}
-            for entry in self.entries:
-                if not self.in_plan(entry):
-                    continue
-                for name in (entry.model, *entry.aliases):
-                    index.setdefault(self._canonical(entry.service, name), []).append(entry)
-                if entry.default:
-                    index.setdefault((entry.service, ""), []).append(entry)
-            self._index = index
+            self._index = self._indexed(self._canonical)
         return self._index
 
     @property
@@ -134,16 +141,8 @@ class Catalog:
         event that names no model (a payment, a phone call) is priced without loading its data
         (a third of a second, on every command that prices a payment fee)."""
         if self._unnamed_index is None:
-            unnamed: dict[tuple[str, str], list[PriceEntry]] = {}
-            for entry in self.entries:
-                if not self.in_plan(entry):
-                    continue
-                for name in (entry.model, *entry.aliases):
-                    if name in ("", "*"):  # what _canonical keeps as it is
-                        unnamed.setdefault((entry.service, name), []).append(entry)
-                if entry.default:
-                    unnamed.setdefault((entry.service, ""), []).append(entry)
-            self._unnamed_index = unnamed
+            # The names _canonical keeps as they are.
+            self._unnamed_index = self._indexed(lambda service, name: (service, name) if name in ("", "*") else None)
         return self._unnamed_index
 
     def _alias(self, service: str, model: str | None) -> tuple[str, str | None]:
