@@ -14,9 +14,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from costledger import Ledger, clock
 from costledger.config import FixedCost
+from costledger.margins.arithmetic import allocate
 from costledger.store import Filters
 from costledger.store.range_sessions import DAY, range_sessions, read_already
 from costledger.store.search import find_ids
@@ -117,6 +120,19 @@ def test_a_part_of_a_days_share_is_by_largest_remainder() -> None:
     assert part_of(Decimal("1"), 2, 3) == Decimal("0.666666667")
     assert part_of(Decimal("1"), 0, 3) == part_of(Decimal("1"), 1, 0) == Decimal(0)
     assert previous_period(NOV_10, NOV_12) == (dt.date(2026, 11, 7), dt.date(2026, 11, 9))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    nanos=st.integers(min_value=1, max_value=10**20) | st.integers(min_value=1, max_value=50),
+    part=st.integers(min_value=1, max_value=5_000),
+    rest=st.integers(min_value=0, max_value=5_000),
+)
+def test_a_part_of_a_days_share_is_the_first_of_its_largest_remainder_split(nanos: int, part: int, rest: int) -> None:
+    amount = Decimal(nanos).scaleb(-9)
+    assert part_of(amount, part, part + rest) == allocate(amount, [part, rest])[0]
+    # Halfway remainders go to the part (the earlier one): 5 nanos over 1 : 1 → 3 and 2.
+    assert part_of(Decimal("5e-9"), 1, 2) == Decimal("3e-9")
 
 
 def test_the_whole_cost_of_a_range_is_metered_plus_extra_plus_fixed(small: Ledger) -> None:

@@ -121,7 +121,16 @@ def part_of(amount: Decimal, part: int, whole: int) -> Decimal:
         return _ZERO
     if not amount:  # what allocate gives, without its arithmetic: called per user and day on a page
         return _ZERO * NANO
-    return allocate(amount, [part, whole - part])[0]
+    units = amount.scaleb(9)
+    if part > whole or amount < 0 or units != units.to_integral_value():
+        return allocate(amount, [part, whole - part])[0]  # which refuses them, saying why
+    # allocate's largest remainder over two parts, in integers (a page calls this per user and day): the
+    # remainders of part and of whole - part add up to 0 or to whole, so one nano is left over exactly
+    # when the part's remainder is not 0, and goes to the part when its remainder is the larger (a tie: the part).
+    share, remainder = divmod(int(units) * part, whole)
+    if remainder and 2 * remainder >= whole:
+        share += 1
+    return Decimal(share) * NANO
 
 
 def allocated(filters: Filters) -> bool:

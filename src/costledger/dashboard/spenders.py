@@ -64,7 +64,8 @@ def users_page(ledger: Ledger, filters: Filters, today: dt.date, sort: str, desc
         # The per-user counts first: they read the range's sessions, which the cards' counts then reuse.
         side = sessions_side(connection, ledger.config, ranged, "user")
         held: dict[str | None, int] = {}
-        for (_day, user), n in session_counts(connection, ranged, ["user"]).items():
+        # The counts sessions_side has just read (by day, user and mode), not counted again by day and user.
+        for (_day, user, _mode), n in session_counts(connection, ranged, ["user", "mode"]).items():
             held[user] = held.get(user, 0) + n
         cards, parts = _range_cards(connection, ledger, ranged)
         metered = queries.totals(connection, ["user"], ranged)

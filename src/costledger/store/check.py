@@ -165,9 +165,7 @@ def _spans(kept: Iterable[Sequence[Any]], recount: Iterable[Sequence[Any]]) -> l
     return out
 
 
-def _periods(
-    totals: Iterable[Sequence[Any]], pairs: Iterable[Sequence[Any]], buckets: list[tuple[Any, ...]]
-) -> list[Difference]:
+def _period_recounts(buckets: list[tuple[Any, ...]]) -> tuple[dict[Any, list[int]], dict[Any, list[int]]]:
     """The day and month totals (overall, per dimension, per kept pair) that pages, alerts and budgets
     read, recounted from the per-day buckets of the events (their canonical rows)."""
     from .period_groups import pair_sums, period_sums
@@ -175,10 +173,17 @@ def _periods(
     width, day = 1 + len(DIMENSIONS), _days()
     # '' is no value to the period sums, as None is; the days as dates (their keys are made from them).
     by_bucket = {(day(row[0]), *row[1:width]): row[width:] for row in buckets}
+    return period_sums(by_bucket), pair_sums(by_bucket)
+
+
+def _periods(
+    totals: Iterable[Sequence[Any]], pairs: Iterable[Sequence[Any]], recounts: tuple[dict[Any, Any], dict[Any, Any]]
+) -> list[Difference]:
+    """The kept period totals and pair totals against their recounts (_period_recounts)."""
     kept = {tuple(row[:3]): list(row[3:]) for row in _kept(totals, 3)}
-    out = _compare("period_totals", ("period", "dimension", "value"), kept, period_sums(by_bucket))
+    out = _compare("period_totals", ("period", "dimension", "value"), kept, recounts[0])
     kept_pairs = {tuple(row[:4]): list(row[4:]) for row in _kept(pairs, 4)}
-    return [*out, *_compare("period_pairs", ("pair", "period", "a", "b"), kept_pairs, pair_sums(by_bucket))]
+    return [*out, *_compare("period_pairs", ("pair", "period", "a", "b"), kept_pairs, recounts[1])]
 
 
 def _queries() -> dict[str, tuple[Select[Any], bool]]:
@@ -228,6 +233,8 @@ def check(connection: Connection) -> list[Difference]:
         try:
             got = {name: pool.submit(read, *query) for name, query in _queries().items()}
             buckets = _recounted(got["buckets"].result(), width)
+            # Summed while the other thread groups the events by session, the longest read after the buckets.
+            periods = _period_recounts(buckets)
             out = _same("rollup_daily", ("day", *DIMENSIONS), _kept(got["rollups"].result(), width), buckets)
             costs = _recounted(got["session_costs"].result(), 3)
             kept_costs = _kept(got["kept_costs"].result(), 3)
@@ -236,7 +243,7 @@ def check(connection: Connection) -> list[Difference]:
             # Each row's last two columns: the kept span, the events' first and last time.
             out += _spans([(row[0], row[-2], row[-1]) for row in kept], [(row[0], row[-2], row[-1]) for row in counted])
             out += _same("session_costs", ("session_id", "service", "agent"), kept_costs, costs)
-            return out + _periods(got["period_totals"].result(), got["period_pairs"].result(), buckets)
+            return out + _periods(got["period_totals"].result(), got["period_pairs"].result(), periods)
         except BaseException:
             pool.shutdown(cancel_futures=True)
             raise
