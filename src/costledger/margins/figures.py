@@ -34,8 +34,10 @@ from ..store import Filters, Store
 from ..store.alerts_schema import period_totals
 from ..store.period_reads import ledger_days, pieces
 from ..store.range_sessions import range_sessions
+from ..store.raw import fetch_raw
 from ..store.schema import PAYMENTS, events, period_pairs
 from ..store.sums import DOLLAR, from_halves
+from ..store.usage_json import usages_from_json
 from .arithmetic import Margin
 
 PAYMENT_SERVICE = "stripe"
@@ -125,37 +127,37 @@ def _naive(day: dt.date, end: bool = False) -> dt.datetime:
 
 
 def payments(connection: Connection, since: dt.date, until: dt.date) -> list[Payment]:
-    # Through the partial index on payments' times (schema.PAYMENTS, migration 0009): a row per payment.
-    rows = connection.execute(
-        select(
-            events.c.event_id, events.c.ts, events.c.user_id, events.c.tier, events.c.operation,
-            events.c.usage, events.c.cost, events.c.cost_source, events.c.meta,
-        ).where(
-            events.c.service == PAYMENTS, events.c.ts >= _naive(since), events.c.ts < _naive(until, end=True)
-        ).order_by(events.c.ts, events.c.event_id)
-    ).all()  # fmt: skip
+    # Through the partial index on payments' times (schema.PAYMENTS, migration 0009): a row per payment,
+    # read as the driver's tuples (a SQLite time as its text) with every usage parsed at once.
+    rows = fetch_raw(connection, select(
+        events.c.event_id, events.c.ts, events.c.user_id, events.c.tier, events.c.operation,
+        events.c.usage, events.c.cost, events.c.cost_source, events.c.meta,
+    ).where(
+        events.c.service == PAYMENTS, events.c.ts >= _naive(since), events.c.ts < _naive(until, end=True)
+    ).order_by(events.c.ts, events.c.event_id))  # fmt: skip
     out = []
-    for row in rows:
-        amount = Decimal(str(json.loads(row.usage).get("amount_usd", 0)))
-        kind = (row.operation or "").lower()
+    parse = dt.datetime.fromisoformat
+    usages = usages_from_json(row[5] for row in rows)
+    for (event_id, ts, user_id, tier, operation, _, cost, cost_source, meta), usage in zip(rows, usages, strict=True):
+        kind = (operation or "").lower()
         kind = kind if kind in (REFUND, DISPUTE, DISPUTE_REVERSAL) else "payment"
-        stripe = _stripe_facts(row.meta)
+        stripe = _stripe_facts(meta)
         currency = str(stripe.get("currency") or "usd").lower()
         out.append(
             Payment(
-                event_id=row.event_id,
-                ts=row.ts.replace(tzinfo=dt.UTC),
-                user_id=row.user_id,
-                tier=row.tier,
-                amount=amount,
-                fee=Decimal(0) if kind == REFUND else from_nanos(row.cost),
+                event_id=event_id,
+                ts=(parse(ts) if type(ts) is str else ts).replace(tzinfo=dt.UTC),
+                user_id=user_id,
+                tier=tier,
+                amount=Decimal(usage.get("amount_usd", 0)),
+                fee=Decimal(0) if kind == REFUND else from_nanos(cost),
                 refund=kind == REFUND,
                 kind=kind,
-                fee_estimated=row.cost is not None and row.cost_source != "reported",
+                fee_estimated=cost is not None and cost_source != "reported",
                 currency=currency,
                 amount_original=_decimal(stripe.get("amount")) if currency != "usd" else None,
                 fee_returned=_decimal(stripe.get("fee_returned_usd")) or Decimal(0),
-                stored_cost=None if row.cost is None else int(row.cost),
+                stored_cost=None if cost is None else int(cost),
             )
         )
     return out
