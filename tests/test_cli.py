@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -138,6 +139,27 @@ def test_prices_at_a_date_before_an_entry_leaves_it_out() -> None:
     assert code == 0 and json.loads(out) == []
     code, out, _ = cli("prices", "--service", "cartesia")
     assert code == 0 and "sonic-3" in out
+
+
+@pytest.mark.timeout(60)
+def test_prices_at_80_columns_is_a_row_per_model_with_its_rates_per_mtok() -> None:
+    env = {**os.environ, "COLUMNS": "80"}
+    args = ["prices", "--service", "anthropic", "--service", "google", "--service", "deepgram", "--at", "2026-11-01"]
+    done = subprocess.run([COSTLEDGER, *args], capture_output=True, text=True, check=True, env=env)
+    lines = done.stdout.splitlines()
+    assert lines and max(len(line) for line in lines) <= 80
+    rows = {line.split()[0]: line.split()[1:] for line in lines if line.strip()}
+    # Every model's name whole on its line, the longest Gemini ones too (ids are copied from here).
+    listed = json.loads(subprocess.run([COSTLEDGER, *args, "--json"], capture_output=True, text=True,
+                                       check=True).stdout)  # fmt: skip
+    names = [r["model"] for r in listed if r["llm"] and not r["service_tier"]]
+    assert max(map(len, names)) > 35 and all(name in rows or f"{name}+" in rows for name in names)
+    # Anthropic's published rates per MTok: Haiku 4.5 input $1, output $5, cache read $0.10, 5-minute write $1.25.
+    assert rows["claude-haiku-4-5"] == ["1", "5", "0.1", "1.25", "genai"]
+    # Sonnet 4 has a long-context tier (+): $3 / $15 / $0.30 / $3.75 below 200K input tokens.
+    assert rows["claude-sonnet-4-0+"] == ["3", "15", "0.3", "3.75", "ours"]
+    assert rows["deepgram:nova-3"] == ["$0.0043/min", "unconfirmed"]  # Nova-3 pre-recorded
+    assert "anthropic" in rows and not rows["anthropic"]  # the provider's line above its models
 
 
 # -- record and report -------------------------------------------------------------------------------

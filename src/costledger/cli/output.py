@@ -24,10 +24,11 @@ from rich.text import Text
 CENT = Decimal("0.01")
 MINUS = "\u2212"  # a real minus sign: a hyphen reads as a dash in a column of figures
 
-# Kinds of column. Those in _WHOLE are never wrapped; numbers are right-aligned.
-ID, TEXT, MONEY, COUNT, SHARE = "id", "text", "money", "count", "share"
-_WHOLE = {ID, MONEY, COUNT, SHARE}
-_RIGHT = {MONEY, COUNT, SHARE}
+# Kinds of column. Those in _WHOLE are never wrapped; numbers are right-aligned. A RATE is a price
+# shown as written (a rate per MTok has more decimals than a cent: $0.075).
+ID, TEXT, MONEY, COUNT, SHARE, RATE = "id", "text", "money", "count", "share", "rate"
+_WHOLE = {ID, MONEY, COUNT, SHARE, RATE}
+_RIGHT = {MONEY, COUNT, SHARE, RATE}
 
 
 def money(value: Decimal | str | int | None, blank: str = "") -> str:

@@ -69,11 +69,13 @@ def sessions_page(
     config = ledger.config
     offset = (max(page_number, 1) - 1) * PAGE_SIZE
     with ledger.store.engine.connect() as connection:
+        # The cards first: they read the range's sessions, which then count the sessions of each day
+        # (the fixed shares) when nothing but the dates filters (store/range_sessions.py).
+        held = sessions_cost(connection, config, ranged)
         extra_nanos, fixed_nanos = whole_sort_nanos(connection, config, since, until)
         found, count = list_whole(connection, ranged, SORTS[sort], descending, PAGE_SIZE, offset,
                                   extra=extra_nanos, fixed=fixed_nanos)  # fmt: skip
         shares = fixed_share_by_day(connection, config, since, until)
-        held = sessions_cost(connection, config, ranged)
     extra = extra_by_mode(config)
     rows = [_row(s, extra, shares) for s in found]
 
