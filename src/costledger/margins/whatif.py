@@ -160,14 +160,26 @@ _PAST = tuple(
 )  # fmt: skip
 
 
-def past_events(store: Store, service: str | Sequence[str], since: dt.date, until: dt.date) -> list[PastEvent]:
-    """The events of a service (or of several) in the period, by time."""
+def past_events(
+    store: Store,
+    service: str | Sequence[str],
+    since: dt.date,
+    until: dt.date,
+    *,
+    agents: Sequence[str] = (),
+    modes: Sequence[str] = (),
+    tiers: Sequence[str] = (),
+) -> list[PastEvent]:
+    """The events of a service (or of several) in the period, by time; only those of the given agents,
+    modes and tiers when any are given (as `repriced` chooses them: an event without one is not chosen)."""
     start = dt.datetime.combine(since, dt.time())
     end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time())
     services = [service] if isinstance(service, str) else list(service)
+    chosen = [events.c[name].in_(list(values)) for name, values in (("agent", agents), ("mode", modes),
+                                                                    ("tier", tiers)) if values]  # fmt: skip
     query = (
         select(*_PAST)
-        .where(events.c.service.in_(services), events.c.ts >= start, events.c.ts < end)
+        .where(events.c.service.in_(services), events.c.ts >= start, events.c.ts < end, *chosen)
         .order_by(events.c.ts, events.c.event_id)
     )
     # A period holds hundreds of thousands of events: read as the driver's tuples (raw.py), a SQLite
@@ -250,9 +262,8 @@ def what_if(
 ) -> WhatIfReport:
     """Savings of `swap` over a past period, per plan, and each plan's margin before and after."""
     since, until = default_period(store, since, until)
-    result = repriced(
-        past_events(store, swap.from_service, since, until), swap, catalog, agents=agents, modes=modes, tiers=tiers
-    )
+    chosen = {"agents": agents, "modes": modes, "tiers": tiers}
+    result = repriced(past_events(store, swap.from_service, since, until, **chosen), swap, catalog, **chosen)
     book = PlanBook(config.plans, config.subscriptions)
     savings: dict[str, Decimal] = defaultdict(Decimal)
     for event, old, new in result.by_event:
