@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, insert, update
@@ -136,3 +137,20 @@ def test_one_difference_among_many_rows_is_found_in_every_table(store_url: str) 
         ("rollup_daily", "unpriced", "2026-11-26", "anthropic", "claude-haiku-4-5", "agent-1", "u7", "pro", "text"),
         ("session_costs", "cost", "s3", "anthropic", "agent-3"),
     ]
+
+
+def test_the_recounts_from_the_events_sort_them_once_on_sqlite(tmp_path: Path) -> None:
+    # A GROUP BY and an ORDER BY of the same expressions share one sort; with '' bound into each
+    # coalesce(), SQLite saw different expressions and sorted every event twice per recount.
+    from costledger.store.check import _queries
+
+    with Ledger(tmp_path / "l.db") as ledger:
+        _fill(ledger)
+        with ledger.store.engine.connect() as connection:
+            for name in ("buckets", "session_costs"):
+                compiled = _queries()[name][0].compile(dialect=connection.dialect)
+                plan = connection.exec_driver_sql(
+                    f"EXPLAIN QUERY PLAN {compiled}", tuple(compiled.params[p] for p in compiled.positiontup or ())
+                )
+                sorts = [row[-1] for row in plan if "TEMP B-TREE" in row[-1]]
+                assert sorts == ["USE TEMP B-TREE FOR GROUP BY"], (name, sorts)

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, case, func, select
+from sqlalchemy import Connection, Select, case, func, literal_column, select
 
 from ..money import SPLIT, from_nanos, usd
 from .raw import fetch_raw
@@ -192,10 +192,13 @@ def _queries() -> dict[str, tuple[Select[Any], bool]]:
     from .alerts_schema import period_totals
     from .schema import period_pairs
 
-    dims = [func.coalesce(events.c[d], "") for d in DIMENSIONS]
+    # '' written out, not bound: SQLite sorts once for a GROUP BY and an ORDER BY of the same expressions,
+    # and coalesce(x, ?) twice is two expressions to it (two sorts of every event).
+    none = literal_column("''")
+    dims = [func.coalesce(events.c[d], none) for d in DIMENSIONS]
     r, s, q, p = rollup_daily, session_costs, period_pairs, period_totals
     rollup_key = [r.c.day, *(r.c[d] for d in DIMENSIONS)]
-    agent = func.coalesce(events.c.agent, "")
+    agent = func.coalesce(events.c.agent, none)
     in_session = events.c.session_id.is_not(None)
     cost_key = [events.c.session_id, events.c.service, agent]
     return {
