@@ -194,7 +194,7 @@ def _queries() -> dict[str, tuple[Select[Any], bool]]:
 
     # '' written out, not bound: SQLite sorts once for a GROUP BY and an ORDER BY of the same expressions,
     # and coalesce(x, ?) twice is two expressions to it (two sorts of every event).
-    none = literal_column("''")
+    none: Any = literal_column("''")
     dims = [func.coalesce(events.c[d], none) for d in DIMENSIONS]
     r, s, q, p = rollup_daily, session_costs, period_pairs, period_totals
     rollup_key = [r.c.day, *(r.c[d] for d in DIMENSIONS)]
