@@ -197,23 +197,31 @@ def margin_report(
             cells[(month, plan)] = PlanMonth(month, plan)
         return cells[(month, plan)]
 
-    def add(month: str, plan: str, user: str | None, at: int, amount: Decimal) -> None:
+    def sums_of(month: str, plan: str, user: str | None) -> tuple[list[Decimal], list[Decimal]]:
+        """The plan's and the user's sums in that month (the user counted among the plan's)."""
         c = cell(month, plan)
-        found = cell_sums.get((month, plan))
-        if found is None:
-            found = cell_sums[(month, plan)] = [_ZERO] * _WIDTH
-        found[at] += amount
+        plan_sums = cell_sums.get((month, plan))
+        if plan_sums is None:
+            plan_sums = cell_sums[(month, plan)] = [_ZERO] * _WIDTH
         if user:
             c.users.add(user)
         key = (month, plan, user or "")
-        found = user_sums.get(key)
-        if found is None:
-            found = user_sums[key] = [_ZERO] * _WIDTH
-        found[at] += amount
+        user_sum = user_sums.get(key)
+        if user_sum is None:
+            user_sum = user_sums[key] = [_ZERO] * _WIDTH
+        return plan_sums, user_sum
+
+    def add(month: str, plan: str, user: str | None, at: int, amount: Decimal) -> None:
+        plan_sums, user_sum = sums_of(month, plan, user)
+        plan_sums[at] += amount
+        user_sum[at] += amount
 
     def add_margin(month: str, plan: str, user: str | None, part: Margin) -> None:
+        plan_sums, user_sum = sums_of(month, plan, user)  # once for all the fields of a payment
         for at, name in enumerate(_FIELDS):
-            add(month, plan, user, at, getattr(part, name))
+            amount = getattr(part, name)
+            plan_sums[at] += amount
+            user_sum[at] += amount
 
     unpriced_payments = 0
     with store.engine.connect() as connection:
