@@ -143,6 +143,7 @@ def test_past_events_are_read_back_exactly_on_either_backend(store_url: str) -> 
             "mode": [e.event_id for e in past_events(ledger.store, "deepgram", day, day, modes=["voice", "text"])],
             "tier and agent": past_events(ledger.store, "deepgram", day, day, tiers=["pro"], agents=["phone"]),
         }
+        anonymous = past_events(ledger.store, "deepgram", day, day, users=False)  # as the advice reads them
         report = what_if(ledger.store, ledger.config, ledger.catalog,
                          Swap.parse("deepgram:nova-3-streaming=deepgram:nova-3"), since=day, until=day)  # fmt: skip
     assert first == PastEvent("stt-1", dt.datetime(2026, 11, 20, 10, 0, 0, 250000, tzinfo=dt.UTC), "deepgram",
@@ -152,5 +153,6 @@ def test_past_events_are_read_back_exactly_on_either_backend(store_url: str) -> 
     assert (second.user_id, second.tier, second.mode, second.ts.minute) == ("u-1", "pro", "voice", 5)
     # Chosen in the query as repriced() chooses: an event without an agent, mode or tier is never one chosen.
     assert chosen == {"agent": ["stt-1"], "mode": ["stt-2"], "tier and agent": []}
+    assert anonymous == [first, second._replace(user_id=None, tier=None)]
     # Pre-recorded: 91 s × $0.0043 / 60 = $0.006521666… → 0.006521667; 30 s: $0.00215.
     assert report.repricing.new_cost == Decimal("0.006521667") + Decimal("0.00215")

@@ -253,7 +253,7 @@ def advice(
     """Every piece of advice for the period (default: the last 30 days of data), largest saving first."""
     since, until = default_period(store, since, until)
     days = (until - since).days + 1
-    past = past_events(store, LLM_SERVICES, since, until)
+    past = past_events(store, LLM_SERVICES, since, until, users=False)
     prefixes = {st.mode: st.prefix_tokens for st in config.session_types if st.prefix_tokens}
     report = report or margin_report(store, config, catalog, since=since, until=until)
     items = [
