@@ -34,7 +34,7 @@ from ..store import Filters, Store
 from ..store.alerts_schema import period_totals
 from ..store.period_reads import ledger_days, pieces
 from ..store.range_sessions import range_sessions
-from ..store.raw import fetch_raw
+from ..store.raw import fetch_raw, utc_time
 from ..store.schema import PAYMENTS, events, period_pairs
 from ..store.sums import DOLLAR, from_halves
 from ..store.usage_json import usages_from_json
@@ -136,7 +136,6 @@ def payments(connection: Connection, since: dt.date, until: dt.date) -> list[Pay
         events.c.service == PAYMENTS, events.c.ts >= _naive(since), events.c.ts < _naive(until, end=True)
     ).order_by(events.c.ts, events.c.event_id))  # fmt: skip
     out = []
-    parse = dt.datetime.fromisoformat
     usages = usages_from_json(row[5] for row in rows)
     for (event_id, ts, user_id, tier, operation, _, cost, cost_source, meta), usage in zip(rows, usages, strict=True):
         kind = (operation or "").lower()
@@ -146,7 +145,7 @@ def payments(connection: Connection, since: dt.date, until: dt.date) -> list[Pay
         out.append(
             Payment(
                 event_id=event_id,
-                ts=(parse(ts) if type(ts) is str else ts).replace(tzinfo=dt.UTC),
+                ts=utc_time(ts),
                 user_id=user_id,
                 tier=tier,
                 amount=Decimal(usage.get("amount_usd", 0)),

@@ -24,7 +24,7 @@ from ..errors import UnknownPrice
 from ..money import from_nanos, quantize, usd
 from ..pricing import Catalog
 from ..store import Store
-from ..store.raw import fetch_raw
+from ..store.raw import fetch_raw, utc_time
 from ..store.schema import events
 from ..store.usage_json import usages_from_json
 from .arithmetic import per_month
@@ -189,13 +189,11 @@ def past_events(
     # time as its text, parsed here in C (SQLAlchemy's own processing of the rows took longer than the read).
     with store.engine.connect() as connection:
         rows = fetch_raw(connection, query)
-    utc, parse = dt.UTC, dt.datetime.fromisoformat
     usages = usages_from_json(row[4] for row in rows)
     return [
-        PastEvent(event_id, (parse(ts) if type(ts) is str else ts).replace(tzinfo=utc), kind, model, usage,
-                  from_nanos(cost), source, *who)
+        PastEvent(event_id, utc_time(ts), kind, model, usage, from_nanos(cost), source, *who)
         for (event_id, ts, kind, model, _, cost, source, *who), usage in zip(rows, usages, strict=True)
-    ]  # fmt: skip
+    ]
 
 
 def default_period(

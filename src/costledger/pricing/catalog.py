@@ -28,6 +28,10 @@ STANDARD_TIERS = frozenset(("", "standard", "default"))
 # Prefixes that name where a model is served rather than which model it is (models/gemini-2.5-flash).
 _PATH_PREFIXES = frozenset(("models",))
 
+# The model names our entries are indexed under as given, with or without genai-prices: a default
+# entry's "" and a service-wide "*" (_canonical leaves both alone).
+_AS_GIVEN = frozenset(("", "*"))
+
 _USE_CURRENT: Any = object()  # the default of Catalog(genai=…): the newest genai-prices data
 
 
@@ -141,8 +145,7 @@ class Catalog:
         event that names no model (a payment, a phone call) is priced without loading its data
         (a third of a second, on every command that prices a payment fee)."""
         if self._unnamed_index is None:
-            # The names _canonical keeps as they are.
-            self._unnamed_index = self._indexed(lambda service, name: (service, name) if name in ("", "*") else None)
+            self._unnamed_index = self._indexed(lambda service, name: (service, name) if name in _AS_GIVEN else None)
         return self._unnamed_index
 
     def _alias(self, service: str, model: str | None) -> tuple[str, str | None]:
@@ -231,7 +234,7 @@ class Catalog:
         candidates = [
             (entry.precedence, entry.model != "*", entry.since or dt.date.min, entry)
             for name in names
-            for entry in (self._unnamed if name[1] in ("", "*") else self.index).get(name, ())
+            for entry in (self._unnamed if name[1] in _AS_GIVEN else self.index).get(name, ())
             if (entry.since is None or entry.since <= day) and entry.service_tier == tier
         ]
         return max(candidates, key=lambda c: c[:3])[3] if candidates else None

@@ -8,6 +8,7 @@ no column here needs more).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import Connection, Select
@@ -31,4 +32,10 @@ def fetch_raw(connection: Connection, query: Select[Any]) -> list[Any]:
         cursor.close()
 
 
-__all__ = ["fetch_raw"]
+def utc_time(value: str | dt.datetime) -> dt.datetime:
+    """A DateTime column read raw (SQLite: its text, parsed in C; PostgreSQL: a naive datetime) as an aware UTC time."""
+    found = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return found.replace(tzinfo=dt.UTC)
+
+
+__all__ = ["fetch_raw", "utc_time"]
