@@ -168,12 +168,12 @@ def _spans(kept: Iterable[Sequence[Any]], recount: Iterable[Sequence[Any]]) -> l
 def _period_recounts(buckets: list[tuple[Any, ...]]) -> tuple[dict[Any, list[int]], dict[Any, list[int]]]:
     """The day and month totals (overall, per dimension, per kept pair) that pages, alerts and budgets
     read, recounted from the per-day buckets of the events (their canonical rows)."""
-    from .period_groups import pair_sums, period_sums
+    from .period_groups import both_sums
 
     width, day = 1 + len(DIMENSIONS), _days()
     # '' is no value to the period sums, as None is; the days as dates (their keys are made from them).
     by_bucket = {(day(row[0]), *row[1:width]): row[width:] for row in buckets}
-    return period_sums(by_bucket), pair_sums(by_bucket)
+    return both_sums(by_bucket)
 
 
 def _periods(

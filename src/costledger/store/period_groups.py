@@ -37,6 +37,8 @@ PAIRS: tuple[tuple[str, str], ...] = (
 
 Key = tuple[str, str, str]  # period, dimension ('' = all), value
 PairKey = tuple[str, str, str, str]  # pair ("service,model"), period, a, b ('' = none)
+# Rollup buckets: (day, *DIMENSIONS) -> (events, unpriced, nano-dollars).
+Buckets = Mapping[tuple[Any, ...], Sequence[int]]
 
 
 def pair_name(pair: tuple[str, str]) -> str:
@@ -60,8 +62,11 @@ def month_key(day: dt.date) -> str:
 
 
 # Where each dimension sits in a rollup bucket's key (day, *DIMENSIONS).
-_AT = tuple((d, 1 + DIMENSIONS.index(d)) for d in KEPT)
-_PAIR_AT = tuple((pair_name(p), 1 + DIMENSIONS.index(p[0]), 1 + DIMENSIONS.index(p[1])) for p in PAIRS)
+_USER = 1 + DIMENSIONS.index("user_id")
+_AT = tuple((d, 1 + DIMENSIONS.index(d)) for d in KEPT if d != "user_id")
+_PAIRS_AT = tuple((pair_name(p), 1 + DIMENSIONS.index(p[0]), 1 + DIMENSIONS.index(p[1])) for p in PAIRS)
+_PAIR_AT = tuple(at for at in _PAIRS_AT if _USER not in at[1:])
+_USER_PAIR_AT = tuple(at for at in _PAIRS_AT if _USER in at[1:])
 
 
 def add_into(into: dict[Any, list[int]], key: Any, counts: Sequence[int]) -> None:
@@ -75,15 +80,31 @@ def add_into(into: dict[Any, list[int]], key: Any, counts: Sequence[int]) -> Non
         found[2] += counts[2]
 
 
-def period_sums(buckets: Mapping[tuple[Any, ...], Sequence[int]]) -> dict[Key, list[int]]:
+# Buckets are keyed by user as well, and a day holds many users for each of its few (service, model,
+# agent, tier, mode): every total but the user's is summed from the buckets with the user left out
+# (a third as many at the demo's spread, fewer still with thousands of users), the user's from all.
+def _without_user(buckets: Buckets) -> dict[tuple[Any, ...], list[int]]:
+    """The buckets added up over their users (the user's slot of each key left empty)."""
+    u = _USER
+    out: dict[tuple[Any, ...], list[int]] = {}
+    for key, counts in buckets.items():
+        add_into(out, (*key[:u], "", *key[u + 1 :]), counts)
+    return out
+
+
+def period_sums(buckets: Buckets, merged: Buckets | None = None) -> dict[Key, list[int]]:
     """The period totals that rollup buckets add up to: per day and month, overall ('', '') and per
     value of each KEPT dimension (a bucket without that dimension counts in the overall row only).
+    `merged`: the buckets' _without_user, where the caller has it.
 
     Summed per day first and then per month from the days: a batch has far fewer buckets than
     events, and far fewer day totals than buckets.
     """
     days: dict[tuple[Any, str, Any], list[int]] = {}
     for key, counts in buckets.items():
+        if key[_USER]:
+            add_into(days, (key[0], "user_id", key[_USER]), counts)
+    for key, counts in (_without_user(buckets) if merged is None else merged).items():
         day = key[0]
         add_into(days, (day, "", ""), counts)
         for dimension, at in _AT:
@@ -96,21 +117,27 @@ def period_sums(buckets: Mapping[tuple[Any, ...], Sequence[int]]) -> dict[Key, l
     return sums
 
 
-def pair_sums(buckets: Mapping[tuple[Any, ...], Sequence[int]]) -> dict[PairKey, list[int]]:
-    """The pair totals that rollup buckets add up to, per day and month; a missing value is ''."""
+def _pair_days(into: dict[Any, list[int]], buckets: Buckets, pairs: Any) -> None:
     # The adds written out: this runs over every batch, a few thousand times each.
-    days: dict[tuple[str, Any, str, str], list[int]] = {}
     for key, (events, unpriced, cost) in buckets.items():
         day = key[0]
-        for name, at_a, at_b in _PAIR_AT:
+        for name, at_a, at_b in pairs:
             at = (name, day, key[at_a] or "", key[at_b] or "")
-            found = days.get(at)
+            found = into.get(at)
             if found is None:
-                days[at] = [events, unpriced, cost]
+                into[at] = [events, unpriced, cost]
             else:
                 found[0] += events
                 found[1] += unpriced
                 found[2] += cost
+
+
+def pair_sums(buckets: Buckets, merged: Buckets | None = None) -> dict[PairKey, list[int]]:
+    """The pair totals that rollup buckets add up to, per day and month; a missing value is ''.
+    `merged`: the buckets' _without_user, where the caller has it."""
+    days: dict[tuple[str, Any, str, str], list[int]] = {}
+    _pair_days(days, buckets, _USER_PAIR_AT)
+    _pair_days(days, _without_user(buckets) if merged is None else merged, _PAIR_AT)
     periods: dict[Any, tuple[str, str]] = {}
     sums: dict[PairKey, list[int]] = {}
     for (name, day, a, b), (events, unpriced, cost) in days.items():
@@ -129,7 +156,13 @@ def pair_sums(buckets: Mapping[tuple[Any, ...], Sequence[int]]) -> dict[PairKey,
     return sums
 
 
-def count_periods(connection: Connection, buckets: Mapping[tuple[Any, ...], Sequence[int]]) -> set[Key]:
+def both_sums(buckets: Buckets) -> tuple[dict[Key, list[int]], dict[PairKey, list[int]]]:
+    """period_sums and pair_sums of the same buckets, their users added up once."""
+    merged = _without_user(buckets)
+    return period_sums(buckets, merged), pair_sums(buckets, merged)
+
+
+def count_periods(connection: Connection, buckets: Buckets) -> set[Key]:
     """Count rollup buckets (signed) into the period totals and pair totals; returns the period-total
     keys it touched (what alert rules and budgets look at).
 
@@ -137,11 +170,10 @@ def count_periods(connection: Connection, buckets: Mapping[tuple[Any, ...], Sequ
     """
     if not buckets:
         return set()
-    sums = period_sums(buckets)
+    sums, pairs = both_sums(buckets)
     # Sorted: concurrent PostgreSQL writers take row locks in one order and never deadlock.
     add_counts(connection, period_totals, ("period", "dimension", "value"),
                [(*key, *counts) for key, counts in sorted(sums.items())])  # fmt: skip
-    pairs = pair_sums(buckets)
     add_counts(connection, period_pairs, ("pair", "period", "a", "b"),
                [(*key, *counts) for key, counts in sorted(pairs.items())])  # fmt: skip
     return set(sums)
@@ -190,5 +222,6 @@ def _grouped(connection: Connection, keys: list[Any], where: list[Any]) -> Itera
 
 
 __all__ = [
-    "KEPT", "PAIRS", "add_into", "count_periods", "pair_name", "pair_of", "pair_sums", "period_sums", "rebuild_periods",
+    "KEPT", "PAIRS", "add_into", "both_sums", "count_periods", "pair_name", "pair_of", "pair_sums", "period_sums",
+    "rebuild_periods",
 ]  # fmt: skip
