@@ -105,9 +105,20 @@ def test_price_refuses_bad_quantities_with_exit_2(args: list[str], words: str) -
     assert len(err.splitlines()) == 1 and words in err
 
 
-def test_price_without_json_prints_a_table() -> None:
-    code, out, _ = cli("price", "anthropic", "claude-haiku-4-5", "--input-tokens", "1000")
-    assert code == 0 and "total" in out and "0.001" in out
+@pytest.mark.timeout(60)
+def test_price_without_json_prints_each_meter_exactly_at_80_columns() -> None:
+    args = ["price", "anthropic", "claude-sonnet-4-20250514", "--input-tokens", "8000", "--cache-read-tokens", "2000",
+            "--output-tokens", "300", "--at", "2026-11-01"]  # fmt: skip
+    done = subprocess.run([COSTLEDGER, *args], capture_output=True, text=True, check=True,
+                          env={**os.environ, "COLUMNS": "80"})  # fmt: skip
+    lines = done.stdout.splitlines()
+    assert lines[0] == "anthropic:claude-sonnet-4-0 at 2026-11-01 00:00 UTC" and max(map(len, lines)) <= 80
+    rows = {line.split()[0]: line.split()[1:] for line in lines[3:] if line.strip()}
+    # Anthropic's published Sonnet 4 rates: $3 per MTok of input (6,000 uncached), $0.30 of cache
+    # reads (2,000), $15 of output (300). One call is less than a cent: shown exactly, not as $0.02.
+    assert rows["input_tokens"] == ["0.018"] and rows["cache_read_tokens"] == ["0.0006"]
+    assert rows["output_tokens"] == ["0.0045"] and rows["total"] == ["0.0231"]
+    assert "priced by" in done.stdout and "anthropic.com" in done.stdout
 
 
 def test_a_bad_config_exits_2_naming_file_line_and_key(tmp_path: Path) -> None:

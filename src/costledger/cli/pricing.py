@@ -86,13 +86,11 @@ def price(
         print(json.dumps({**cost.as_dict(), "at": moment.isoformat()}))
         return
     data = cost.as_dict()
-    table = Table(title=f"{cost.entry.service}:{cost.entry.model} at {moment:%Y-%m-%d %H:%M} UTC")
-    table.add_column("meter")
-    table.add_column("cost (USD)", justify="right")
-    for name, amount in data["breakdown"].items():
-        table.add_row(name, amount)
-    table.add_row("[bold]total[/bold]", f"[bold]{data['cost_usd']}[/bold]")
-    console.print(table)
+    # The exact amounts, as prices are shown: one call's cost is often less than a cent.
+    rows = [{"meter": name, "cost": amount} for name, amount in data["breakdown"].items()]
+    title = f"{cost.entry.service}:{cost.entry.model} at {moment:%Y-%m-%d %H:%M} UTC"
+    show(console, [*rows, {"meter": "total", "cost": data["cost_usd"]}], _PRICE_COLUMNS, title,
+         styles=[*(None,) * len(rows), "bold"])  # fmt: skip
     console.print(f"priced by {cost.entry.ref} — {cost.entry.source}", style="dim")
     if cost.entry.confidence == "unconfirmed":
         console.print("unconfirmed: no public page we could read states this rate; override it with what you pay")
@@ -168,6 +166,7 @@ def prices(
 _LLM_COLUMNS = [Column("model", "model", ID),
                 *(Column(key, key.replace("_", " "), RATE) for key in ("input", "output", "cache_read", "cache_write")),
                 Column("from", "from", ID, drop=1)]  # fmt: skip
+_PRICE_COLUMNS = [Column("meter", "meter", ID), Column("cost", "USD", RATE)]
 _OTHER_COLUMNS = [Column("name", "service:model", ID), Column("rate", "rate"), Column("confidence", "confidence", ID)]
 
 

@@ -94,7 +94,7 @@ def model_swaps(past: Sequence[PastEvent], catalog: Catalog, days: int, limit: i
                 assumptions=(
                     f"the same token counts on {swap.to_model} (same prompts, same output length)",
                     f"{swap.to_model} answers well enough for {who}: check quality before switching",
-                    f"the last {days} days' {result.matched} calls, scaled to 30 days",
+                    f"the last {days} days' {result.matched:,} calls, scaled to 30 days",
                 ),
                 details={
                     "swap": f"{service}:{model}={service}:{swap.to_model}",
@@ -171,7 +171,7 @@ def prompt_caching(
                     "the prefix is identical across a session's calls and is cached once per session, agent and"
                     " model (one cache write, then cache reads) at the model's cache prices",
                     "the cache lives long enough between a session's calls (Anthropic: 5 minutes by default)",
-                    f"the last {days} days' {calls[(source, model)]} uncached calls, scaled to 30 days",
+                    f"the last {days} days' {calls[(source, model)]:,} uncached calls, scaled to 30 days",
                 ),
                 details={
                     "model": model,
