@@ -165,33 +165,6 @@ def _spans(kept: Iterable[Sequence[Any]], recount: Iterable[Sequence[Any]]) -> l
     return out
 
 
-def _time(value: Any) -> dt.datetime:
-    """A DateTime read raw (SQLite: its text; PostgreSQL: a datetime) as the naive UTC time it stores."""
-    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
-def _sessions(
-    rows: Sequence[Sequence[Any]], costs: Sequence[tuple[Any, ...]]
-) -> tuple[list[tuple[Any, ...]], list[Any]]:
-    """The sessions' canonical recount and their events' spans (session_id, first, last), summed from
-    the session costs' rows (`rows` as read, ordered by session; `costs` their canonical rows)."""
-    recount: list[list[Any]] = []
-    spans: list[list[Any]] = []
-    for row, (session_id, _, _, events_, unpriced, nanos) in zip(rows, costs, strict=True):
-        first, last = row[-2], row[-1]
-        if not recount or recount[-1][0] != session_id:
-            recount.append([session_id, events_, unpriced, nanos])
-            spans.append([session_id, first, last])
-            continue
-        sums, span = recount[-1], spans[-1]
-        sums[1] += events_
-        sums[2] += unpriced
-        sums[3] += nanos
-        # One format within a column (SQLite's text, PostgreSQL's datetimes): compared as read.
-        span[1], span[2] = min(span[1], first), max(span[2], last)
-    return [tuple(row) for row in recount], [(sid, _time(first), _time(last)) for sid, first, last in spans]
-
-
 def _period_recounts(buckets: list[tuple[Any, ...]]) -> tuple[dict[Any, list[int]], dict[Any, list[int]]]:
     """The day and month totals (overall, per dimension, per kept pair) that pages, alerts and budgets
     read, recounted from the per-day buckets of the events (their canonical rows)."""
@@ -213,8 +186,8 @@ def _periods(
     return [*out, *_compare("period_pairs", ("pair", "period", "a", "b"), kept_pairs, recounts[1])]
 
 
-def _queries() -> dict[str, Select[Any]]:
-    """Every read of a check (each raw: raw.fetch_raw), in the order it uses them. Both sides of a
+def _queries() -> dict[str, tuple[Select[Any], bool]]:
+    """Every read of a check, in the order it uses them; True: read raw (raw.fetch_raw). Both sides of a
     comparison are read in the same order, the recounts with a missing value as '' (as kept)."""
     from .alerts_schema import period_totals
     from .schema import period_pairs
@@ -229,26 +202,30 @@ def _queries() -> dict[str, Select[Any]]:
     in_session = events.c.session_id.is_not(None)
     cost_key = [events.c.session_id, events.c.service, agent]
     return {
-        "buckets": select(events.c.day, *dims, *_counts()).group_by(events.c.day, *dims).order_by(events.c.day, *dims),
-        "rollups": select(*rollup_key, *_stored_counts(r)).where(_not_zero(r)).order_by(*rollup_key),
-        # Per session, service and agent, with the first and last time: the sessions' recount and spans
-        # are summed from these rows (_sessions), not from another pass over every event.
-        "session_costs": select(*cost_key, *_counts(), func.min(events.c.ts), func.max(events.c.ts)).where(in_session)
-                         .group_by(*cost_key).order_by(*cost_key),
-        "kept_costs": select(s.c.session_id, s.c.service, s.c.agent, *_stored_counts(s)).where(_not_zero(s))
-                      .order_by(s.c.session_id, s.c.service, s.c.agent),
-        "kept_sessions": select(sessions.c.session_id, *_stored_counts(sessions), sessions.c.started_at,
-                                sessions.c.ended_at).where(_not_zero(sessions)).order_by(sessions.c.session_id),
-        "period_totals": select(p.c.period, p.c.dimension, p.c.value, *_stored_counts(p)).where(_not_zero(p)),
-        "period_pairs": select(q.c.pair, q.c.period, q.c.a, q.c.b, *_stored_counts(q)).where(_not_zero(q)),
+        "buckets": (select(events.c.day, *dims, *_counts()).group_by(events.c.day, *dims)
+                    .order_by(events.c.day, *dims), True),
+        "rollups": (select(*rollup_key, *_stored_counts(r)).where(_not_zero(r)).order_by(*rollup_key), True),
+        "session_costs": (select(*cost_key, *_counts()).where(in_session).group_by(*cost_key).order_by(*cost_key),
+                          True),
+        "kept_costs": (select(s.c.session_id, s.c.service, s.c.agent, *_stored_counts(s)).where(_not_zero(s))
+                       .order_by(s.c.session_id, s.c.service, s.c.agent), True),
+        # The sessions with their spans, read as times (a row per session).
+        "sessions": (select(events.c.session_id, *_counts(), func.min(events.c.ts), func.max(events.c.ts))
+                     .where(in_session).group_by(events.c.session_id).order_by(events.c.session_id), False),
+        "kept_sessions": (select(sessions.c.session_id, *_stored_counts(sessions), sessions.c.started_at,
+                                 sessions.c.ended_at).where(_not_zero(sessions)).order_by(sessions.c.session_id),
+                          False),
+        "period_totals": (select(p.c.period, p.c.dimension, p.c.value, *_stored_counts(p)).where(_not_zero(p)),
+                          True),
+        "period_pairs": (select(q.c.pair, q.c.period, q.c.a, q.c.b, *_stored_counts(q)).where(_not_zero(q)), True),
     }  # fmt: skip
 
 
 def check(connection: Connection) -> list[Difference]:
     """Every difference between the kept aggregates and a recount from the events (empty: consistent)."""
 
-    def read(query: Select[Any]) -> list[Any]:
-        return fetch_raw(connection, query)
+    def read(query: Select[Any], raw: bool) -> list[Any]:
+        return fetch_raw(connection, query) if raw else list(connection.execute(query).all())
 
     # The reads run one after another on a second thread, in this transaction, while this thread
     # compares what has come back: the database works without holding Python's lock, so a check
@@ -257,19 +234,17 @@ def check(connection: Connection) -> list[Difference]:
     width = 1 + len(DIMENSIONS)
     with ThreadPoolExecutor(max_workers=1) as pool:
         try:
-            got = {name: pool.submit(read, query) for name, query in _queries().items()}
+            got = {name: pool.submit(read, *query) for name, query in _queries().items()}
             buckets = _recounted(got["buckets"].result(), width)
             # Summed while the other thread groups the events by session, the longest read after the buckets.
             periods = _period_recounts(buckets)
             out = _same("rollup_daily", ("day", *DIMENSIONS), _kept(got["rollups"].result(), width), buckets)
-            counted = got["session_costs"].result()
-            costs = _recounted(counted, 3)
+            costs = _recounted(got["session_costs"].result(), 3)
             kept_costs = _kept(got["kept_costs"].result(), 3)
-            recount, spans = _sessions(counted, costs)
-            kept = got["kept_sessions"].result()
-            out += _same("sessions", ("session_id",), _kept(kept, 1), recount)
-            # A kept row's last two columns: its span.
-            out += _spans([(row[0], _time(row[-2]), _time(row[-1])) for row in kept], spans)
+            counted, kept = got["sessions"].result(), got["kept_sessions"].result()
+            out += _same("sessions", ("session_id",), _kept(kept, 1), _recounted(counted, 1))
+            # Each row's last two columns: the kept span, the events' first and last time.
+            out += _spans([(row[0], row[-2], row[-1]) for row in kept], [(row[0], row[-2], row[-1]) for row in counted])
             out += _same("session_costs", ("session_id", "service", "agent"), kept_costs, costs)
             return out + _periods(got["period_totals"].result(), got["period_pairs"].result(), periods)
         except BaseException:
