@@ -130,13 +130,26 @@ def test_one_difference_among_many_rows_is_found_in_every_table(store_url: str) 
                                                   p.value == "agent-1").values(events=p.events + 1))  # fmt: skip
             c.execute(update(period_pairs).where(q.pair == "user_id,tier", q.period == "2026-11", q.a == "u9")
                       .values(cost=q.cost - 1))  # fmt: skip
-        found = sorted((d.table, d.field, *d.key.values()) for d in check_store(ledger.store))
+            # A session's kept end before its last event, and another's event count one too many.
+            c.execute(update(sessions).where(sessions.c.session_id == "s5").values(ended_at=sessions.c.started_at))
+            c.execute(update(sessions).where(sessions.c.session_id == "s11").values(events=sessions.c.events + 1))
+        differences = check_store(ledger.store)
+        found = sorted((d.table, d.field, *d.key.values()) for d in differences)
     assert found == [
         ("period_pairs", "cost", "user_id,tier", "2026-11", "u9", "pro"),
         ("period_totals", "events", "2026-11-20", "agent", "agent-1"),
         ("rollup_daily", "unpriced", "2026-11-26", "anthropic", "claude-haiku-4-5", "agent-1", "u7", "pro", "text"),
         ("session_costs", "cost", "s3", "anthropic", "agent-3"),
+        ("sessions", "ended_at", "s5"),
+        ("sessions", "events", "s11"),
     ]
+    # s5's events are i = 5, 45, …, 565, each at T0 + (i mod 9) days + i minutes: the last is i = 485.
+    last = max(T0 + dt.timedelta(days=i % 9, minutes=i) for i in range(5, 600, 40))
+    assert last == T0 + dt.timedelta(days=8, minutes=485)
+    ended = next(d for d in differences if d.field == "ended_at")
+    assert ended.recounted == f"on or after {last.replace(tzinfo=None).isoformat(sep=' ')}"
+    counted = next(d for d in differences if d.table == "sessions" and d.field == "events")
+    assert (counted.stored, counted.recounted) == ("16", "15")  # i = 11, 51, …, 571
 
 
 def test_the_recounts_from_the_events_sort_them_once_on_sqlite(tmp_path: Path) -> None:
