@@ -191,7 +191,8 @@ def past_events(
         rows = fetch_raw(connection, query)
     usages = usages_from_json(row[4] for row in rows)
     return [
-        PastEvent(event_id, utc_time(ts), kind, model, usage, from_nanos(cost), source, *who)
+        # _make: the tuple made in C (the class's own __new__ is Python, with its defaults).
+        PastEvent._make((event_id, utc_time(ts), kind, model, usage, from_nanos(cost), source, *who))
         for (event_id, ts, kind, model, _, cost, source, *who), usage in zip(rows, usages, strict=True)
     ]
 
