@@ -20,7 +20,6 @@ import calendar
 import datetime as dt
 import functools
 import json
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -212,11 +211,13 @@ def session_figures(connection: Connection, since: dt.date, until: dt.date) -> S
     # The range's sessions as the page that shows this read them already, if it did (store/range_sessions.py);
     # the month is the first seven characters of the start day.
     rows = range_sessions(connection, Filters(since=since, until=until))
-    counts: dict[SessionKey, int] = Counter((day[:7], user, tier, mode) for _, day, user, tier, mode, _, _ in rows)
+    counts: dict[SessionKey, int] = {}
     priced: dict[SessionKey, list[int]] = {}
+    # One pass, each session's key made once: counted, and its cost listed when it is priced.
     for session_id, day, user, tier, mode, unpriced, cost in rows:
+        key = (day[:7], user, tier, mode)
+        counts[key] = counts.get(key, 0) + 1
         if not unpriced:
-            key = (day[:7], user, tier, mode)
             if paid:
                 cost -= paid.get(session_id, 0)
             found = priced.get(key)
