@@ -22,9 +22,9 @@ _PANEL_OF = {name: panel for panel, names in PANELS.items() for name in names}
 _ORDER = {name: i for i, name in enumerate(_PANEL_OF)}
 
 
-# What an option's value is, in the words of a usage line (`--limit N`, not `--limit <int range>`).
-_METAVARS = {"<str>": "TEXT", "<list[str]>": "TEXT", "<int>": "N", "<int range>": "N", "<float>": "NUMBER",
-             "<float range>": "NUMBER", "<Path>": "PATH"}  # fmt: skip
+# What an option's value is, in the words of a usage line (`--limit N`, not `--limit INTEGER RANGE`),
+# by the name of its click type.
+_METAVARS = {"str": "TEXT", "int": "N", "int range": "N", "float": "NUMBER", "float range": "NUMBER"}
 
 
 # Typer carries its own copy of click, so commands and contexts are typed loosely here.
@@ -37,7 +37,7 @@ def tidy(command: Any, ctx: Any) -> Any:
         if kind == "argument":  # `costledger session SESSION_ID`, as usage lines name what to type
             param.metavar = param.name.upper()
         else:
-            param.metavar = "" if param.is_flag else _METAVARS.get(param.display_type(ctx))
+            param.metavar = "" if param.is_flag else _METAVARS.get(param.type.name)
     for sub in getattr(command, "commands", {}).values():
         tidy(sub, ctx)
     return command
