@@ -156,3 +156,21 @@ def test_past_events_are_read_back_exactly_on_either_backend(store_url: str) -> 
     assert anonymous == [first, second._replace(user_id=None, tier=None)]
     # Pre-recorded: 91 s × $0.0043 / 60 = $0.006521666… → 0.006521667; 30 s: $0.00215.
     assert report.repricing.new_cost == Decimal("0.006521667") + Decimal("0.00215")
+
+
+def test_past_events_come_in_time_order_and_by_id_within_an_instant_on_either_backend(store_url: str) -> None:
+    # Which call of a session is its first (the caching advice's cache write) must not depend on the
+    # order the events were recorded in (SQLite's time index holds an instant's rows in that order).
+    day = dt.date(2026, 11, 20)
+    at = "2026-11-20T10:00:00Z"
+    recorded = ["b-2", "B-1", "a-9", "late", "a-10", "early"]
+    with clock.use(dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)), Ledger(store_url) as ledger:
+        ledger.record_many([
+            {"event_id": event_id, "service": "anthropic", "model": "claude-haiku-4-5",
+             "usage": {"input_tokens": 10, "output_tokens": 1},
+             "ts": {"late": "2026-11-20T10:00:01Z", "early": "2026-11-20T09:59:59.999999Z"}.get(event_id, at)}
+            for event_id in recorded
+        ])  # fmt: skip
+        found = [e.event_id for e in past_events(ledger.store, "anthropic", day, day)]
+    # Code point order within the instant: capitals first, "a-10" before "a-9".
+    assert found == ["early", "B-1", "a-10", "a-9", "b-2", "late"]

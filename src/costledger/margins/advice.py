@@ -115,11 +115,12 @@ def _cached(event: PastEvent) -> bool:
 
 def observed_prefixes(past: Iterable[PastEvent]) -> dict[tuple[str, str | None, str], int]:
     """(service, model, agent) → the median tokens its cached calls read from the cache."""
-    reads: dict[tuple[str, str | None, str], list[Decimal]] = defaultdict(list)
+    # Token counts as read (ints), not Decimals: a month's LLM calls are hundreds of thousands.
+    reads: dict[tuple[str, str | None, str], list[int | Decimal]] = defaultdict(list)
     for event in past:
-        read = event.usage.get("cache_read_tokens") or 0
+        read = event.usage.get("cache_read_tokens")
         if read:
-            reads[(event.service, event.model, event.agent or "")].append(Decimal(read))
+            reads[(event.service, event.model, event.agent or "")].append(read)
     return {key: int(percentile(values, 50)) for key, values in reads.items()}
 
 

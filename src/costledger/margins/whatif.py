@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import literal_column, select
@@ -160,6 +161,9 @@ _PAST = tuple(
 )  # fmt: skip
 
 
+_BY_TIME_AND_ID = itemgetter(1, 0)
+
+
 def past_events(
     store: Store,
     service: str | Sequence[str],
@@ -183,12 +187,17 @@ def past_events(
     query = (
         select(*(_PAST if users else (literal_column("NULL") if c.name in ("user_id", "tier") else c for c in _PAST)))
         .where(events.c.service.in_(services), events.c.ts >= start, events.c.ts < end, *chosen)
-        .order_by(events.c.ts, events.c.event_id)
+        .order_by(events.c.ts)
     )
     # A period holds hundreds of thousands of events: read as the driver's tuples (raw.py), a SQLite
     # time as its text, parsed here in C (SQLAlchemy's own processing of the rows took longer than the read).
     with store.engine.connect() as connection:
         rows = fetch_raw(connection, query)
+    # Events of the same instant by their id, sorted here: the rows come in the time index's order, which
+    # this sort only walks, where SQLite sorted each instant's rows again (the 316k LLM calls of 30 days at
+    # 1M events: 1.41 against 1.33 s CPU, read and ordered). Python's order is the same on every backend
+    # (PostgreSQL's ORDER BY follows the database's collation). A SQLite time is text of one fixed width.
+    rows.sort(key=_BY_TIME_AND_ID)
     usages = usages_from_json(row[4] for row in rows)
     return [
         # _make: the tuple made in C (the class's own __new__ is Python, with its defaults).
