@@ -14,7 +14,7 @@ from costledger import Ledger, clock
 from costledger.dashboard.alerts_page import alerts_page
 from costledger.dashboard.config_pages import prices_page, rate_text, rates_text, session_types_page, source_parts
 from costledger.dashboard.margins_page import margins_page, state_of
-from costledger.dashboard.overview import overview_page, periods
+from costledger.dashboard.overview import overview_page, overview_table, periods
 from costledger.dashboard.sessions_pages import search, sessions_page
 from costledger.dashboard.spenders import agents_page, users_page
 from costledger.demo import record_workload, write_config
@@ -68,6 +68,23 @@ def test_the_overview_follows_the_range_not_the_month_of_today(tmp_path: Path) -
         assert sum(r["total_usd"] for r in daily.rows) == whole.parts.total
         # The month-to-date card is the month of today, and says so.
         assert "Dec 2026" in next(c.label for c in page.cards if c.key == "month")
+
+
+def test_one_table_of_the_overview_alone_is_the_pages_own(tmp_path: Path) -> None:
+    # A CSV of the overview builds only its table: the same rows, cell for cell, as the whole page's,
+    # whatever the filter (a tier or mode carries its share of the fixed and extra costs; an agent none).
+    filters = [NOVEMBER, Filters(), Filters(since=dt.date(2026, 11, 10), until=dt.date(2026, 11, 12), dims={"tier": "creator"}),
+               Filters(since=NOVEMBER.since, until=NOVEMBER.until, dims={"agent": "economist"}),
+               Filters(dims={"mode": "expert_session"})]  # fmt: skip
+    with demo_ledger(tmp_path) as ledger, clock.use(NOW):
+        for chosen in filters:
+            page = overview_page(ledger, chosen, TODAY, open_alerts=None)
+            for name in ("parts", "services", "models", "daily", "modes", "tiers"):
+                alone, whole = overview_table(ledger, chosen, TODAY, name), page.table(name)
+                assert alone is not None and whole is not None
+                assert (alone.title, list(alone.csv_lines())) == (whole.title, list(whole.csv_lines())), (chosen, name)
+                assert whole.rows or name in ("modes", "tiers"), (chosen, name)
+        assert overview_table(ledger, NOVEMBER, TODAY, "nope") is None
 
 
 def test_an_empty_range_shows_nothing_spent(tmp_path: Path) -> None:

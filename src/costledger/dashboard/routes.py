@@ -30,10 +30,11 @@ from . import assets, auth
 from .alerts_page import acknowledge, alerts_page, open_alert_count
 from .config_pages import PRICE_SORTS, prices_page, session_types_page
 from .margins_page import MARGIN_DAYS, USER_SORTS, margins_page
-from .overview import overview_page
+from .overview import overview_page, overview_table
 from .pages import DEFAULT_DAYS, Page, bounds, presets, span, window
 from .sessions_pages import SORTS, search, search_page, session_page, sessions_page
 from .spenders import AGENT_COLUMNS, USER_COLUMNS, agents_page, users_page
+from .tables import Table
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -145,8 +146,7 @@ def _batched(lines: Iterator[str], size: int = CSV_BATCH) -> Iterator[str]:
         yield "".join(batch)
 
 
-def _csv(page: Page, active: str, wanted: str) -> Response:
-    table = page.table(wanted)
+def _csv(table: Table | None, active: str, wanted: str) -> Response:
     if table is None:
         raise HTTPException(404, f"this page has no table {wanted!r}")
     filename = f"costledger-{active.strip('/').replace('/', '-') or 'overview'}-{table.name}.csv"
@@ -169,7 +169,7 @@ def _render(
 ) -> Response:
     wanted = request.query_params.get("csv")
     if wanted is not None:
-        return _csv(page, active, wanted)
+        return _csv(page.table(wanted), active, wanted)
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "csv"]
 
     def with_params(**changes: Any) -> str:
@@ -255,6 +255,9 @@ def log_out(request: Request, login: LoginDep, csrf: Annotated[str, Form(max_len
 def overview(request: Request, login: LoginDep, filters: FiltersDep) -> Response:
     ledger = _ledger(request)
     filters = _events_filters(filters)
+    wanted = request.query_params.get("csv")
+    if wanted is not None:  # one table: read only what it shows
+        return _csv(overview_table(ledger, filters, _today(), wanted), "/", wanted)
     page = overview_page(ledger, filters, _today(), open_alert_count(ledger))
     return _render(request, login, page, "/", filters)
 
