@@ -16,7 +16,7 @@ from costledger.dashboard.config_pages import prices_page, rate_text, rates_text
 from costledger.dashboard.margins_page import margins_page, state_of
 from costledger.dashboard.overview import overview_page, overview_table, periods
 from costledger.dashboard.sessions_pages import search, sessions_page
-from costledger.dashboard.spenders import agents_page, users_page
+from costledger.dashboard.spenders import agents_page, agents_table, users_page
 from costledger.demo import record_workload, write_config
 from costledger.margins.arithmetic import Margin
 from costledger.pricing.entries import Rate, Tiered, parse_entry
@@ -85,6 +85,16 @@ def test_one_table_of_the_overview_alone_is_the_pages_own(tmp_path: Path) -> Non
                 assert (alone.title, list(alone.csv_lines())) == (whole.title, list(whole.csv_lines())), (chosen, name)
                 assert whole.rows or name in ("modes", "tiers"), (chosen, name)
         assert overview_table(ledger, NOVEMBER, TODAY, "nope") is None
+
+
+def test_the_agents_table_alone_is_the_pages_own(tmp_path: Path) -> None:
+    with demo_ledger(tmp_path) as ledger, clock.use(NOW):
+        for chosen in (NOVEMBER, Filters(dims={"tier": "creator"})):
+            for sort, descending in (("cost_usd", True), ("agent", False), ("events", True)):
+                alone = agents_table(ledger, chosen, TODAY, sort, descending)
+                whole = agents_page(ledger, chosen, TODAY, sort, descending, 1).table("agents")
+                assert whole is not None and whole.rows
+                assert (alone.title, list(alone.csv_lines())) == (whole.title, list(whole.csv_lines()))
 
 
 def test_an_empty_range_shows_nothing_spent(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ from .margins_page import MARGIN_DAYS, USER_SORTS, margins_page
 from .overview import overview_page, overview_table
 from .pages import DEFAULT_DAYS, Page, bounds, presets, span, window
 from .sessions_pages import SORTS, search, search_page, session_page, sessions_page
-from .spenders import AGENT_COLUMNS, USER_COLUMNS, agents_page, users_page
+from .spenders import AGENT_COLUMNS, USER_COLUMNS, agents_page, agents_table, users_page
 from .tables import Table
 
 HERE = Path(__file__).resolve().parent
@@ -305,6 +305,9 @@ def agents(
     order: Order = "desc",
     page: PageNumber = 1,
 ) -> Response:
+    if request.query_params.get("csv") == "agents":  # the table alone: not the page's cost cards
+        table = agents_table(_ledger(request), _events_filters(filters), _today(), sort, order == "desc")
+        return _csv(table, "/agents", "agents")
     built = agents_page(_ledger(request), _events_filters(filters), _today(), sort, order == "desc", page)
     return _render(request, login, built, "/agents", filters)
 

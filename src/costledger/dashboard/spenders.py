@@ -114,24 +114,43 @@ def agents_page(
     with ledger.store.engine.connect() as connection:
         cards, parts = _range_cards(connection, ledger, ranged)
         metered = queries.totals(connection, ["agent"], ranged)
-    total = sum((t.cost_usd for t in metered), start=_ZERO)
-    rows = [{"agent": t.group["agent"], "events": t.events, "unpriced": t.unpriced,
-             "cost_usd": t.cost_usd, "share": _share(t.cost_usd, total)}
-            for t in metered]  # fmt: skip
-    shown, paging = paged(rows, page_number, sort, descending, [c.key for c in AGENT_COLUMNS])
+    rows = _agent_rows(metered)
     page = Page("Agents")
     page.cards = [Card("Agents", f"{sum(1 for t in metered if t.group['agent']):,}",
                        f"with events {span(since, until)}", "agents"), *cards]  # fmt: skip
     page.charts = [_top_chart("top-agents", f"The {TOP} costliest agents (click: their sessions)", rows, "agent",
                               "/sessions?agent={}", [("cost_usd", "Metered spend")])]  # fmt: skip
-    page.tables = [Table("agents", f"Agents, {span(since, until)}", AGENT_COLUMNS, shown, paging=paging,
-                         export=lambda: sort_rows(rows, sort, descending))]  # fmt: skip
+    page.tables = [_agents_table(rows, since, until, sort, descending, page_number)]
     page.notes = [
         f"An agent's cost is its metered spend. The per-session extra cost ({money(parts.extra)}) and the fixed "
         f"costs ({money(parts.fixed)}) of the range belong to sessions, not to an agent, and are not split among "
         "agents: they are in the total above.",
     ]
     return page
+
+
+def agents_table(ledger: Ledger, filters: Filters, today: dt.date, sort: str, descending: bool) -> Table:
+    """The agents page's table alone (its CSV): the agents' metered totals, without the page's cost
+    cards, whose whole cost counts the sessions of the range and of the range before (nine tenths of
+    the page at 1M events)."""
+    ranged = window(filters, today)
+    with ledger.store.engine.connect() as connection:
+        metered = queries.totals(connection, ["agent"], ranged)
+    return _agents_table(_agent_rows(metered), *bounds(ranged), sort, descending, 1)
+
+
+def _agent_rows(metered: list[queries.Total]) -> list[dict[str, Any]]:
+    total = sum((t.cost_usd for t in metered), start=_ZERO)
+    return [{"agent": t.group["agent"], "events": t.events, "unpriced": t.unpriced,
+             "cost_usd": t.cost_usd, "share": _share(t.cost_usd, total)}
+            for t in metered]  # fmt: skip
+
+
+def _agents_table(rows: list[dict[str, Any]], since: dt.date, until: dt.date, sort: str, descending: bool,
+                  page_number: int) -> Table:  # fmt: skip
+    shown, paging = paged(rows, page_number, sort, descending, [c.key for c in AGENT_COLUMNS])
+    return Table("agents", f"Agents, {span(since, until)}", AGENT_COLUMNS, shown, paging=paging,
+                 export=lambda: sort_rows(rows, sort, descending))  # fmt: skip
 
 
 def _top_chart(chart_id: str, title: str, rows: list[dict[str, Any]], key: str, link: str,
@@ -146,4 +165,4 @@ def _top_chart(chart_id: str, title: str, rows: list[dict[str, Any]], key: str, 
                       [link.format(quote(str(r[key]), safe="")) for r in top])  # fmt: skip
 
 
-__all__ = ["agents_page", "users_page"]
+__all__ = ["agents_page", "agents_table", "users_page"]
