@@ -73,7 +73,8 @@ def test_the_overview_follows_the_range_not_the_month_of_today(tmp_path: Path) -
 def test_one_table_of_the_overview_alone_is_the_pages_own(tmp_path: Path) -> None:
     # A CSV of the overview builds only its table: the same rows, cell for cell, as the whole page's,
     # whatever the filter (a tier or mode carries its share of the fixed and extra costs; an agent none).
-    filters = [NOVEMBER, Filters(), Filters(since=dt.date(2026, 11, 10), until=dt.date(2026, 11, 12), dims={"tier": "creator"}),
+    filters = [NOVEMBER, Filters(),
+               Filters(since=dt.date(2026, 11, 10), until=dt.date(2026, 11, 12), dims={"tier": "creator"}),
                Filters(since=NOVEMBER.since, until=NOVEMBER.until, dims={"agent": "economist"}),
                Filters(dims={"mode": "expert_session"})]  # fmt: skip
     with demo_ledger(tmp_path) as ledger, clock.use(NOW):
