@@ -185,6 +185,30 @@ def test_sessions_cost_users_and_the_listing_by_whole_cost(small: Ledger) -> Non
     assert counts == {(NOV_10, "expert"): 1, (NOV_10, "chat"): 1, (NOV_11, "chat"): 2}
 
 
+def test_a_users_sessions_carry_their_days_shares_with_every_session_counted_once(small: Ledger) -> None:
+    from sqlalchemy import event
+
+    user_a = Filters(since=NOV_10, until=NOV_12, dims={"user_id": "a"})
+    counted: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "count(*)" in statement and "FROM sessions" in statement:
+            counted.append(statement)
+
+    event.listen(small.store.engine, "before_cursor_execute", seen)
+    try:
+        with small.store.engine.connect() as connection:
+            whole_sort_nanos(connection, small.config, NOV_10, NOV_12)  # the range's sessions, counted
+            held = sessions_cost(connection, small.config, user_a)
+    finally:
+        event.remove(small.store.engine, "before_cursor_execute", seen)
+    # a: s1 (Nov 10, expert, $0.06) and s3 (Nov 11, $1.50), each one of its day's two sessions: $0.50 of $1.
+    assert (held.sessions, held.parts) == (2, CostParts(Decimal("1.56"), Decimal("60"), Decimal("1.00")))
+    # The range's sessions counted once: the days' shares of the user's sessions divide by what the
+    # page had counted already (the user's span was counted again before).
+    assert len(counted) == 1, counted
+
+
 def test_session_counts_by_tier_and_mode_are_read_once_a_transaction_and_never_kept_past_it(small: Ledger) -> None:
     # Counted by hand from the fixture: Nov 10 s1 (pro, expert) and s2 (free, chat); Nov 11 s3 (pro,
     # chat) and s4 (free, chat).

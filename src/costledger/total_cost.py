@@ -274,9 +274,11 @@ def sessions_cost(
         modes = session_costs_by_mode(connection, filters)
     extra_cost = extra_by_mode(config)
     counts = session_counts(connection, filters)
-    everyone = sessions_per_day(connection, [key[0] for key in counts])
+    # Every session of the range's days, as the page's other figures ask for them (one read in the
+    # transaction), of which the days the filters' sessions started on.
+    everyone = sessions_per_day(connection, _days(since, until))
     fixed = fixed_by_day(config.fixed_costs, since, until)
-    share = sum((part_of(fixed[day], counts[(day,)], n) for day, n in everyone.items()), start=_ZERO)
+    share = sum((part_of(fixed[day], n, everyone[day]) for (day,), n in counts.items()), start=_ZERO)
     return SessionsCost(
         sessions=sum(m.sessions for m in modes),
         parts=CostParts(
