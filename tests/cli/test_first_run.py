@@ -67,6 +67,24 @@ def test_every_readme_command_reads_the_demo_with_no_flags_at_80_columns(
     assert not (here / "data" / "costledger").exists()  # the user data directory was never touched
 
 
+def test_a_command_ends_without_teardown_yet_every_byte_and_status_arrives(
+    demo: tuple[Path, dict[str, str]],
+) -> None:
+    # The command line leaves with os._exit once a command is done (cli._leave): its output, larger
+    # than a pipe holds, still arrives whole through the pipe, and its exit status is the command's.
+    here, env = demo
+    command = ["report", "--by", "session,service,agent", "--csv"]
+    piped = run(*command, cwd=here, env=env)
+    assert piped.returncode == 0, piped.stderr
+    ledger = ["--db", str(here / "costledger-demo" / "ledger.db"), "--config", str(here / "costledger.toml")]
+    in_process = runner.invoke(app, [*command, *ledger], env={"COLUMNS": "80"})
+    assert in_process.exit_code == 0, in_process.output
+    assert len(piped.stdout) > 65_536 and piped.stdout == in_process.stdout
+    missing = run("session", "no-such-session", cwd=here, env=env)
+    assert (missing.returncode, missing.stdout) == (1, "") and "no-such-session" in missing.stderr
+    assert run("db", "check", "--json", cwd=here, env=env).stdout.strip() == "[]"
+
+
 def test_margins_use_the_demo_plans_and_sessions_show_whole_ids(demo: tuple[Path, dict[str, str]]) -> None:
     here, env = demo
     margins = run("margins", cwd=here, env=env).stdout
