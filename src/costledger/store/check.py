@@ -18,12 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, case, func, literal_column, select
+from sqlalchemy import BigInteger, Connection, Select, case, cast, func, literal_column, select
 
 from ..money import SPLIT, from_nanos, usd
 from .raw import fetch_raw
 from .schema import DIMENSIONS, events, rollup_daily, session_costs, sessions
-from .sums import cost_sum, from_halves
+from .sums import DOLLAR
 
 COUNTS = ("events", "unpriced", "cost")
 
@@ -53,15 +53,24 @@ class Difference:
 
 
 # A check reads every event group of the ledger. So its reads come back as the driver's own tuples,
-# each turned into one canonical row (key columns, events, unpriced, nano-dollars) by position, both
-# sides in the same order, and a consistent table is one comparison of two lists; only a table that
-# differs is compared key by key (_compare) to say where.
+# both sides in the same order and in the same shape (a recount's cost in the kept (high, low) columns,
+# money.split), and a consistent table is one comparison of the two lists as read; only a table that
+# differs is made canonical (_kept: key columns, events, unpriced, nano-dollars) and compared key by key
+# (_compare) to say where.
 def _counts() -> tuple[Any, ...]:
-    """events, unpriced and the cost in halves (sums.cost_sum): the last four columns of a recount."""
+    """events, unpriced and the cost as a kept row holds it (cost_high, cost): the last four columns of a
+    recount. Summed in halves (sums.cost_sum: no SUM overflows), the nano-dollars' carry put into the dollars,
+    which are then split at 10^9 dollars (10^18 nano-dollars) as money.split does for a sum that is not
+    negative."""
+    # As bigints: PostgreSQL's SUM of a bigint is a numeric, whose `/` does not divide whole numbers.
+    dollars = cast(func.coalesce(func.sum(events.c.cost // DOLLAR), 0), BigInteger)
+    nanos = cast(func.coalesce(func.sum(events.c.cost % DOLLAR), 0), BigInteger)
+    whole = dollars + nanos // DOLLAR
     return (
         func.count(),
         func.coalesce(func.sum(case((events.c.cost.is_(None), 1), else_=0)), 0),
-        *cost_sum(events.c.cost),
+        whole // DOLLAR,
+        (whole % DOLLAR) * DOLLAR + nanos % DOLLAR,
     )
 
 
@@ -75,16 +84,19 @@ def _not_zero(table: Any) -> Any:
     return (table.c.events != 0) | (table.c.unpriced != 0) | (table.c.cost != 0) | (table.c.cost_high != 0)
 
 
-def _recounted(rows: Iterable[Sequence[Any]], width: int) -> list[tuple[Any, ...]]:
-    """Canonical rows of a recount: its `width` key columns, then _counts()'s."""
-    w = width
-    return [(*row[:w], row[w], row[w + 1], from_halves(row[w + 2], row[w + 3])) for row in rows]
-
-
 def _kept(rows: Iterable[Sequence[Any]], width: int) -> list[tuple[Any, ...]]:
-    """Canonical rows of a kept aggregate: its `width` key columns, then _stored_counts()'s."""
+    """Canonical rows of a kept aggregate or a recount: its `width` key columns, then events, unpriced and
+    the nano-dollars of its (high, low) columns (as ints: PostgreSQL's SUM of a bigint is a numeric)."""
     w = width
-    return [(*row[:w], row[w], row[w + 1], row[w + 2] * SPLIT + row[w + 3]) for row in rows]
+    return [(*row[:w], int(row[w]), int(row[w + 1]), int(row[w + 2]) * SPLIT + int(row[w + 3])) for row in rows]
+
+
+def _same(table: str, names: tuple[str, ...], kept: list[Any], recount: list[Any]) -> list[Difference]:
+    """Two tables read in the same order and shape: equal lists, or where they differ."""
+    if kept == recount:
+        return []
+    width = len(names)
+    return _compare(table, names, _by_key(_kept(kept, width), width), _by_key(_kept(recount, width), width))
 
 
 def _show(field: str, value: Any) -> str:
@@ -123,16 +135,6 @@ def _compare(
             if int(a) != int(b):
                 out.append(Difference(table, label, field, _show(field, a), _show(field, b)))
     return out
-
-
-def _same(
-    table: str, names: tuple[str, ...], kept: list[tuple[Any, ...]], recount: list[tuple[Any, ...]]
-) -> list[Difference]:
-    """Two canonical tables read in the same order: equal lists, or where they differ."""
-    if kept == recount:
-        return []
-    width = len(names)
-    return _compare(table, names, _by_key(kept, width), _by_key(recount, width))
 
 
 def _days() -> Callable[[Any], dt.date]:
@@ -237,15 +239,16 @@ def check(connection: Connection) -> list[Difference]:
     with ThreadPoolExecutor(max_workers=1) as pool:
         try:
             got = {name: pool.submit(read, *query) for name, query in _queries().items()}
-            buckets = _recounted(got["buckets"].result(), width)
+            recounted = got["buckets"].result()
+            buckets = _kept(recounted, width)
             # Summed while the other thread reads the rollups and groups the events by session.
             periods = _period_recounts(buckets)
-            out = _same("rollup_daily", ("day", *DIMENSIONS), _kept(got["rollups"].result(), width), buckets)
-            costs = _recounted(got["session_costs"].result(), 3)
-            kept_costs = _kept(got["kept_costs"].result(), 3)
+            out = _same("rollup_daily", ("day", *DIMENSIONS), got["rollups"].result(), recounted)
+            costs, kept_costs = got["session_costs"].result(), got["kept_costs"].result()
             counted, kept = got["sessions"].result(), got["kept_sessions"].result()
-            out += _same("sessions", ("session_id",), _kept(kept, 1), _recounted(counted, 1))
             # Each row's last two columns: the kept span, the events' first and last time.
+            out += _same("sessions", ("session_id",), [tuple(row[:-2]) for row in kept],
+                         [tuple(row[:-2]) for row in counted])  # fmt: skip
             out += _spans([(row[0], row[-2], row[-1]) for row in kept], [(row[0], row[-2], row[-1]) for row in counted])
             out += _same("session_costs", ("session_id", "service", "agent"), kept_costs, costs)
             return out + _periods(got["period_totals"].result(), got["period_pairs"].result(), periods)
