@@ -55,13 +55,13 @@ class Difference:
 # A check reads every event group of the ledger. So its reads come back as the driver's own tuples,
 # both sides in the same order and in the same shape (a recount's cost in the kept (high, low) columns,
 # money.split), and a consistent table is one comparison of the two lists as read; only a table that
-# differs is made canonical (_kept: key columns, events, unpriced, nano-dollars) and compared key by key
+# differs is made canonical (_canonical: key columns, events, unpriced, nano-dollars) and compared key by key
 # (_compare) to say where.
 def _counts() -> tuple[Any, ...]:
     """events, unpriced and the cost as a kept row holds it (cost_high, cost): the last four columns of a
-    recount. Summed in halves (sums.cost_sum: no SUM overflows), the nano-dollars' carry put into the dollars,
-    which are then split at 10^9 dollars (10^18 nano-dollars) as money.split does for a sum that is not
-    negative."""
+    recount. Summed in halves as sums.cost_sum sums them (no SUM overflows), the nano-dollars' carry put
+    into the dollars, which are then split at 10^9 dollars (10^18 nano-dollars) as money.split does for
+    a sum that is not negative."""
     # As bigints: PostgreSQL's SUM of a bigint is a numeric, whose `/` does not divide whole numbers.
     dollars = cast(func.coalesce(func.sum(events.c.cost // DOLLAR), 0), BigInteger)
     nanos = cast(func.coalesce(func.sum(events.c.cost % DOLLAR), 0), BigInteger)
@@ -84,7 +84,7 @@ def _not_zero(table: Any) -> Any:
     return (table.c.events != 0) | (table.c.unpriced != 0) | (table.c.cost != 0) | (table.c.cost_high != 0)
 
 
-def _kept(rows: Iterable[Sequence[Any]], width: int) -> list[tuple[Any, ...]]:
+def _canonical(rows: Iterable[Sequence[Any]], width: int) -> list[tuple[Any, ...]]:
     """Canonical rows of a kept aggregate or a recount: its `width` key columns, then events, unpriced and
     the nano-dollars of its (high, low) columns (as ints: PostgreSQL's SUM of a bigint is a numeric)."""
     w = width
@@ -96,7 +96,7 @@ def _same(table: str, names: tuple[str, ...], kept: list[Any], recount: list[Any
     if kept == recount:
         return []
     width = len(names)
-    return _compare(table, names, _by_key(_kept(kept, width), width), _by_key(_kept(recount, width), width))
+    return _compare(table, names, _by_key(_canonical(kept, width), width), _by_key(_canonical(recount, width), width))
 
 
 def _show(field: str, value: Any) -> str:
@@ -182,9 +182,9 @@ def _periods(
     totals: Iterable[Sequence[Any]], pairs: Iterable[Sequence[Any]], recounts: tuple[dict[Any, Any], dict[Any, Any]]
 ) -> list[Difference]:
     """The kept period totals and pair totals against their recounts (_period_recounts)."""
-    kept = {tuple(row[:3]): list(row[3:]) for row in _kept(totals, 3)}
+    kept = {tuple(row[:3]): list(row[3:]) for row in _canonical(totals, 3)}
     out = _compare("period_totals", ("period", "dimension", "value"), kept, recounts[0])
-    kept_pairs = {tuple(row[:4]): list(row[4:]) for row in _kept(pairs, 4)}
+    kept_pairs = {tuple(row[:4]): list(row[4:]) for row in _canonical(pairs, 4)}
     return [*out, *_compare("period_pairs", ("pair", "period", "a", "b"), kept_pairs, recounts[1])]
 
 
@@ -240,7 +240,7 @@ def check(connection: Connection) -> list[Difference]:
         try:
             got = {name: pool.submit(read, *query) for name, query in _queries().items()}
             recounted = got["buckets"].result()
-            buckets = _kept(recounted, width)
+            buckets = _canonical(recounted, width)
             # Summed while the other thread reads the rollups and groups the events by session.
             periods = _period_recounts(buckets)
             out = _same("rollup_daily", ("day", *DIMENSIONS), got["rollups"].result(), recounted)
