@@ -1,5 +1,5 @@
 """The consistency check: recount rollups, sessions, session costs and the per-period aggregates
-(period totals and pair totals) from the events.
+(period totals and pair totals) from the events, and the sessions started per day from the sessions.
 
 The rollups are kept incrementally in the events' transaction, so they should never
 disagree with a recount; this proves it (after a crash, a manual edit, a bug). It reads
@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Select, case, cast, func, literal_column, select
+from sqlalchemy import BigInteger, Connection, Date, Select, case, cast, func, literal_column, select
 
 from ..money import SPLIT, from_nanos, usd
 from .raw import fetch_raw
@@ -32,9 +32,9 @@ COUNTS = ("events", "unpriced", "cost")
 class Difference:
     """One row where the kept aggregate and the recount from the events disagree."""
 
-    table: str  # rollup_daily | sessions | session_costs | period_totals | period_pairs
+    table: str  # rollup_daily | sessions | session_costs | period_totals | period_pairs | session_starts
     key: dict[str, str]
-    field: str  # events | unpriced | cost | started_at | ended_at
+    field: str  # events | unpriced | cost | started_at | ended_at | sessions
     stored: str | None  # None: the row is missing
     recounted: str | None  # None: no event supports the row
 
@@ -188,11 +188,27 @@ def _periods(
     return [*out, *_compare("period_pairs", ("pair", "period", "a", "b"), kept_pairs, recounts[1])]
 
 
-def _queries() -> dict[str, tuple[Select[Any], bool]]:
+def _starts(kept: Sequence[Sequence[Any]], recount: Sequence[Sequence[Any]]) -> list[Difference]:
+    """The kept sessions started per day, tier and mode against their recount from the sessions table."""
+    if [tuple(row) for row in kept] == [tuple(row) for row in recount]:
+        return []
+    have = {tuple(row[:3]): int(row[3]) for row in kept}
+    want = {tuple(row[:3]): int(row[3]) for row in recount}
+    out = []
+    for key in sorted(have.keys() | want.keys(), key=lambda k: tuple(str(part) for part in k)):
+        stored, counted = have.get(key), want.get(key)
+        if (stored or 0) != (counted or 0):
+            label = {"day": str(key[0]), "tier": key[1], "mode": key[2]}
+            out.append(Difference("session_starts", label, "sessions", None if stored is None else str(stored),
+                                  None if counted is None else str(counted)))  # fmt: skip
+    return out
+
+
+def _queries(dialect: str = "sqlite") -> dict[str, tuple[Select[Any], bool]]:
     """Every read of a check, in the order it uses them; True: read raw (raw.fetch_raw). Both sides of a
     comparison are read in the same order, the recounts with a missing value as '' (as kept)."""
     from .alerts_schema import period_totals
-    from .schema import period_pairs
+    from .schema import period_pairs, session_starts
 
     # '' written out, not bound: SQLite sorts once for a GROUP BY and an ORDER BY of the same expressions,
     # and coalesce(x, ?) twice is two expressions to it (two sorts of every event).
@@ -203,6 +219,10 @@ def _queries() -> dict[str, tuple[Select[Any], bool]]:
     agent = func.coalesce(events.c.agent, none)
     in_session = events.c.session_id.is_not(None)
     cost_key = [events.c.session_id, events.c.service, agent]
+    t, started = session_starts, sessions.c.started_at
+    day = cast(started, Date) if dialect == "postgresql" else func.substr(started, literal_column("1"),
+                                                                         literal_column("10"))  # fmt: skip
+    start_key = [day, func.coalesce(sessions.c.tier, none), func.coalesce(sessions.c.mode, none)]
     return {
         "buckets": (select(events.c.day, *dims, *_counts()).group_by(events.c.day, *dims)
                     .order_by(events.c.day, *dims), True),
@@ -220,6 +240,12 @@ def _queries() -> dict[str, tuple[Select[Any], bool]]:
         "period_totals": (select(p.c.period, p.c.dimension, p.c.value, *_stored_counts(p)).where(_not_zero(p)),
                           True),
         "period_pairs": (select(q.c.pair, q.c.period, q.c.a, q.c.b, *_stored_counts(q)).where(_not_zero(q)), True),
+        # The sessions started per day, tier and mode, recounted from the sessions (whose counts and spans
+        # are checked against the events above); each side's day as its Date column reads raw.
+        "session_starts": (select(*start_key, func.count()).where(sessions.c.events > 0).group_by(*start_key)
+                           .order_by(*start_key), True),
+        "kept_starts": (select(t.c.day, t.c.tier, t.c.mode, t.c.sessions).where(t.c.sessions != 0)
+                        .order_by(t.c.day, t.c.tier, t.c.mode), True),
     }  # fmt: skip
 
 
@@ -238,7 +264,7 @@ def check(connection: Connection) -> list[Difference]:
     width = 1 + len(DIMENSIONS)
     with ThreadPoolExecutor(max_workers=1) as pool:
         try:
-            got = {name: pool.submit(read, *query) for name, query in _queries().items()}
+            got = {name: pool.submit(read, *query) for name, query in _queries(connection.dialect.name).items()}
             recounted = got["buckets"].result()
             buckets = _canonical(recounted, width)
             # Summed while the other thread reads the rollups and groups the events by session.
@@ -251,7 +277,8 @@ def check(connection: Connection) -> list[Difference]:
                          [tuple(row[:-2]) for row in counted])  # fmt: skip
             out += _spans([(row[0], row[-2], row[-1]) for row in kept], [(row[0], row[-2], row[-1]) for row in counted])
             out += _same("session_costs", ("session_id", "service", "agent"), kept_costs, costs)
-            return out + _periods(got["period_totals"].result(), got["period_pairs"].result(), periods)
+            out += _periods(got["period_totals"].result(), got["period_pairs"].result(), periods)
+            return out + _starts(got["kept_starts"].result(), got["session_starts"].result())
         except BaseException:
             pool.shutdown(cancel_futures=True)
             raise

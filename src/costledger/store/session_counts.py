@@ -1,15 +1,17 @@
 """How many sessions started each day, per mode or per user: what per-session extra costs and
 the per-day share of fixed costs are counted from (costledger.total_cost).
 
-Only sessions with at least one event count, as everywhere a session is counted. The
-counts come from the sessions table, one grouped pass over the sessions the range and
-filters select (ix_sessions_started bounds it by the range).
+Only sessions with at least one event count, as everywhere a session is counted. Counts by
+day, tier and mode of a range selected by no more than those come from the kept per-day rows
+(store/session_starts.py: a row per day, tier and mode, whatever the sessions); any other
+count from the sessions table, one grouped pass over the sessions the range and filters select
+(ix_sessions_started bounds it by the range).
 
 A page asks for one range's counts several times over (by mode for the extra cost, in all for
 the fixed shares, by tier and mode for its tiers, again for the whole cost of its sessions):
-each is summed from what the transaction has read already (store/transaction_memo.py): the
-range's sessions when the page walks them anyway (store/range_sessions.py), else one count by
-day, tier and mode for every question by either, both or neither.
+each is summed from one read by day, tier and mode (store/transaction_memo.py): the kept rows,
+or the range's sessions when the page walks them anyway (store/range_sessions.py), else one
+count by day, tier and mode for every question by either, both or neither.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sqlalchemy import Connection, func, select
 from .range_sessions import DAY, MODE, TIER, USER, range_sessions, read_already
 from .schema import sessions
 from .session_day import session_day
+from .session_starts import kept_counts
 from .sessions_query import session_conditions
 from .transaction_memo import remembered
 from .types import Filters
@@ -79,7 +82,11 @@ def _dated(counted: Iterable[tuple[Sequence[Any], int]]) -> dict[tuple[Any, ...]
 
 
 def _few(connection: Connection, filters: Filters) -> dict[tuple[Any, ...], int]:
-    """The counts by day, tier and mode: from the range's sessions when the transaction read them, else grouped."""
+    """The counts by day, tier and mode: kept (store/session_starts.py) when the filters select by no more
+    than those; else from the range's sessions when the transaction read them, else grouped."""
+    kept = kept_counts(connection, filters)
+    if kept is not None:
+        return kept
     if read_already(connection, filters) is not None:
         return _from_rows(connection, filters, _FEW)
     return _counted(connection, filters, _FEW)

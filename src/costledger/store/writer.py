@@ -24,7 +24,8 @@ from typing import Any
 from sqlalchemy import Connection, Date, DateTime, Dialect, String, Table
 
 from ..money import SPLIT, split
-from .schema import DIMENSIONS, events, rollup_daily, session_costs, sessions
+from .schema import DIMENSIONS, events, rollup_daily, session_costs, session_starts, sessions
+from .session_starts import moved, prior
 
 Buckets = dict[tuple[Any, ...], list[int]]  # (day, *DIMENSIONS) → [events, unpriced, cost], None kept as None
 
@@ -48,6 +49,7 @@ _STORED_COUNTS = ("events", "unpriced", "cost_high", "cost")
 _ROLLUP_KEYS = ("day", *DIMENSIONS)
 _SESSION_COST_KEYS = ("session_id", "service", "agent")
 _SESSION_COLUMNS = ("session_id", "user_id", "tier", "mode", "started_at", "ended_at", *_STORED_COUNTS)
+_START_COLUMNS = ("day", "tier", "mode", "sessions")
 
 
 def _add_stored(t: str, percent: str) -> list[str]:
@@ -97,6 +99,12 @@ class _Statements:
                     *_add_stored(t, self.percent),
                 ]
             ),
+        )
+        starts = self.quote(session_starts.name)
+        self.add_starts = self._insert(
+            session_starts,
+            _START_COLUMNS,
+            f"ON CONFLICT (day, tier, mode) DO UPDATE SET sessions = {starts}.sessions + excluded.sessions",
         )
         self._processors: dict[tuple[str, tuple[str, ...]], list[Callable[[Any], Any] | None]] = {}
         self._add_counts: dict[str, str] = {}
@@ -337,9 +345,13 @@ def _upsert(
 
 
 def _upsert_sessions(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """Add `rows` (per-session counts, sorted by id) to the sessions, and move the sessions whose start
+    day, tier, mode or having events changes between the rows of session_starts."""
     sql = _statements(connection)
+    before = prior(connection, rows)
     values = [(*(r[c] for c in _SESSION_COLUMNS[:-2]), *split(r["cost"])) for r in rows]
     _upsert(connection, sql, sql.upsert_sessions, sessions, _SESSION_COLUMNS, values)
+    _upsert(connection, sql, sql.add_starts, session_starts, _START_COLUMNS, moved(before, rows))
 
 
 def touch_session(connection: Connection, session_id: str, at: datetime, fields: dict[str, Any]) -> None:
