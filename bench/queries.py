@@ -33,6 +33,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, text
 
+from costledger.store.session_starts import rebuild_starts
+
 T = TypeVar("T")
 
 TODAY = dt.date(2026, 11, 23)
@@ -129,7 +131,7 @@ TOTAL_COLUMNS = "period, dimension, value, events, unpriced, cost"
 
 
 def build_rollups(connection: Connection) -> None:
-    """rollup_daily, sessions and period_totals from the events, as the ledger would have kept them.
+    """rollup_daily, sessions, session_starts and period_totals from the events, as the ledger would have kept them.
 
     Sums here stay far below 10^18 nano-dollars, so each cost_high keeps its default of 0 (money.py)."""
     dims = "service, coalesce(model, ''), coalesce(agent, ''), coalesce(user_id, ''), coalesce(tier, ''), " + (
@@ -147,6 +149,7 @@ def build_rollups(connection: Connection) -> None:
             f"min(ts), max(ts), {counts} FROM events WHERE session_id IS NOT NULL GROUP BY session_id"
         )
     )
+    rebuild_starts(connection)  # the sessions started per day, tier and mode, from the sessions just made
     postgres = connection.dialect.name == "postgresql"
     day = "to_char(day, 'YYYY-MM-DD')" if postgres else "day"
     for dimension in ("", "service", "agent", "user_id", "tier", "mode"):

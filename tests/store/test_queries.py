@@ -14,11 +14,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from costledger import Ledger
 from costledger.store import queries, session_modes
 from costledger.store.queries import Filters
+from costledger.store.schema import session_starts
+from costledger.store.session_starts import recounted
 
 D = Decimal
 TODAY = dt.date(2026, 11, 20)
@@ -498,6 +500,11 @@ def test_overview_agrees_with_group_by_over_the_events(target: str) -> None:
             bench.build_rollups(connection)
         with ledger.store.engine.connect() as connection:
             bench._agree(connection, bench.TODAY)  # raises SystemExit on any difference
+            # The sessions started per day, tier and mode, rebuilt from the bulk-made sessions.
+            kept = select(session_starts).where(session_starts.c.sessions != 0).order_by(*session_starts.primary_key)
+            found = [tuple(map(str, row)) for row in connection.execute(kept)]
+            assert found == [tuple(map(str, row)) for row in connection.execute(recounted(connection.dialect.name))]
+            assert len(found) > 30  # 90 days of sessions
             view = queries.overview(connection, bench.TODAY)
         assert view.month.events > 0 and len(view.by_mode) == 3 and view.sessions > 0
         assert ledger.total_usd() == sum((t.cost_usd for t in ledger.report("day")), start=D(0)) > 0

@@ -18,11 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Date, Select, case, cast, func, literal_column, select
+from sqlalchemy import BigInteger, Connection, Select, case, cast, func, literal_column, select
 
 from ..money import SPLIT, from_nanos, usd
 from .raw import fetch_raw
 from .schema import DIMENSIONS, events, rollup_daily, session_costs, sessions
+from .session_starts import recounted
 from .sums import DOLLAR
 
 COUNTS = ("events", "unpriced", "cost")
@@ -219,10 +220,7 @@ def _queries(dialect: str = "sqlite") -> dict[str, tuple[Select[Any], bool]]:
     agent = func.coalesce(events.c.agent, none)
     in_session = events.c.session_id.is_not(None)
     cost_key = [events.c.session_id, events.c.service, agent]
-    t, started = session_starts, sessions.c.started_at
-    day = cast(started, Date) if dialect == "postgresql" else func.substr(started, literal_column("1"),
-                                                                         literal_column("10"))  # fmt: skip
-    start_key = [day, func.coalesce(sessions.c.tier, none), func.coalesce(sessions.c.mode, none)]
+    t = session_starts
     return {
         "buckets": (select(events.c.day, *dims, *_counts()).group_by(events.c.day, *dims)
                     .order_by(events.c.day, *dims), True),
@@ -242,8 +240,7 @@ def _queries(dialect: str = "sqlite") -> dict[str, tuple[Select[Any], bool]]:
         "period_pairs": (select(q.c.pair, q.c.period, q.c.a, q.c.b, *_stored_counts(q)).where(_not_zero(q)), True),
         # The sessions started per day, tier and mode, recounted from the sessions (whose counts and spans
         # are checked against the events above); each side's day as its Date column reads raw.
-        "session_starts": (select(*start_key, func.count()).where(sessions.c.events > 0).group_by(*start_key)
-                           .order_by(*start_key), True),
+        "session_starts": (recounted(dialect), True),
         "kept_starts": (select(t.c.day, t.c.tier, t.c.mode, t.c.sessions).where(t.c.sessions != 0)
                         .order_by(t.c.day, t.c.tier, t.c.mode), True),
     }  # fmt: skip

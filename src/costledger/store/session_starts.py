@@ -21,9 +21,10 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Date, Select, cast, delete, func, insert, literal_column, select
 
-from .schema import session_starts
+from .schema import session_starts, sessions
+from .session_day import session_day
 from .types import Filters
 
 # A session as it was before a batch: the day it started ('YYYY-MM-DD'), its tier, mode and events.
@@ -82,6 +83,23 @@ def moved(before: Mapping[str, Prior], rows: Sequence[Mapping[str, Any]]) -> lis
     return [(dt.date.fromisoformat(day), tier, mode, n) for (day, tier, mode), n in sorted(change.items()) if n]
 
 
+def recounted(dialect: str) -> Select[Any]:
+    """session_starts recounted from the sessions table, in its key order, each day as the table's Date
+    column reads raw on `dialect` (SQLite: its text): what `db check` compares and a rebuild writes."""
+    none: Any = literal_column("''")
+    day = cast(sessions.c.started_at, Date) if dialect == "postgresql" else session_day(dialect)
+    key = [day, func.coalesce(sessions.c.tier, none), func.coalesce(sessions.c.mode, none)]
+    return select(*key, func.count()).where(sessions.c.events > 0).group_by(*key).order_by(*key)
+
+
+def rebuild_starts(connection: Connection) -> None:
+    """Recount session_starts from the sessions table, replacing what it holds: for stores whose sessions
+    were filled in bulk (INSERT … SELECT, as a benchmark does), bypassing the writer."""
+    connection.execute(delete(session_starts))
+    columns = ["day", "tier", "mode", "sessions"]
+    connection.execute(insert(session_starts).from_select(columns, recounted(connection.dialect.name)))
+
+
 def kept_counts(connection: Connection, filters: Filters) -> dict[tuple[Any, ...], int] | None:
     """(day, tier, mode) → sessions with events started that day (tier and mode None for none) among those
     the filters select, from session_starts; None when the filters select by more than the day a session
@@ -101,4 +119,4 @@ def kept_counts(connection: Connection, filters: Filters) -> dict[tuple[Any, ...
     return {(day, tier or None, mode or None): int(n) for day, tier, mode, n in connection.execute(query)}
 
 
-__all__ = ["Prior", "kept_counts", "moved", "prior"]
+__all__ = ["Prior", "kept_counts", "moved", "prior", "rebuild_starts", "recounted"]
