@@ -60,6 +60,9 @@ def _write_old_event(connection: Connection) -> None:
         table = name.split()[0]
         connection.execute(text(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})"),
                            row)  # fmt: skip
+    if "session_starts" in tables:  # 0010 on: the session counted on the day it started
+        connection.execute(text("INSERT INTO session_starts (day, tier, mode, sessions) VALUES (:day, '', '', 1)"),
+                           {"day": e["day"]})  # fmt: skip
 
 
 def test_empty_database_migrates_to_head(store_url: str) -> None:

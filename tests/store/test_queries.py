@@ -508,3 +508,29 @@ def test_overview_agrees_with_group_by_over_the_events(target: str) -> None:
             view = queries.overview(connection, bench.TODAY)
         assert view.month.events > 0 and len(view.by_mode) == 3 and view.sessions > 0
         assert ledger.total_usd() == sum((t.cost_usd for t in ledger.report("day")), start=D(0)) > 0
+
+
+@pytest.mark.parametrize("since", [None, dt.date(2026, 11, 1)])
+def test_one_users_sessions_are_found_by_the_user_index_on_sqlite(tmp_path: Any, since: dt.date | None) -> None:
+    """A user's sessions (all time, or from a day on) and their count are read among that user's rows of
+    ix_sessions_user, not by a scan of every session or of the range's (migration 0011)."""
+    statements: list[tuple[str, Any]] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, parameters: Any, *_: object) -> None:
+        if "FROM sessions" in statement and "EXPLAIN" not in statement:
+            statements.append((statement, parameters))
+
+    with Ledger(tmp_path / "l.db") as ledger:
+        ledger.record_many([{"event_id": f"e{i}", "ts": f"2026-11-{1 + i % 20:02d}T10:00:00Z", "service": "deepgram",
+                             "model": "nova-3", "usage": {"audio_seconds": 5}, "session_id": f"s{i}",
+                             "user_id": f"u{i % 7}"} for i in range(200)])  # fmt: skip
+        event.listen(ledger.store.engine, "before_cursor_execute", seen)
+        try:
+            with ledger.store.engine.connect() as connection:
+                page, count = queries.list_sessions(connection, Filters(since=since, dims={"user_id": "u3"}), limit=5)
+                assert count == len(range(3, 200, 7)) and len(page) == 5
+                plans = [" ".join(row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params))
+                         for sql, params in statements]  # fmt: skip
+        finally:
+            event.remove(ledger.store.engine, "before_cursor_execute", seen)
+    assert len(plans) == 2 and all("ix_sessions_user (user_id=?" in plan for plan in plans), plans

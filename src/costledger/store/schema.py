@@ -146,6 +146,9 @@ sessions = Table(
     sqlite_with_rowid=False,
 )
 Index("ix_sessions_started", sessions.c.started_at)
+# One user's sessions (`/sessions?user=`, `/v1/sessions?user=`, a user's counts and fixed shares): the
+# user's rows in start order, not every session of the range or of all time (0011).
+Index("ix_sessions_user", sessions.c.user_id, sessions.c.started_at)
 
 
 def session_month(dialect: str) -> ColumnElement[Any]:
