@@ -32,11 +32,12 @@ from sqlalchemy import Connection
 from .config import Config, FixedCost
 from .margins.arithmetic import allocate
 from .margins.plans import fixed_cost_of
-from .money import NANO, quantize, to_nanos, usd
+from .money import NANO, from_nanos, quantize, to_nanos, usd
 from .store.overview import RUN_RATE_DAYS, month_to_date
 from .store.period_reads import ledger_days
 from .store.session_counts import session_counts
 from .store.session_modes import ModeCost, session_costs_by_mode
+from .store.session_starts import kept_modes
 from .store.totals_query import days_totals
 from .store.types import Filters
 
@@ -270,8 +271,16 @@ def sessions_cost(
     `modes`: the filters' cost per session by mode, when the caller has read it already.
     """
     since, until = _ranged(filters)
+    # Per mode: how many sessions and what they cost (nano-dollars). Kept per day, tier and mode when the
+    # filters select by no more than those (store/session_starts.py), else from the sessions.
+    by_mode: Mapping[str | None, tuple[int, int]] | None = None
     if modes is None:
-        modes = session_costs_by_mode(connection, filters)
+        by_mode = kept_modes(connection, filters)
+        if by_mode is None:
+            modes = session_costs_by_mode(connection, filters)
+    if modes is not None:
+        by_mode = {m.mode: (m.sessions, to_nanos(m.cost_usd)) for m in modes}
+    assert by_mode is not None
     extra_cost = extra_by_mode(config)
     counts = session_counts(connection, filters)
     # Every session of the range's days, as the page's other figures ask for them (one read in the
@@ -280,10 +289,10 @@ def sessions_cost(
     fixed = fixed_by_day(config.fixed_costs, since, until)
     share = sum((part_of(fixed[day], n, everyone[day]) for (day,), n in counts.items()), start=_ZERO)
     return SessionsCost(
-        sessions=sum(m.sessions for m in modes),
+        sessions=sum(n for n, _ in by_mode.values()),
         parts=CostParts(
-            metered=sum((m.cost_usd for m in modes), start=_ZERO),
-            extra=sum((extra_cost.get(m.mode or "", _ZERO) * m.sessions for m in modes), start=_ZERO),
+            metered=from_nanos(sum(nanos for _, nanos in by_mode.values())) or _ZERO,
+            extra=sum((extra_cost.get(mode or "", _ZERO) * n for mode, (n, _) in by_mode.items()), start=_ZERO),
             fixed=share,
         ),
     )

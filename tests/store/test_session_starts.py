@@ -15,9 +15,10 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from costledger import Ledger
 from costledger.store.check import check_store
-from costledger.store.schema import events, session_starts
+from costledger.store.schema import events, session_starts, sessions
 from costledger.store.session_counts import _counted, session_counts
-from costledger.store.session_starts import kept_counts
+from costledger.store.session_starts import kept_counts, kept_modes
+from costledger.store.sessions_query import session_conditions
 from costledger.store.types import Filters
 from costledger.store.writer import add_to_rollups
 
@@ -31,12 +32,23 @@ def _event(n: int, session: str, at: dt.datetime, **fields: Any) -> dict[str, An
 
 
 def _kept(ledger: Ledger, filters: Filters = Filters()) -> dict[tuple[Any, ...], int]:
+    """The kept counts, checked against the sessions table: the counts grouped from it as the pages read
+    them before, and each mode's sessions and cost as the sessions' own rows sum them."""
     with ledger.store.engine.connect() as connection:
         found = kept_counts(connection, filters)
-        # The same counts grouped from the sessions table, which the pages read before.
         counted = _counted(connection, filters, ("tier", "mode"))
+        modes = kept_modes(connection, filters)
+        summed: dict[str | None, tuple[int, int]] = {}
+        for mode, high, low in connection.execute(
+            select(sessions.c.mode, sessions.c.cost_high, sessions.c.cost).where(
+                sessions.c.events > 0, *session_conditions(connection, filters)
+            )
+        ):
+            had = summed.get(mode or None, (0, 0))
+            summed[mode or None] = (had[0] + 1, had[1] + high * 10**18 + low)
     assert found is not None
     assert found == {(day, tier or None, mode or None): n for (day, tier, mode), n in counted.items()}
+    assert modes == summed
     return found
 
 
@@ -117,7 +129,8 @@ def test_counts_by_more_than_day_tier_and_mode_come_from_the_sessions(tmp_path: 
 
 def _tamper(connection: Connection) -> None:
     t = session_starts.c
-    connection.execute(update(session_starts).where(t.day == D1, t.tier == "pro").values(sessions=t.sessions + 1))
+    connection.execute(update(session_starts).where(t.day == D1, t.tier == "pro").values(sessions=t.sessions + 1,
+                                                                                          cost=t.cost + 7))  # fmt: skip
     connection.execute(delete(session_starts).where(t.day == D2))
     connection.execute(insert(session_starts).values(day=D0, tier="ghost", mode="", sessions=3))
 
@@ -131,10 +144,13 @@ def test_db_check_finds_each_wrong_kept_count(store_url: str) -> None:
             _tamper(connection)
         found = sorted((d.table, tuple(d.key.values()), d.field, d.stored, d.recounted)
                        for d in check_store(ledger.store))  # fmt: skip
+    # s1 and s2: 11 and 12 audio seconds of nova-3 at $0.0043 a minute: $0.000788333 (each event to the
+    # nano-dollar) + $0.00086 = $0.001648333; 7 nano-dollars added.
     assert found == [
-        ("session_starts", ("2026-11-18", "ghost", ""), "sessions", "3", None),
+        ("session_starts", ("2026-11-18", "ghost", ""), "row", "present", None),
+        ("session_starts", ("2026-11-19", "pro", "voice"), "cost", "0.00164834", "0.001648333"),
         ("session_starts", ("2026-11-19", "pro", "voice"), "sessions", "3", "2"),
-        ("session_starts", ("2026-11-20", "", ""), "sessions", None, "1"),
+        ("session_starts", ("2026-11-20", "", ""), "row", None, "present"),
     ]
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import BigInteger, Connection, Select, case, cast, func, literal
 from ..money import SPLIT, from_nanos, usd
 from .raw import fetch_raw
 from .schema import DIMENSIONS, events, rollup_daily, session_costs, sessions
-from .session_starts import recounted
+from .session_starts import recounted, recounted_nanos
 from .sums import DOLLAR
 
 COUNTS = ("events", "unpriced", "cost")
@@ -190,18 +190,23 @@ def _periods(
 
 
 def _starts(kept: Sequence[Sequence[Any]], recount: Sequence[Sequence[Any]]) -> list[Difference]:
-    """The kept sessions started per day, tier and mode against their recount from the sessions table."""
-    if [tuple(row) for row in kept] == [tuple(row) for row in recount]:
+    """The kept sessions started per day, tier and mode, and their cost, against their recount from the
+    sessions table (session_starts.recounted)."""
+    have = {tuple(row[:3]): (int(row[3]), int(row[4]) * SPLIT + int(row[5])) for row in kept}
+    want = {tuple(row[:3]): tuple(row[3:]) for row in map(recounted_nanos, recount)}
+    if have == want:
         return []
-    have = {tuple(row[:3]): int(row[3]) for row in kept}
-    want = {tuple(row[:3]): int(row[3]) for row in recount}
     out = []
     for key in sorted(have.keys() | want.keys(), key=lambda k: tuple(str(part) for part in k)):
         stored, counted = have.get(key), want.get(key)
-        if (stored or 0) != (counted or 0):
-            label = {"day": str(key[0]), "tier": key[1], "mode": key[2]}
-            out.append(Difference("session_starts", label, "sessions", None if stored is None else str(stored),
-                                  None if counted is None else str(counted)))  # fmt: skip
+        label = {"day": str(key[0]), "tier": key[1], "mode": key[2]}
+        if stored is None or counted is None:
+            out.append(Difference("session_starts", label, "row", None if stored is None else "present",
+                                  None if counted is None else "present"))  # fmt: skip
+            continue
+        for field, a, b in zip(("sessions", "cost"), stored, counted, strict=True):
+            if a != b:
+                out.append(Difference("session_starts", label, field, _show(field, a), _show(field, b)))
     return out
 
 
@@ -241,7 +246,8 @@ def _queries(dialect: str = "sqlite") -> dict[str, tuple[Select[Any], bool]]:
         # The sessions started per day, tier and mode, recounted from the sessions (whose counts and spans
         # are checked against the events above); each side's day as its Date column reads raw.
         "session_starts": (recounted(dialect), True),
-        "kept_starts": (select(t.c.day, t.c.tier, t.c.mode, t.c.sessions).where(t.c.sessions != 0)
+        "kept_starts": (select(t.c.day, t.c.tier, t.c.mode, t.c.sessions, t.c.cost_high, t.c.cost)
+                        .where((t.c.sessions != 0) | (t.c.cost != 0) | (t.c.cost_high != 0))
                         .order_by(t.c.day, t.c.tier, t.c.mode), True),
     }  # fmt: skip
 

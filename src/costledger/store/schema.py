@@ -179,11 +179,12 @@ for _name, _columns in (("ix_sessions_month_mode_cost", ("mode", "cost_high", "c
         postgresql_include=["started_at"],
     )
 
-# How many sessions with events started each UTC day, per tier and mode ('' for none): the session
-# counts of a range (the per-session extra costs, the fixed costs' shares per day, the cost cards) read
-# from a row per day, tier and mode instead of from the range's sessions. The writer moves a session
-# between rows when its first event, tier or mode changes (store/session_starts.py), in the sessions'
-# own transaction; `db check` recounts it from the sessions table (0010).
+# How many sessions with events started each UTC day, per tier and mode ('' for none), and their cost:
+# a range's session counts and its sessions' metered cost (the per-session extra costs, the fixed costs'
+# shares per day, the cost cards) read from a row per day, tier and mode instead of from the range's
+# sessions. The writer moves a session between rows when its first event, tier or mode changes and adds
+# its cost as it grows (store/session_starts.py), in the sessions' own transaction; `db check` recounts
+# it from the sessions table (0010, the cost 0012).
 session_starts = Table(
     "session_starts",
     metadata,
@@ -191,6 +192,7 @@ session_starts = Table(
     Column("tier", String(256), primary_key=True),
     Column("mode", String(256), primary_key=True),
     Column("sessions", BigInteger(), nullable=False),
+    *sum_columns(),  # what those sessions cost so far (0012)
     sqlite_with_rowid=False,  # read and written by its key only: one B-tree
 )
 

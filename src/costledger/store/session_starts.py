@@ -23,19 +23,25 @@ from typing import Any
 
 from sqlalchemy import Connection, Date, Select, cast, delete, func, insert, literal_column, select
 
+from ..money import SPLIT, join, split
+from .raw import fetch_raw
 from .schema import session_starts, sessions
 from .session_day import session_day
+from .sums import DOLLAR
 from .types import Filters
 
-# A session as it was before a batch: the day it started ('YYYY-MM-DD'), its tier, mode and events.
-Prior = tuple[str, str | None, str | None, int]
+# A session as it was before a batch: the day it started ('YYYY-MM-DD'), its tier, mode, events and
+# cost in nano-dollars.
+Prior = tuple[str, str | None, str | None, int, int]
+# A change to session_starts: day, tier, mode ('' for none), sessions, nano-dollars (either signed).
+Moved = tuple[dt.date, str, str, int, int]
 
 _SQLITE_PRIOR = (
-    "SELECT session_id, substr(started_at, 1, 10), tier, mode, events FROM sessions"
+    "SELECT session_id, substr(started_at, 1, 10), tier, mode, events, cost_high, cost FROM sessions"
     " WHERE session_id IN (SELECT value FROM json_each(?))"
 )
 _POSTGRES_PRIOR = (
-    "SELECT session_id, to_char(started_at, 'YYYY-MM-DD'), tier, mode, events FROM sessions"
+    "SELECT session_id, to_char(started_at, 'YYYY-MM-DD'), tier, mode, events, cost_high, cost FROM sessions"
     " WHERE session_id = ANY(%(ids)s) ORDER BY session_id FOR UPDATE"
 )
 # An empty session (no event, nothing counted) for each id not yet known, so there is a row to lock.
@@ -56,67 +62,119 @@ def prior(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[str
     else:
         # One statement whatever the batch's size (no limit on bound parameters to mind).
         found = connection.exec_driver_sql(_SQLITE_PRIOR, (json.dumps(ids),))
-    return {session_id: (day, tier, mode, int(events)) for session_id, day, tier, mode, events in found}
+    return {session_id: (day, tier, mode, int(events), join(high, low))
+            for session_id, day, tier, mode, events, high, low in found}  # fmt: skip
 
 
-def moved(before: Mapping[str, Prior], rows: Sequence[Mapping[str, Any]]) -> list[tuple[dt.date, str, str, int]]:
-    """The (day, tier, mode, change) rows to add to session_starts when `rows` (the batch's signed
-    per-session counts, as the writer upserts them) are written over `before`: each session leaves the
-    row it counted in and joins the one it counts in after, as the upsert computes its new state
-    (the earlier start, the tier and mode it had or else the batch's, the events added up)."""
-    change: dict[tuple[str, str, str], int] = {}
+def moved(before: Mapping[str, Prior], rows: Sequence[Mapping[str, Any]]) -> list[Moved]:
+    """The (day, tier, mode, sessions, nano-dollars) changes to add to session_starts when `rows` (the
+    batch's signed per-session counts, as the writer upserts them) are written over `before`: each session
+    leaves the row it counted in, with the cost it had, and joins the one it counts in after, with the
+    cost it has then, as the upsert computes its new state (the earlier start, the tier and mode it had
+    or else the batch's, the events and cost added up)."""
+    change: dict[tuple[str, str, str], list[int]] = {}
+
+    def add(key: tuple[str, str, str], sessions: int, nanos: int) -> None:
+        found = change.get(key)
+        if found is None:
+            change[key] = [sessions, nanos]
+        else:
+            found[0] += sessions
+            found[1] += nanos
+
     for row in rows:
         day = row["started_at"].date().isoformat()
         old = before.get(row["session_id"])
         if old is None:
-            key, events = (day, row["tier"] or "", row["mode"] or ""), row["events"]
+            key, events, cost = (day, row["tier"] or "", row["mode"] or ""), row["events"], row["cost"]
         else:
-            old_day, tier, mode, count = old
+            old_day, tier, mode, count, old_cost = old
             if count > 0:
-                left = (old_day, tier or "", mode or "")
-                change[left] = change.get(left, 0) - 1
+                add((old_day, tier or "", mode or ""), -1, -old_cost)
             tier = row["tier"] if tier is None else tier
             mode = row["mode"] if mode is None else mode
-            key, events = (min(old_day, day), tier or "", mode or ""), count + row["events"]
+            key = (min(old_day, day), tier or "", mode or "")
+            events, cost = count + row["events"], old_cost + row["cost"]
         if events > 0:
-            change[key] = change.get(key, 0) + 1
-    return [(dt.date.fromisoformat(day), tier, mode, n) for (day, tier, mode), n in sorted(change.items()) if n]
+            add(key, 1, cost)
+    return [(dt.date.fromisoformat(day), tier, mode, n, nanos)
+            for (day, tier, mode), (n, nanos) in sorted(change.items()) if n or nanos]  # fmt: skip
 
 
 def recounted(dialect: str) -> Select[Any]:
     """session_starts recounted from the sessions table, in its key order, each day as the table's Date
-    column reads raw on `dialect` (SQLite: its text): what `db check` compares and a rebuild writes."""
+    column reads raw on `dialect` (SQLite: its text): day, tier, mode, sessions, and their cost summed in
+    halves as store/sums.py sums it (the high parts, the whole dollars, the nano-dollars below a dollar;
+    no SUM overflows). What `db check` compares and a rebuild writes (recounted_nanos)."""
     none: Any = literal_column("''")
     day = cast(sessions.c.started_at, Date) if dialect == "postgresql" else session_day(dialect)
     key = [day, func.coalesce(sessions.c.tier, none), func.coalesce(sessions.c.mode, none)]
-    return select(*key, func.count()).where(sessions.c.events > 0).group_by(*key).order_by(*key)
+    halves = (func.sum(sessions.c.cost_high), func.sum(sessions.c.cost // DOLLAR), func.sum(sessions.c.cost % DOLLAR))
+    return select(*key, func.count(), *halves).where(sessions.c.events > 0).group_by(*key).order_by(*key)
+
+
+def recounted_nanos(row: Sequence[Any]) -> tuple[Any, ...]:
+    """A row of `recounted` as (day, tier, mode, sessions, nano-dollars)."""
+    high, dollars, nanos = (int(v or 0) for v in row[4:7])
+    return (*row[:3], int(row[3]), high * SPLIT + dollars * DOLLAR + nanos)
 
 
 def rebuild_starts(connection: Connection) -> None:
     """Recount session_starts from the sessions table, replacing what it holds: for stores whose sessions
     were filled in bulk (INSERT … SELECT, as a benchmark does), bypassing the writer."""
+    rows = [recounted_nanos(row) for row in fetch_raw(connection, recounted(connection.dialect.name))]
     connection.execute(delete(session_starts))
-    columns = ["day", "tier", "mode", "sessions"]
-    connection.execute(insert(session_starts).from_select(columns, recounted(connection.dialect.name)))
+    if rows:
+        values = []
+        for day, tier, mode, n, nanos in rows:
+            high, low = split(nanos)
+            values.append({"day": day if isinstance(day, dt.date) else dt.date.fromisoformat(day), "tier": tier,
+                           "mode": mode, "sessions": n, "cost_high": high, "cost": low})  # fmt: skip
+        connection.execute(insert(session_starts), values)
 
 
-def kept_counts(connection: Connection, filters: Filters) -> dict[tuple[Any, ...], int] | None:
-    """(day, tier, mode) → sessions with events started that day (tier and mode None for none) among those
-    the filters select, from session_starts; None when the filters select by more than the day a session
-    started, its tier and its mode (then only the sessions can answer)."""
+def _kept_rows(connection: Connection, filters: Filters) -> list[Any] | None:
+    """The rows of session_starts the filters select (day, tier, mode, sessions, cost_high, cost), or None
+    when the filters select by more than the day a session started, its tier and its mode (then only the
+    sessions can answer)."""
     if filters.tags or filters.min_cost is not None or filters.max_cost is not None or filters.unpriced:
         return None
     if any(name not in ("tier", "mode") or not value for name, value in filters.dims.items()):
         return None
     t = session_starts.c
-    query = select(t.day, t.tier, t.mode, t.sessions).where(t.sessions != 0)
+    query = select(t.day, t.tier, t.mode, t.sessions, t.cost_high, t.cost).where(t.sessions != 0)
     if filters.since:
         query = query.where(t.day >= filters.since)
     if filters.until:
         query = query.where(t.day <= filters.until)
     for name, value in filters.dims.items():
         query = query.where(t[name] == value)
-    return {(day, tier or None, mode or None): int(n) for day, tier, mode, n in connection.execute(query)}
+    return list(connection.execute(query))
 
 
-__all__ = ["Prior", "kept_counts", "moved", "prior", "rebuild_starts", "recounted"]
+def kept_modes(connection: Connection, filters: Filters) -> dict[str | None, tuple[int, int]] | None:
+    """mode (None for none) → (sessions, their cost in nano-dollars) of the sessions with events the filters
+    select, from session_starts; None as for kept_counts."""
+    rows = _kept_rows(connection, filters)
+    if rows is None:
+        return None
+    out: dict[str | None, tuple[int, int]] = {}
+    for _day, _tier, mode, n, high, low in rows:
+        had = out.get(mode or None, (0, 0))
+        out[mode or None] = (had[0] + int(n), had[1] + join(high, low))
+    return out
+
+
+def kept_counts(connection: Connection, filters: Filters) -> dict[tuple[Any, ...], int] | None:
+    """(day, tier, mode) → sessions with events started that day (tier and mode None for none) among those
+    the filters select, from session_starts; None when the filters select by more than the day a session
+    started, its tier and its mode (then only the sessions can answer)."""
+    rows = _kept_rows(connection, filters)
+    if rows is None:
+        return None
+    return {(day, tier or None, mode or None): int(n) for day, tier, mode, n, _high, _low in rows}
+
+
+__all__ = [
+    "Moved", "Prior", "kept_counts", "kept_modes", "moved", "prior", "rebuild_starts", "recounted", "recounted_nanos",
+]  # fmt: skip

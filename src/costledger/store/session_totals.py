@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Connection, Select, case, func, literal, s
 
 from .schema import sessions
 from .session_day import session_day
+from .session_starts import kept_counts
 from .sessions_query import _duration, _summary, session_conditions
 from .types import Filters, SessionSummary
 
@@ -73,8 +74,12 @@ def list_whole(
         raise ValueError("limit and offset must not be negative")
     query = _listing(connection, filters, sort, descending, extra or {}, fixed or {})
     rows = connection.execute(query.limit(limit).offset(offset)).all()
-    conditions = [sessions.c.events > 0, *session_conditions(connection, filters)]
-    count = connection.execute(select(func.count()).select_from(sessions).where(*conditions)).scalar_one()
+    kept = kept_counts(connection, filters)  # kept per day, tier and mode when the filters allow
+    if kept is not None:
+        count = sum(kept.values())
+    else:
+        conditions = [sessions.c.events > 0, *session_conditions(connection, filters)]
+        count = connection.execute(select(func.count()).select_from(sessions).where(*conditions)).scalar_one()
     return [_summary(row, {}, {}) for row in rows], int(count)
 
 

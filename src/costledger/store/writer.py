@@ -49,7 +49,7 @@ _STORED_COUNTS = ("events", "unpriced", "cost_high", "cost")
 _ROLLUP_KEYS = ("day", *DIMENSIONS)
 _SESSION_COST_KEYS = ("session_id", "service", "agent")
 _SESSION_COLUMNS = ("session_id", "user_id", "tier", "mode", "started_at", "ended_at", *_STORED_COUNTS)
-_START_COLUMNS = ("day", "tier", "mode", "sessions")
+_START_COLUMNS = ("day", "tier", "mode", "sessions", "cost_high", "cost")
 
 
 def _add_stored(t: str, percent: str) -> list[str]:
@@ -104,7 +104,8 @@ class _Statements:
         self.add_starts = self._insert(
             session_starts,
             _START_COLUMNS,
-            f"ON CONFLICT (day, tier, mode) DO UPDATE SET sessions = {starts}.sessions + excluded.sessions",
+            f"ON CONFLICT (day, tier, mode) DO UPDATE SET sessions = {starts}.sessions + excluded.sessions, "
+            + ", ".join(_add_stored(starts, self.percent)[2:]),  # the cost's two columns, carried
         )
         self._processors: dict[tuple[str, tuple[str, ...]], list[Callable[[Any], Any] | None]] = {}
         self._add_counts: dict[str, str] = {}
@@ -345,13 +346,14 @@ def _upsert(
 
 
 def _upsert_sessions(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    """Add `rows` (per-session counts, sorted by id) to the sessions, and move the sessions whose start
-    day, tier, mode or having events changes between the rows of session_starts."""
+    """Add `rows` (per-session counts, sorted by id) to the sessions, and to session_starts: each session's
+    cost where it counts, moved between its rows when its start day, tier, mode or having events changes."""
     sql = _statements(connection)
     before = prior(connection, rows)
     values = [(*(r[c] for c in _SESSION_COLUMNS[:-2]), *split(r["cost"])) for r in rows]
     _upsert(connection, sql, sql.upsert_sessions, sessions, _SESSION_COLUMNS, values)
-    _upsert(connection, sql, sql.add_starts, session_starts, _START_COLUMNS, moved(before, rows))
+    starts = [(*change[:-1], *split(change[-1])) for change in moved(before, rows)]
+    _upsert(connection, sql, sql.add_starts, session_starts, _START_COLUMNS, starts)
 
 
 def touch_session(connection: Connection, session_id: str, at: datetime, fields: dict[str, Any]) -> None:
