@@ -1,11 +1,14 @@
-"""How many sessions with events started each UTC day, per tier and mode: kept with the sessions.
+"""How many sessions with events started each UTC day, per tier and mode, and their cost: kept with the
+sessions.
 
-A range's session counts (the per-session extra cost by mode, the fixed costs' shares per day, the
-cost cards of every page) are then a row per day, tier and mode of the range, whatever the number
-of sessions, instead of a pass over the range's sessions (280,000 a month at 10M events).
+A range's session counts and its sessions' metered cost (the per-session extra cost by mode, the fixed
+costs' shares per day, the cost cards of every page, the session listing's count) are then a row per
+day, tier and mode of the range, whatever the number of sessions, instead of a pass over the range's
+sessions (280,000 a month at 10M events).
 
 A batch can move a session between rows: an earlier event moves its start to an earlier day, its
-first event makes it count, a later event may name its tier or mode first. So the writer reads the
+first event makes it count, a later event may name its tier or mode first; each batch adds to its
+cost. So the writer reads the
 batch's sessions as they were before it writes them (`prior`), and `moved` says what each row
 gains and loses. On PostgreSQL, where writers run at once, the sessions are locked first (a row for
 each new one inserted empty, then every one read FOR UPDATE, in key order) so that no other writer
