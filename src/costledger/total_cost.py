@@ -273,14 +273,10 @@ def sessions_cost(
     since, until = _ranged(filters)
     # Per mode: how many sessions and what they cost (nano-dollars). Kept per day, tier and mode when the
     # filters select by no more than those (store/session_starts.py), else from the sessions.
-    by_mode: Mapping[str | None, tuple[int, int]] | None = None
-    if modes is None:
-        by_mode = kept_modes(connection, filters)
-        if by_mode is None:
-            modes = session_costs_by_mode(connection, filters)
-    if modes is not None:
-        by_mode = {m.mode: (m.sessions, to_nanos(m.cost_usd)) for m in modes}
-    assert by_mode is not None
+    by_mode = kept_modes(connection, filters) if modes is None else None
+    if by_mode is None:
+        found = session_costs_by_mode(connection, filters) if modes is None else modes
+        by_mode = {m.mode: (m.sessions, to_nanos(m.cost_usd)) for m in found}
     extra_cost = extra_by_mode(config)
     counts = session_counts(connection, filters)
     # Every session of the range's days, as the page's other figures ask for them (one read in the

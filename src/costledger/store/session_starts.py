@@ -31,6 +31,7 @@ from .raw import fetch_raw
 from .schema import session_starts, sessions
 from .session_day import session_day
 from .sums import DOLLAR
+from .transaction_memo import remembered
 from .types import Filters
 
 # A session as it was before a batch: the day it started ('YYYY-MM-DD'), its tier, mode, events and
@@ -139,7 +140,7 @@ def rebuild_starts(connection: Connection) -> None:
 def _kept_rows(connection: Connection, filters: Filters) -> list[Any] | None:
     """The rows of session_starts the filters select (day, tier, mode, sessions, cost_high, cost), or None
     when the filters select by more than the day a session started, its tier and its mode (then only the
-    sessions can answer)."""
+    sessions can answer). The caller must not change the list."""
     if filters.tags or filters.min_cost is not None or filters.max_cost is not None or filters.unpriced:
         return None
     if any(name not in ("tier", "mode") or not value for name, value in filters.dims.items()):
@@ -152,7 +153,9 @@ def _kept_rows(connection: Connection, filters: Filters) -> list[Any] | None:
         query = query.where(t.day <= filters.until)
     for name, value in filters.dims.items():
         query = query.where(t[name] == value)
-    return list(connection.execute(query))
+    # Read once per transaction: a page asks for the counts and the modes' costs of one range, and its
+    # listing for the count again (store/transaction_memo.py).
+    return remembered(connection, "session_starts", repr(filters), lambda: list(connection.execute(query)))
 
 
 def kept_modes(connection: Connection, filters: Filters) -> dict[str | None, tuple[int, int]] | None:
