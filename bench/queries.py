@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, text
 
+from costledger.store.session_bands import rebuild_bands
 from costledger.store.session_starts import rebuild_starts
 
 T = TypeVar("T")
@@ -150,6 +151,7 @@ def build_rollups(connection: Connection) -> None:
         )
     )
     rebuild_starts(connection)  # the sessions started per day, tier and mode, from the sessions just made
+    rebuild_bands(connection)  # and per day, mode and cost band
     postgres = connection.dialect.name == "postgresql"
     day = "to_char(day, 'YYYY-MM-DD')" if postgres else "day"
     for dimension in ("", "service", "agent", "user_id", "tier", "mode"):

@@ -60,8 +60,17 @@ def _write_old_event(connection: Connection) -> None:
         table = name.split()[0]
         connection.execute(text(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})"),
                            row)  # fmt: skip
-    if "session_starts" in tables:  # 0010 on: the session counted on the day it started
-        connection.execute(text("INSERT INTO session_starts (day, tier, mode, sessions) VALUES (:day, '', '', 1)"),
+    if "session_starts" in tables:  # 0010 on: the session counted on the day it started (0012 on: its cost too)
+        costs = {c["name"] for c in inspect(connection).get_columns("session_starts")} >= {"cost", "cost_high"}
+        columns, values = (
+            ("day, tier, mode, sessions, cost_high, cost", ":day, '', '', 1, 0, :cost")
+            if costs
+            else ("day, tier, mode, sessions", ":day, '', '', 1")
+        )
+        connection.execute(text(f"INSERT INTO session_starts ({columns}) VALUES ({values})"),
+                           {"day": e["day"], "cost": e["cost"]})  # fmt: skip
+    if "session_bands" in tables:  # 0013 on: and in the band of its cost (4,300,000 nano-dollars: 7 digits, 43)
+        connection.execute(text("INSERT INTO session_bands (day, mode, band, sessions) VALUES (:day, '', 743, 1)"),
                            {"day": e["day"]})  # fmt: skip
 
 
@@ -141,11 +150,13 @@ def test_migrations_create_the_session_indexes_schema_declares(store_url: str, t
                 declared = _session_indexes(connection)
         finally:
             fresh.close()
-    assert {"ix_sessions_started", "ix_sessions_month_mode_cost", "ix_sessions_month_tier_user"} <= set(migrated)
-    partial = ("ix_sessions_month_mode_cost", "ix_sessions_month_tier_user", "ix_events_payments")
+    assert {"ix_sessions_started", "ix_sessions_mode_cost", "ix_sessions_month_tier_user"} <= set(migrated)
+    assert "ix_sessions_month_mode_cost" not in migrated  # given way to session_bands (0013)
+    partial = ("ix_sessions_mode_cost", "ix_sessions_month_tier_user", "ix_events_payments")
     assert all("WHERE" in migrated[name] for name in partial)
     if store.dialect == "postgresql":  # PostgreSQL's options are put on the declared indexes as it creates them
-        assert all("INCLUDE (started_at)" in migrated[name] for name in partial[:2])
+        assert "INCLUDE (started_at, events)" in migrated["ix_sessions_mode_cost"]
+        assert "INCLUDE (started_at)" in migrated["ix_sessions_month_tier_user"]
     assert migrated == declared
 
 

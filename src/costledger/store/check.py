@@ -1,5 +1,6 @@
 """The consistency check: recount rollups, sessions, session costs and the per-period aggregates
-(period totals and pair totals) from the events, and the sessions started per day from the sessions.
+(period totals and pair totals) from the events, and the sessions started per day and per cost band from
+the sessions.
 
 The rollups are kept incrementally in the events' transaction, so they should never
 disagree with a recount; this proves it (after a crash, a manual edit, a bug). It reads
@@ -23,6 +24,7 @@ from sqlalchemy import BigInteger, Connection, Select, case, cast, func, literal
 from ..money import SPLIT, from_nanos, usd
 from .raw import fetch_raw
 from .schema import DIMENSIONS, events, rollup_daily, session_costs, sessions
+from .session_bands import recounted_bands
 from .session_starts import recounted, recounted_nanos
 from .sums import DOLLAR
 
@@ -33,7 +35,9 @@ COUNTS = ("events", "unpriced", "cost")
 class Difference:
     """One row where the kept aggregate and the recount from the events disagree."""
 
-    table: str  # rollup_daily | sessions | session_costs | period_totals | period_pairs | session_starts
+    table: (
+        str  # rollup_daily | sessions | session_costs | period_totals | period_pairs | session_starts | session_bands
+    )
     key: dict[str, str]
     field: str  # events | unpriced | cost | started_at | ended_at | sessions
     stored: str | None  # None: the row is missing
@@ -194,19 +198,39 @@ def _starts(kept: Sequence[Sequence[Any]], recount: Sequence[Sequence[Any]]) -> 
     sessions table (session_starts.recounted)."""
     have = {tuple(row[:3]): (int(row[3]), int(row[4]) * SPLIT + int(row[5])) for row in kept}
     want = {tuple(row[:3]): tuple(row[3:]) for row in map(recounted_nanos, recount)}
+    return _keyed("session_starts", ("day", "tier", "mode"), ("sessions", "cost"), have, want)
+
+
+def _bands(kept: Sequence[Sequence[Any]], recount: Sequence[Sequence[Any]]) -> list[Difference]:
+    """The kept sessions per day, mode and cost band against their recount from the sessions table
+    (session_bands.recounted_bands)."""
+    have = {(row[0], row[1], int(row[2])): (int(row[3]),) for row in kept}
+    want = {(row[0], row[1], int(row[2])): (int(row[3]),) for row in recount}
+    return _keyed("session_bands", ("day", "mode", "band"), ("sessions",), have, want)
+
+
+def _keyed(
+    table: str,
+    names: tuple[str, ...],
+    fields: tuple[str, ...],
+    have: Mapping[tuple[Any, ...], tuple[int, ...]],
+    want: Mapping[tuple[Any, ...], tuple[int, ...]],
+) -> list[Difference]:
+    """A table kept from the sessions against its recount, both keyed alike: a row on one side only, or
+    the fields that differ."""
     if have == want:
         return []
     out = []
     for key in sorted(have.keys() | want.keys(), key=lambda k: tuple(str(part) for part in k)):
         stored, counted = have.get(key), want.get(key)
-        label = {"day": str(key[0]), "tier": key[1], "mode": key[2]}
+        label = {name: str(part) for name, part in zip(names, key, strict=True)}
         if stored is None or counted is None:
-            out.append(Difference("session_starts", label, "row", None if stored is None else "present",
+            out.append(Difference(table, label, "row", None if stored is None else "present",
                                   None if counted is None else "present"))  # fmt: skip
             continue
-        for field, a, b in zip(("sessions", "cost"), stored, counted, strict=True):
+        for field, a, b in zip(fields, stored, counted, strict=True):
             if a != b:
-                out.append(Difference("session_starts", label, field, _show(field, a), _show(field, b)))
+                out.append(Difference(table, label, field, _show(field, a), _show(field, b)))
     return out
 
 
@@ -214,7 +238,7 @@ def _queries(dialect: str = "sqlite") -> dict[str, tuple[Select[Any], bool]]:
     """Every read of a check, in the order it uses them; True: read raw (raw.fetch_raw). Both sides of a
     comparison are read in the same order, the recounts with a missing value as '' (as kept)."""
     from .alerts_schema import period_totals
-    from .schema import period_pairs, session_starts
+    from .schema import period_pairs, session_bands, session_starts
 
     # '' written out, not bound: SQLite sorts once for a GROUP BY and an ORDER BY of the same expressions,
     # and coalesce(x, ?) twice is two expressions to it (two sorts of every event).
@@ -225,11 +249,11 @@ def _queries(dialect: str = "sqlite") -> dict[str, tuple[Select[Any], bool]]:
     agent = func.coalesce(events.c.agent, none)
     in_session = events.c.session_id.is_not(None)
     cost_key = [events.c.session_id, events.c.service, agent]
-    t = session_starts
+    t, b = session_starts, session_bands
     return {
+        "rollups": (select(*rollup_key, *_stored_counts(r)).where(_not_zero(r)).order_by(*rollup_key), True),
         "buckets": (select(events.c.day, *dims, *_counts()).group_by(events.c.day, *dims)
                     .order_by(events.c.day, *dims), True),
-        "rollups": (select(*rollup_key, *_stored_counts(r)).where(_not_zero(r)).order_by(*rollup_key), True),
         "session_costs": (select(*cost_key, *_counts()).where(in_session).group_by(*cost_key).order_by(*cost_key),
                           True),
         "kept_costs": (select(s.c.session_id, s.c.service, s.c.agent, *_stored_counts(s)).where(_not_zero(s))
@@ -249,6 +273,10 @@ def _queries(dialect: str = "sqlite") -> dict[str, tuple[Select[Any], bool]]:
         "kept_starts": (select(t.c.day, t.c.tier, t.c.mode, t.c.sessions, t.c.cost_high, t.c.cost)
                         .where((t.c.sessions != 0) | (t.c.cost != 0) | (t.c.cost_high != 0))
                         .order_by(t.c.day, t.c.tier, t.c.mode), True),
+        # The sessions per day, mode and cost band, recounted from the sessions likewise.
+        "session_bands": (recounted_bands(dialect), True),
+        "kept_bands": (select(b.c.day, b.c.mode, b.c.band, b.c.sessions).where(b.c.sessions != 0)
+                       .order_by(b.c.day, b.c.mode, b.c.band), True),
     }  # fmt: skip
 
 
@@ -268,11 +296,16 @@ def check(connection: Connection) -> list[Difference]:
     with ThreadPoolExecutor(max_workers=1) as pool:
         try:
             got = {name: pool.submit(read, *query) for name, query in _queries(connection.dialect.name).items()}
+            # The period totals are recounted from the kept rollups while the other thread groups the events
+            # into their buckets (SQLite sorts them outside Python's lock): the same rows whenever the rollups
+            # agree with the events, which the comparison below proves; where they do not, the recount is
+            # made again from the events' buckets. (From the buckets alone, it waited for their sort.)
+            rollups = got["rollups"].result()
+            periods = _period_recounts(_canonical(rollups, width))
             recounted = got["buckets"].result()
-            buckets = _canonical(recounted, width)
-            # Summed while the other thread reads the rollups and groups the events by session.
-            periods = _period_recounts(buckets)
-            out = _same("rollup_daily", ("day", *DIMENSIONS), got["rollups"].result(), recounted)
+            if rollups != recounted:
+                periods = _period_recounts(_canonical(recounted, width))
+            out = _same("rollup_daily", ("day", *DIMENSIONS), rollups, recounted)
             costs, kept_costs = got["session_costs"].result(), got["kept_costs"].result()
             counted, kept = got["sessions"].result(), got["kept_sessions"].result()
             # Each row's last two columns: the kept span, the events' first and last time.
@@ -281,7 +314,8 @@ def check(connection: Connection) -> list[Difference]:
             out += _spans([(row[0], row[-2], row[-1]) for row in kept], [(row[0], row[-2], row[-1]) for row in counted])
             out += _same("session_costs", ("session_id", "service", "agent"), kept_costs, costs)
             out += _periods(got["period_totals"].result(), got["period_pairs"].result(), periods)
-            return out + _starts(got["kept_starts"].result(), got["session_starts"].result())
+            out += _starts(got["kept_starts"].result(), got["session_starts"].result())
+            return out + _bands(got["kept_bands"].result(), got["session_bands"].result())
         except BaseException:
             pool.shutdown(cancel_futures=True)
             raise

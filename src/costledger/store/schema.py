@@ -164,20 +164,19 @@ def session_month(dialect: str) -> ColumnElement[Any]:
     return func.substr(sessions.c.started_at, literal_column("1"), literal_column("7"))
 
 
-# The overview's cost per session by mode (count, sum, nearest-rank percentiles by ORDER BY cost
-# LIMIT 1 OFFSET k) and distinct users per tier (one index seek per user), answered from these
-# indexes alone: only sessions with events count, so the indexes hold only those. PostgreSQL
-# plans an index-only scan on an expression only when the expression's column is in the index
-# too, hence INCLUDE (started_at).
-for _name, _columns in (("ix_sessions_month_mode_cost", ("mode", "cost_high", "cost")),
-                        ("ix_sessions_month_tier_user", ("tier", "user_id"))):  # fmt: skip
-    _keys = [sessions.c[c] for c in _columns]
-    Index(_name, session_month("sqlite"), *_keys, sqlite_where=sessions.c.events > 0).ddl_if(dialect="sqlite")
-    _postgresql_options(
-        Index(_name, session_month("postgresql"), *_keys).ddl_if(dialect="postgresql"),
-        postgresql_where=sessions.c.events > 0,
-        postgresql_include=["started_at"],
-    )
+# The overview's distinct users per tier of a month (one index seek per user), answered from this index
+# alone: only sessions with events count, so it holds only those. PostgreSQL plans an index-only scan on
+# an expression only when the expression's column is in the index too, hence INCLUDE (started_at). (Its
+# sibling by month, mode and cost, for the month's percentiles, gave way to session_bands in 0013.)
+_keys = [sessions.c.tier, sessions.c.user_id]
+Index("ix_sessions_month_tier_user", session_month("sqlite"), *_keys, sqlite_where=sessions.c.events > 0).ddl_if(
+    dialect="sqlite"
+)
+_postgresql_options(
+    Index("ix_sessions_month_tier_user", session_month("postgresql"), *_keys).ddl_if(dialect="postgresql"),
+    postgresql_where=sessions.c.events > 0,
+    postgresql_include=["started_at"],
+)
 
 # How many sessions with events started each UTC day, per tier and mode ('' for none), and their cost:
 # a range's session counts and its sessions' metered cost (the per-session extra costs, the fixed costs'
@@ -194,6 +193,31 @@ session_starts = Table(
     Column("sessions", BigInteger(), nullable=False),
     *sum_columns(),  # what those sessions cost so far (0012)
     sqlite_with_rowid=False,  # read and written by its key only: one B-tree
+)
+
+# How many sessions with events started each UTC day per mode ('' for none) hold a cost in each band
+# (store/session_bands.py: contiguous ranges of nano-dollars, 1-10% wide): a range's exact nearest-rank
+# percentiles of session cost by mode are found from a row per day, mode and band, then one band's
+# sessions read in cost order through ix_sessions_mode_cost, instead of every session of the range
+# ranked in Python. Kept by the writer with session_starts; `db check` recounts it (0013).
+session_bands = Table(
+    "session_bands",
+    metadata,
+    Column("day", Date(), primary_key=True),
+    Column("mode", String(256), primary_key=True),
+    Column("band", Integer(), primary_key=True),
+    Column("sessions", BigInteger(), nullable=False),
+    sqlite_with_rowid=False,  # read and written by its key only: one B-tree
+)
+# One band's sessions of a mode, in cost order, with their start (to keep those of the range) and their
+# events in the index: SQLite (3.40) reads a partial index alone only when it holds the columns of its
+# own WHERE too; PostgreSQL takes them as INCLUDE.
+Index("ix_sessions_mode_cost", sessions.c.mode, sessions.c.cost_high, sessions.c.cost, sessions.c.started_at,
+      sessions.c.events, sqlite_where=sessions.c.events > 0).ddl_if(dialect="sqlite")  # fmt: skip
+_postgresql_options(
+    Index("ix_sessions_mode_cost", sessions.c.mode, sessions.c.cost_high, sessions.c.cost).ddl_if(dialect="postgresql"),
+    postgresql_where=sessions.c.events > 0,
+    postgresql_include=["started_at", "events"],
 )
 
 session_costs = Table(

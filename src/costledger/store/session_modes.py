@@ -1,8 +1,10 @@
 """Cost per session by mode (count, total, average, exact p50/p90) and distinct users per tier, of the
 sessions a filter selects: the overview's one part that reads sessions rather than totals.
 
-For a whole month (the overview, unfiltered) the month indexes of schema.py answer inside the
-database; for anything else, one pass over the selected sessions ranks them in Python.
+The modes come from what the writer keeps (session_starts' counts and costs, session_bands' cost bands)
+when the filter selects by no more than the day and the mode; for a whole month (the overview,
+unfiltered) the users per tier come from the month index of schema.py by loose index scans, inside
+the database; for anything else, one pass over the selected sessions ranks them in Python.
 """
 
 from __future__ import annotations
@@ -18,25 +20,23 @@ from typing import Any
 from sqlalchemy import (
     CTE,
     ColumnElement,
-    CompoundSelect,
     Connection,
     DateTime,
     Integer,
-    Numeric,
     Select,
     String,
     bindparam,
-    cast,
     func,
     literal,
     literal_column,
     select,
 )
 
-from ..money import SPLIT, from_nanos, join, quantize, usd
-from .range_sessions import COST, MODE, TIER, USER, range_sessions
+from ..money import from_nanos, quantize, usd
+from .band_percentiles import kept_ranks
+from .range_sessions import COST, MODE, TIER, USER, RangeSession, range_sessions
 from .schema import session_month, sessions
-from .sums import by_cost, summed, table_sum
+from .session_starts import kept_modes
 from .types import Filters
 
 _ZERO = Decimal(0)
@@ -68,13 +68,12 @@ def month_sessions(connection: Connection, filters: Filters) -> tuple[list[ModeC
     """Cost per session by mode (count, total, average, nearest-rank p50/p90) and distinct users per
     tier, of the sessions the filters select (those with at least one event).
 
-    When those are exactly the sessions started in one month (the overview, unfiltered), the month
-    indexes answer in the database (_indexed_month); otherwise one pass ranks them in Python.
+    When those are exactly the sessions started in one month (the overview, unfiltered), the kept counts
+    and the month index answer in the database (_indexed_month); otherwise one pass ranks them in Python.
     """
     first = _whole_month(connection, filters)
-    if first is not None:
-        return _indexed_month(connection, first)
-    return _scanned_sessions(connection, filters)
+    found = _indexed_month(connection, filters, first) if first is not None else None
+    return found if found is not None else _scanned_sessions(connection, filters)
 
 
 def _ranks(n: int) -> tuple[int, int]:
@@ -99,6 +98,18 @@ def _scanned_sessions(connection: Connection, filters: Filters) -> tuple[list[Mo
     PostgreSQL; the pass is the one the page's other session figures read (store/range_sessions.py).
     """
     held = range_sessions(connection, filters)
+    # The modes from the kept counts where they answer (kept_mode_costs): ranking the pass costs more.
+    kept = kept_mode_costs(connection, filters)
+    return kept if kept is not None else _ranked(held), _users(held)
+
+
+def _users(held: list[RangeSession]) -> dict[str | None, int]:
+    """Distinct users per tier of these sessions."""
+    return dict(Counter(tier for tier, user in set(map(itemgetter(TIER, USER), held)) if user is not None))
+
+
+def _ranked(held: list[RangeSession]) -> list[ModeCost]:
+    """Each mode's count, cost and nearest-rank p50 and p90 of these sessions, ranked here."""
     costs: dict[str | None, list[int]] = {}
     # Sorted by cost in C first: each mode's list is then made in order, with no sort of its own.
     for mode, cost in map(itemgetter(MODE, COST), sorted(held, key=itemgetter(COST))):
@@ -111,8 +122,7 @@ def _scanned_sessions(connection: Connection, filters: Filters) -> tuple[list[Mo
     for mode, found in sorted(costs.items(), key=lambda item: _mode_order(item[0])):
         p50, p90 = _ranks(len(found))
         by_mode.append(_mode_cost(mode, len(found), sum(found), found[p50 - 1], found[p90 - 1]))
-    users = Counter(tier for tier, user in set(map(itemgetter(TIER, USER), held)) if user is not None)
-    return by_mode, dict(users)
+    return by_mode
 
 
 def _next_month(first: dt.date) -> dt.date:
@@ -154,11 +164,8 @@ def _month_key(dialect: str, first: dt.date) -> str | dt.datetime:
 @dataclass(frozen=True)
 class _MonthReads:
     """The indexed path's statements for one dialect, built once: building them costs more than
-    running them on a small month. Bound at each run: month, and mode, tier, ranks or budget."""
+    running them on a small month. Bound at each run: month, and tier or budget."""
 
-    modes: Select[Any] | CompoundSelect[Any]  # per mode: sessions, sum of cost (on PostgreSQL, p50 and p90 too)
-    # SQLite, by "mode is None": the (cost_high, cost) at a rank from the bottom (p50) and from the top (p90)
-    ranks: dict[bool, tuple[Select[Any], Select[Any]]]
     tiers: Select[Any]  # the tiers, by a loose index scan
     users: dict[bool, Select[Any]]  # by "tier is None": how many users the tier has, by a loose index scan
     pairs: Select[Any]  # per tier: how many users, by one pass
@@ -170,81 +177,33 @@ def _month_reads(dialect: str) -> _MonthReads:
     # 0 written out: a plan made for any parameter values (PostgreSQL's generic plan of a prepared
     # statement) may use a partial index only if the query states its condition itself.
     in_month = [session_month(dialect) == month, sessions.c.events > literal_column("0")]
-    mode, tier, user = sessions.c.mode, sessions.c.tier, sessions.c.user_id
-    high, cost = sessions.c.cost_high, sessions.c.cost
-
-    # p50 (rank ceil(n/2)) is never nearer the top, p90 never nearer the bottom: each is walked to
-    # from its nearer end, p90 over a tenth of the mode's sessions (see _ranks). A session's cost is
-    # two columns (money.py), ordered high part first.
-    def walk(same: ColumnElement[bool], descending: bool, skip: Any, *columns: ColumnElement[Any]) -> Select[Any]:
-        order = by_cost(sessions, descending)
-        return select(*(columns or (high, cost))).where(*in_month, same).order_by(*order).limit(1).offset(skip)
-
-    def ranks(same: ColumnElement[bool]) -> tuple[Select[Any], Select[Any]]:
-        below, above = bindparam("below_p50", type_=Integer()), bindparam("above_p90", type_=Integer())
-        return walk(same, False, below), walk(same, True, above)
+    tier, user = sessions.c.tier, sessions.c.user_id
 
     def count_users(same: ColumnElement[bool]) -> Select[Any]:
         scan = _loose_scan(user, [*in_month, same])
         return select(func.count(scan.c.value))
 
-    counts = select(mode, func.count().label("n"), *table_sum(sessions, label="total")).where(*in_month)
-    counts = counts.group_by(mode)
-    modes: Select[Any] | CompoundSelect[Any] = counts
-    if dialect == "postgresql":
-        # One statement, so the percentiles are ranked among the very sessions counted: under
-        # read committed, each statement sees the sessions as they are when it starts (SQLite's
-        # read transaction keeps one snapshot for all). Its OFFSET may depend on the count there.
-        # PostgreSQL's numeric puts a cost's two parts together in the statement.
-        found = counts.cte("counts")
-
-        def pick(same: ColumnElement[bool], descending: bool, skip: Any) -> Any:
-            return walk(same, descending, skip, cast(high, Numeric()) * SPLIT + cost).scalar_subquery()
-
-        def with_ranks(same: ColumnElement[bool], which: ColumnElement[bool]) -> Select[Any]:
-            n = found.c.n
-            p50, p90 = pick(same, False, (n + 1) // 2 - 1), pick(same, True, n - (9 * n + 9) // 10)
-            totals = (found.c[f"total__{part}"] for part in ("usd", "nano", "high"))
-            return select(found.c.mode, n, *totals, p50, p90).where(which)
-
-        per_mode = with_ranks(mode == found.c.mode, found.c.mode.is_not(None))
-        modes = per_mode.union_all(with_ranks(mode.is_(None), found.c.mode.is_(None)))
     tiers = _loose_scan(tier, in_month)
     pairs = select(tier, user).where(*in_month, user.is_not(None)).distinct().subquery()
     return _MonthReads(
-        modes=modes,
-        ranks={True: ranks(mode.is_(None)), False: ranks(mode == bindparam("mode"))},
         tiers=select(tiers.c.value).where(tiers.c.value.is_not(None)),
         users={True: count_users(tier.is_(None)), False: count_users(tier == bindparam("tier"))},
         pairs=select(pairs.c.tier, func.count()).group_by(pairs.c.tier),
     )
 
 
-def _indexed_month(connection: Connection, first: dt.date) -> tuple[list[ModeCost], dict[str | None, int]]:
-    """month_sessions for the sessions started in the month of `first`, from the month indexes
-    (schema.py), no session's row leaving the database.
-
-    Count and sum per mode are one index-only scan of the month's sessions; each percentile is
-    ORDER BY cost LIMIT 1 OFFSET k from the nearer end of its mode; the users per tier loose index
-    scans (_users_by_tier). It still steps over the month's sessions (about 1.6 times: no count
-    is kept anywhere), but in C, at a fraction of a microsecond each, instead of building a row
-    per session in Python.
+def _indexed_month(
+    connection: Connection, filters: Filters, first: dt.date
+) -> tuple[list[ModeCost], dict[str | None, int]] | None:
+    """month_sessions for the sessions started in the month of `first` (those the filters select), no
+    session's row leaving the database: the modes from the kept counts (kept_mode_costs), the users per
+    tier from the month index by loose index scans (_users_by_tier). None when the kept counts do not
+    answer (a store filled in bulk without them).
     """
-    dialect = connection.dialect.name
-    reads, month = _month_reads(dialect), {"month": _month_key(dialect, first)}
-    rows = connection.execute(reads.modes, month).all()
-    by_mode = []
-    for row in rows:
-        mode, n = row.mode, row.n
-        if dialect == "postgresql":
-            picks = [int(row[-2]), int(row[-1])]
-        else:
-            p50, p90 = _ranks(n)
-            ranks = {**month, "below_p50": p50 - 1, "above_p90": n - p90} | ({} if mode is None else {"mode": mode})
-            picks = [join(*connection.execute(walk, ranks).one()) for walk in reads.ranks[mode is None]]
-        by_mode.append(_mode_cost(mode, n, summed(row, "total"), *picks))
-    by_mode.sort(key=lambda m: _mode_order(m.mode))
-    budget = sum(m.sessions for m in by_mode) // _SEEK_STEPS[dialect]
+    by_mode = kept_mode_costs(connection, filters)
+    if by_mode is None:
+        return None
+    budget = sum(m.sessions for m in by_mode) // _SEEK_STEPS[connection.dialect.name]
     return by_mode, _users_by_tier(connection, first, budget)
 
 
@@ -307,5 +266,31 @@ def _seek_users(connection: Connection, first: dt.date, budget: int) -> dict[str
 
 
 def session_costs_by_mode(connection: Connection, filters: Filters = Filters()) -> list[ModeCost]:
-    """Cost per session by mode (count, total, average, p50, p90) of the sessions the filters select."""
-    return month_sessions(connection, filters)[0]
+    """Cost per session by mode (count, total, average, p50, p90) of the sessions the filters select: from
+    the kept counts when the filters select by no more than the day and the mode (kept_mode_costs)."""
+    kept = kept_mode_costs(connection, filters)
+    return kept if kept is not None else month_sessions(connection, filters)[0]
+
+
+def kept_mode_costs(connection: Connection, filters: Filters) -> list[ModeCost] | None:
+    """Cost per session by mode from what the writer keeps, whatever the number of sessions: each mode's
+    count and cost from session_starts, its p50 and p90 from session_bands and a read of the band that
+    holds each; None when the filters select by more than the day and the mode, or when the two tables
+    do not count the same sessions (a store filled in bulk without them: then the sessions answer)."""
+    if connection.dialect.name == "postgresql":
+        # One snapshot for the counts and the bands' reads: under read committed a commit between them
+        # could move a rank (SQLite's read transaction keeps one already).
+        with connection.engine.connect().execution_options(isolation_level="REPEATABLE READ") as own:
+            return _kept_mode_costs(own, filters)
+    return _kept_mode_costs(connection, filters)
+
+
+def _kept_mode_costs(connection: Connection, filters: Filters) -> list[ModeCost] | None:
+    totals = kept_modes(connection, filters)
+    ranked = kept_ranks(connection, filters, _ranks) if totals is not None else None
+    if totals is None or ranked is None:
+        return None
+    if {mode: n for mode, (n, _) in totals.items() if n} != {mode: n for mode, (n, _) in ranked.items()}:
+        return None
+    found = [_mode_cost(mode, n, totals[mode][1], *picks) for mode, (n, picks) in ranked.items()]
+    return sorted(found, key=lambda m: _mode_order(m.mode))

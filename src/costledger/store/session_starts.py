@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Date, Select, cast, delete, func, insert, literal_column, select
@@ -70,12 +70,37 @@ def prior(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[str
             for session_id, day, tier, mode, events, high, low in found}  # fmt: skip
 
 
+# A session as the kept counts place it: the day it started ('YYYY-MM-DD'), its tier, mode and cost in
+# nano-dollars.
+Placed = tuple[str, str | None, str | None, int]
+
+
+def transitions(
+    before: Mapping[str, Prior], rows: Sequence[Mapping[str, Any]]
+) -> Iterator[tuple[Placed | None, Placed | None]]:
+    """Where each session of `rows` (the batch's signed per-session counts, as the writer upserts them)
+    counted before the batch and where it counts after it (None: nowhere, it has no event), as the
+    upsert computes its new state over `before`: the earlier start, the tier and mode it had or else
+    the batch's, the events and cost added up. What every count kept per session (session_starts,
+    session_bands) moves by."""
+    for row in rows:
+        day = row["started_at"].date().isoformat()
+        old = before.get(row["session_id"])
+        if old is None:
+            gone, now, events = None, (day, row["tier"], row["mode"], row["cost"]), row["events"]
+        else:
+            old_day, tier, mode, count, old_cost = old
+            gone = (old_day, tier, mode, old_cost) if count > 0 else None
+            tier = row["tier"] if tier is None else tier
+            mode = row["mode"] if mode is None else mode
+            now, events = (min(old_day, day), tier, mode, old_cost + row["cost"]), count + row["events"]
+        yield gone, now if events > 0 else None
+
+
 def moved(before: Mapping[str, Prior], rows: Sequence[Mapping[str, Any]]) -> list[Moved]:
-    """The (day, tier, mode, sessions, nano-dollars) changes to add to session_starts when `rows` (the
-    batch's signed per-session counts, as the writer upserts them) are written over `before`: each session
-    leaves the row it counted in, with the cost it had, and joins the one it counts in after, with the
-    cost it has then, as the upsert computes its new state (the earlier start, the tier and mode it had
-    or else the batch's, the events and cost added up)."""
+    """The (day, tier, mode, sessions, nano-dollars) changes to add to session_starts when `rows` are
+    written over `before` (transitions): each session leaves the row it counted in, with the cost it had,
+    and joins the one it counts in after, with the cost it has then."""
     change: dict[tuple[str, str, str], list[int]] = {}
 
     def add(key: tuple[str, str, str], sessions: int, nanos: int) -> None:
@@ -86,21 +111,11 @@ def moved(before: Mapping[str, Prior], rows: Sequence[Mapping[str, Any]]) -> lis
             found[0] += sessions
             found[1] += nanos
 
-    for row in rows:
-        day = row["started_at"].date().isoformat()
-        old = before.get(row["session_id"])
-        if old is None:
-            key, events, cost = (day, row["tier"] or "", row["mode"] or ""), row["events"], row["cost"]
-        else:
-            old_day, tier, mode, count, old_cost = old
-            if count > 0:
-                add((old_day, tier or "", mode or ""), -1, -old_cost)
-            tier = row["tier"] if tier is None else tier
-            mode = row["mode"] if mode is None else mode
-            key = (min(old_day, day), tier or "", mode or "")
-            events, cost = count + row["events"], old_cost + row["cost"]
-        if events > 0:
-            add(key, 1, cost)
+    for gone, now in transitions(before, rows):
+        if gone is not None:
+            add((gone[0], gone[1] or "", gone[2] or ""), -1, -gone[3])
+        if now is not None:
+            add((now[0], now[1] or "", now[2] or ""), 1, now[3])
     return [(dt.date.fromisoformat(day), tier, mode, n, nanos)
             for (day, tier, mode), (n, nanos) in sorted(change.items()) if n or nanos]  # fmt: skip
 
@@ -182,5 +197,6 @@ def kept_counts(connection: Connection, filters: Filters) -> dict[tuple[Any, ...
 
 
 __all__ = [
-    "Moved", "Prior", "kept_counts", "kept_modes", "moved", "prior", "rebuild_starts", "recounted", "recounted_nanos",
+    "Moved", "Placed", "Prior", "kept_counts", "kept_modes", "moved", "prior", "rebuild_starts", "recounted",
+    "recounted_nanos", "transitions",
 ]  # fmt: skip

@@ -24,7 +24,8 @@ from typing import Any
 from sqlalchemy import Connection, Date, DateTime, Dialect, String, Table
 
 from ..money import SPLIT, split
-from .schema import DIMENSIONS, events, rollup_daily, session_costs, session_starts, sessions
+from .schema import DIMENSIONS, events, rollup_daily, session_bands, session_costs, session_starts, sessions
+from .session_bands import banded
 from .session_starts import moved, prior
 
 Buckets = dict[tuple[Any, ...], list[int]]  # (day, *DIMENSIONS) → [events, unpriced, cost], None kept as None
@@ -50,6 +51,7 @@ _ROLLUP_KEYS = ("day", *DIMENSIONS)
 _SESSION_COST_KEYS = ("session_id", "service", "agent")
 _SESSION_COLUMNS = ("session_id", "user_id", "tier", "mode", "started_at", "ended_at", *_STORED_COUNTS)
 _START_COLUMNS = ("day", "tier", "mode", "sessions", "cost_high", "cost")
+_BAND_COLUMNS = ("day", "mode", "band", "sessions")
 
 
 def _add_stored(t: str, percent: str) -> list[str]:
@@ -106,6 +108,12 @@ class _Statements:
             _START_COLUMNS,
             f"ON CONFLICT (day, tier, mode) DO UPDATE SET sessions = {starts}.sessions + excluded.sessions, "
             + ", ".join(_add_stored(starts, self.percent)[2:]),  # the cost's two columns, carried
+        )
+        bands = self.quote(session_bands.name)
+        self.add_bands = self._insert(
+            session_bands,
+            _BAND_COLUMNS,
+            f"ON CONFLICT (day, mode, band) DO UPDATE SET sessions = {bands}.sessions + excluded.sessions",
         )
         self._processors: dict[tuple[str, tuple[str, ...]], list[Callable[[Any], Any] | None]] = {}
         self._add_counts: dict[str, str] = {}
@@ -346,14 +354,16 @@ def _upsert(
 
 
 def _upsert_sessions(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    """Add `rows` (per-session counts, sorted by id) to the sessions, and to session_starts: each session's
-    cost where it counts, moved between its rows when its start day, tier, mode or having events changes."""
+    """Add `rows` (per-session counts, sorted by id) to the sessions, to session_starts (each session's
+    cost where it counts, moved between its rows when its start day, tier, mode or having events changes)
+    and to session_bands (each session counted in the band of its cost, moved as its cost grows)."""
     sql = _statements(connection)
     before = prior(connection, rows)
     values = [(*(r[c] for c in _SESSION_COLUMNS[:-2]), *split(r["cost"])) for r in rows]
     _upsert(connection, sql, sql.upsert_sessions, sessions, _SESSION_COLUMNS, values)
     starts = [(*change[:-1], *split(change[-1])) for change in moved(before, rows)]
     _upsert(connection, sql, sql.add_starts, session_starts, _START_COLUMNS, starts)
+    _upsert(connection, sql, sql.add_bands, session_bands, _BAND_COLUMNS, banded(before, rows))
 
 
 def touch_session(connection: Connection, session_id: str, at: datetime, fields: dict[str, Any]) -> None:
