@@ -35,9 +35,8 @@ COUNTS = ("events", "unpriced", "cost")
 class Difference:
     """One row where the kept aggregate and the recount from the events disagree."""
 
-    table: (
-        str  # rollup_daily | sessions | session_costs | period_totals | period_pairs | session_starts | session_bands
-    )
+    # rollup_daily | sessions | session_costs | period_totals | period_pairs | session_starts | session_bands
+    table: str
     key: dict[str, str]
     field: str  # events | unpriced | cost | started_at | ended_at | sessions
     stored: str | None  # None: the row is missing
@@ -251,9 +250,9 @@ def _queries(dialect: str = "sqlite") -> dict[str, tuple[Select[Any], bool]]:
     cost_key = [events.c.session_id, events.c.service, agent]
     t, b = session_starts, session_bands
     return {
-        "rollups": (select(*rollup_key, *_stored_counts(r)).where(_not_zero(r)).order_by(*rollup_key), True),
         "buckets": (select(events.c.day, *dims, *_counts()).group_by(events.c.day, *dims)
                     .order_by(events.c.day, *dims), True),
+        "rollups": (select(*rollup_key, *_stored_counts(r)).where(_not_zero(r)).order_by(*rollup_key), True),
         "session_costs": (select(*cost_key, *_counts()).where(in_session).group_by(*cost_key).order_by(*cost_key),
                           True),
         "kept_costs": (select(s.c.session_id, s.c.service, s.c.agent, *_stored_counts(s)).where(_not_zero(s))
@@ -296,16 +295,11 @@ def check(connection: Connection) -> list[Difference]:
     with ThreadPoolExecutor(max_workers=1) as pool:
         try:
             got = {name: pool.submit(read, *query) for name, query in _queries(connection.dialect.name).items()}
-            # The period totals are recounted from the kept rollups while the other thread groups the events
-            # into their buckets (SQLite sorts them outside Python's lock): the same rows whenever the rollups
-            # agree with the events, which the comparison below proves; where they do not, the recount is
-            # made again from the events' buckets. (From the buckets alone, it waited for their sort.)
-            rollups = got["rollups"].result()
-            periods = _period_recounts(_canonical(rollups, width))
             recounted = got["buckets"].result()
-            if rollups != recounted:
-                periods = _period_recounts(_canonical(recounted, width))
-            out = _same("rollup_daily", ("day", *DIMENSIONS), rollups, recounted)
+            buckets = _canonical(recounted, width)
+            # Summed while the other thread reads the rollups and groups the events by session.
+            periods = _period_recounts(buckets)
+            out = _same("rollup_daily", ("day", *DIMENSIONS), got["rollups"].result(), recounted)
             costs, kept_costs = got["session_costs"].result(), got["kept_costs"].result()
             counted, kept = got["sessions"].result(), got["kept_sessions"].result()
             # Each row's last two columns: the kept span, the events' first and last time.
