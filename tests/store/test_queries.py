@@ -386,7 +386,7 @@ def _plan(connection: Any, statement: str, parameters: Any) -> str:
 
     raw = connection.connection.driver_connection
     arguments = ", ".join(Literal(parameters[name]).as_string(raw) for name in names)
-    rows = connection.exec_driver_sql(f"EXPLAIN EXECUTE probe({arguments})")
+    rows = connection.exec_driver_sql(f"EXPLAIN EXECUTE probe({arguments})" if names else "EXPLAIN EXECUTE probe")
     plan = "\n".join(str(row[0]) for row in rows)
     connection.exec_driver_sql("DEALLOCATE probe")
     return plan
@@ -543,3 +543,36 @@ def test_one_users_sessions_are_found_by_the_user_index_on_sqlite(tmp_path: Any,
         finally:
             event.remove(ledger.store.engine, "before_cursor_execute", seen)
     assert len(plans) == 2 and all("ix_sessions_user (user_id=?" in plan for plan in plans), plans
+
+
+@pytest.mark.parametrize("since", [None, dt.date(2026, 11, 10)], ids=["all time", "a range"])
+def test_sessions_with_unpriced_events_are_found_by_their_index(target: str, since: dt.date | None) -> None:
+    """The sessions with unpriced events (all time, or from a day on) and their count are read from
+    ix_sessions_unpriced, not by a scan of every session or of the range's (migration 0014); on
+    PostgreSQL in the generic plan a prepared statement ends up with, the table's scan turned off."""
+    statements: list[tuple[str, Any]] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, parameters: Any, *_: object) -> None:
+        if "FROM sessions" in statement and "EXPLAIN" not in statement:
+            statements.append((statement, parameters))
+
+    with Ledger(target) as ledger:
+        # Every fifth session has an event of a model no catalog knows.
+        ledger.record_many([{"event_id": f"e{i}", "ts": f"2026-11-{1 + i % 20:02d}T10:00:00Z", "service": "deepgram",
+                             "model": "nova-3" if i % 5 else "no-such-model", "usage": {"audio_seconds": 5},
+                             "session_id": f"s{i}"} for i in range(200)])  # fmt: skip
+        event.listen(ledger.store.engine, "before_cursor_execute", seen)
+        try:
+            with ledger.store.engine.connect() as connection:
+                page, count = queries.list_sessions(connection, Filters(since=since, unpriced=True), limit=5)
+                expected = [i for i in range(0, 200, 5) if since is None or 1 + i % 20 >= since.day]
+                assert count == len(expected) and len(page) == 5 and all(s.unpriced == 1 for s in page)
+                event.remove(ledger.store.engine, "before_cursor_execute", seen)
+                if connection.dialect.name == "postgresql":
+                    connection.exec_driver_sql("SET enable_seqscan = off")
+                    connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+                plans = [_plan(connection, sql, params) for sql, params in statements]
+        finally:
+            if event.contains(ledger.store.engine, "before_cursor_execute", seen):
+                event.remove(ledger.store.engine, "before_cursor_execute", seen)
+    assert len(plans) == 2 and all("ix_sessions_unpriced" in plan for plan in plans), plans

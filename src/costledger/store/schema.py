@@ -149,6 +149,12 @@ Index("ix_sessions_started", sessions.c.started_at)
 # One user's sessions (`/sessions?user=`, `/v1/sessions?user=`, a user's counts and fixed shares): the
 # user's rows in start order, not every session of the range or of all time (0011).
 Index("ix_sessions_user", sessions.c.user_id, sessions.c.started_at)
+# The sessions with unpriced events (`/sessions?unpriced=true`, the overview's unpriced card's link), in
+# start order: a few in a hundred sessions, not every session of the range (0014).
+_postgresql_options(
+    Index("ix_sessions_unpriced", sessions.c.started_at, sqlite_where=sessions.c.unpriced > 0),
+    postgresql_where=sessions.c.unpriced > 0,
+)
 
 
 def session_month(dialect: str) -> ColumnElement[Any]:

@@ -12,7 +12,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, exists, func, literal, select
+from sqlalchemy import ColumnElement, Connection, exists, func, literal, literal_column, select
 
 from ..money import from_nanos, to_nanos
 from .schema import events, session_costs, sessions
@@ -55,7 +55,9 @@ def session_conditions(connection: Connection, filters: Filters) -> list[ColumnE
     if filters.max_cost is not None:
         conditions.append(cost_at_most(sessions, to_nanos(filters.max_cost)))
     if filters.unpriced:
-        conditions.append(sessions.c.unpriced > 0)
+        # 0 written out: a plan made for any parameter values (PostgreSQL's generic plan) may use the
+        # partial index ix_sessions_unpriced only if the query states its condition itself.
+        conditions.append(sessions.c.unpriced > literal_column("0"))
     return conditions or [literal(True)]
 
 
