@@ -280,6 +280,9 @@ def _estimate_chart(rows: list[dict[str, Any]]) -> Chart:
          "marker": {"color": "#eb3b5a", "size": 11, "symbol": "diamond"},
          "hovertemplate": "%{x} p90: $%{y:,.2f}<extra></extra>"},
     ]  # fmt: skip
-    frame = layout(log=True, xaxis={"type": "category", "automargin": True})
+    # The legend above the plot: below it, a narrow screen's slanted mode names ran into it.
+    frame = layout(log=True, xaxis={"type": "category", "automargin": True},
+                   legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+                   margin={"l": 56, "r": 12, "t": 36, "b": 48})  # fmt: skip
     return Chart("estimates", "Estimate range and real p50 / p90 per session (log scale)",
                  {"data": data, "layout": frame}, wide=True)  # fmt: skip
