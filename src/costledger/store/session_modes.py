@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 
 from ..money import from_nanos, quantize, usd
-from .band_percentiles import kept_ranks
+from .band_percentiles import kept_ranks, postgres_kept
 from .range_sessions import COST, MODE, TIER, USER, RangeSession, range_sessions
 from .schema import session_month, sessions
 from .session_starts import kept_modes
@@ -276,20 +276,21 @@ def kept_mode_costs(connection: Connection, filters: Filters) -> list[ModeCost] 
     """Cost per session by mode from what the writer keeps, whatever the number of sessions: each mode's
     count and cost from session_starts, its p50 and p90 from session_bands and a read of the band that
     holds each; None when the filters select by more than the day and the mode, or when the two tables
-    do not count the same sessions (a store filled in bulk without them: then the sessions answer)."""
+    do not count the same sessions (a store filled in bulk without them: then the sessions answer).
+
+    On SQLite in the connection's read transaction (one snapshot); on PostgreSQL in one statement."""
     if connection.dialect.name == "postgresql":
-        # One snapshot for the counts and the bands' reads: under read committed a commit between them
-        # could move a rank (SQLite's read transaction keeps one already).
-        with connection.engine.connect().execution_options(isolation_level="REPEATABLE READ") as own:
-            return _kept_mode_costs(own, filters)
-    return _kept_mode_costs(connection, filters)
-
-
-def _kept_mode_costs(connection: Connection, filters: Filters) -> list[ModeCost] | None:
-    totals = kept_modes(connection, filters)
-    ranked = kept_ranks(connection, filters, _ranks) if totals is not None else None
-    if totals is None or ranked is None:
-        return None
+        kept = postgres_kept(connection, filters)
+        if kept is None:
+            return None
+        totals = {mode: (started, cost) for mode, (_, _, started, cost) in kept.items() if started}
+        ranked = {mode: (n, picks) for mode, (n, picks, _, _) in kept.items() if n}
+    else:
+        found_totals = kept_modes(connection, filters)
+        found_ranks = kept_ranks(connection, filters, _ranks) if found_totals is not None else None
+        if found_totals is None or found_ranks is None:
+            return None
+        totals, ranked = found_totals, found_ranks
     if {mode: n for mode, (n, _) in totals.items() if n} != {mode: n for mode, (n, _) in ranked.items()}:
         return None
     found = [_mode_cost(mode, n, totals[mode][1], *picks) for mode, (n, picks) in ranked.items()]
