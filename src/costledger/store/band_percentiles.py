@@ -32,9 +32,9 @@ def kept_ranks(connection: Connection, filters: Filters, ranks: Any) -> Ranked |
     nano-dollars) at the nearest ranks `ranks(n)` gives (1-based, ascending), from session_bands and one
     read of a band's sessions per rank; None when the filters select by more than the day and the mode.
 
-    In the connection's transaction: on SQLite one snapshot for every statement. On PostgreSQL the caller
-    reads in a transaction that keeps one (repeatable read), or a writer's commit between the counts and
-    a band's read could move a rank."""
+    In the connection's transaction, which on SQLite keeps one snapshot for every statement. PostgreSQL
+    reads under read committed, where a writer's commit between the counts and a band's read could move a
+    rank: postgres_kept asks the same in one statement."""
     if not _eligible(filters):
         return None
     t = session_bands.c
