@@ -20,13 +20,6 @@ from .types import Filters
 Ranked = dict[str | None, tuple[int, list[int]]]
 
 
-def _eligible(filters: Filters) -> bool:
-    """The bands answer for sessions selected by no more than the day they started and their mode."""
-    if filters.tags or filters.min_cost is not None or filters.max_cost is not None or filters.unpriced:
-        return False
-    return all(name == "mode" and value for name, value in filters.dims.items())
-
-
 def kept_ranks(connection: Connection, filters: Filters, ranks: Any) -> Ranked | None:
     """Per mode of the sessions with events the filters select: how many there are, and the costs (in
     nano-dollars) at the nearest ranks `ranks(n)` gives (1-based, ascending), from session_bands and one
@@ -35,7 +28,7 @@ def kept_ranks(connection: Connection, filters: Filters, ranks: Any) -> Ranked |
     In the connection's transaction, which on SQLite keeps one snapshot for every statement. PostgreSQL
     reads under read committed, where a writer's commit between the counts and a band's read could move a
     rank: postgres_kept asks the same in one statement."""
-    if not _eligible(filters):
+    if not filters.by_start_and("mode"):  # the bands are kept per day and mode
         return None
     t = session_bands.c
     counts = select(t.mode, t.band, func.sum(t.sessions)).group_by(t.mode, t.band).order_by(t.mode, t.band)
@@ -63,8 +56,6 @@ def kept_ranks(connection: Connection, filters: Filters, ranks: Any) -> Ranked |
                 .order_by(sessions.c.cost_high, sessions.c.cost)
                 .limit(1)
                 .offset(rank - below - 1)
-                # Not ix_sessions_started (every session of the range), which SQLite may otherwise choose.
-                .with_hint(sessions, "INDEXED BY ix_sessions_mode_cost", "sqlite")
             )
             picked = connection.execute(pick).first()
             if picked is None:  # the band holds fewer sessions than it counts: the table disagrees
@@ -153,7 +144,7 @@ Kept = dict[str | None, tuple[int, list[int], int, int]]
 def postgres_kept(connection: Connection, filters: Filters) -> Kept | None:
     """kept_ranks at p50 and p90 and session_starts' count and cost per mode, in one statement (PostgreSQL);
     None as for kept_ranks, and when a rank's band holds fewer sessions than it counts."""
-    if not _eligible(filters):
+    if not filters.by_start_and("mode"):  # the bands are kept per day and mode
         return None
     since, until = filters.since, filters.until if filters.until and filters.until < dt.date.max else None
     params = {"since": since, "until": until, "mode": filters.dims.get("mode"),

@@ -141,7 +141,7 @@ def _whole_month(connection: Connection, filters: Filters) -> dt.date | None:
     started_at): so the overview of the month's last day with events, as the dashboard shows it.
     """
     first, until = filters.since, filters.until
-    if filters.dims or filters.tags or filters.min_cost is not None or filters.max_cost is not None or filters.unpriced:
+    if not filters.by_start_and():
         return None
     if first is None or until is None or first.day != 1 or not first <= until < _next_month(first):
         return None

@@ -156,9 +156,7 @@ def _kept_rows(connection: Connection, filters: Filters) -> list[Any] | None:
     """The rows of session_starts the filters select (day, tier, mode, sessions, cost_high, cost), or None
     when the filters select by more than the day a session started, its tier and its mode (then only the
     sessions can answer). The caller must not change the list."""
-    if filters.tags or filters.min_cost is not None or filters.max_cost is not None or filters.unpriced:
-        return None
-    if any(name not in ("tier", "mode") or not value for name, value in filters.dims.items()):
+    if not filters.by_start_and("tier", "mode"):
         return None
     t = session_starts.c
     query = select(t.day, t.tier, t.mode, t.sessions, t.cost_high, t.cost).where(t.sessions != 0)

@@ -35,6 +35,13 @@ class Filters:
         if unknown:
             raise ValueError(f"cannot filter by {sorted(unknown)[0]!r}; filters are {', '.join(FILTERS)}")
 
+    def by_start_and(self, *names: str) -> bool:
+        """True when these filters select sessions by no more than the day they started and the named
+        dimensions (each given a value): what a count kept per day and those dimensions can answer."""
+        if self.tags or self.min_cost is not None or self.max_cost is not None or self.unpriced:
+            return False
+        return all(name in names and value for name, value in self.dims.items())
+
 
 @dataclass(frozen=True)
 class Total:
