@@ -18,7 +18,7 @@ The writer moves a session from band to band as its cost grows, with session_sta
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import (
@@ -40,7 +40,7 @@ from ..money import SPLIT
 from .raw import fetch_raw
 from .schema import session_bands, sessions
 from .session_day import session_day
-from .session_starts import Prior, transitions
+from .session_starts import Transition
 
 NEGATIVE = -1
 HUGE = 9999  # 10^18 nano-dollars (a billion dollars) or more
@@ -87,12 +87,12 @@ def within(found: int) -> list[Any]:
     return [high == 0, low >= first * unit, low < (first + 1) * unit]
 
 
-def banded(before: Mapping[str, Prior], rows: Sequence[Mapping[str, Any]]) -> list[Banded]:
-    """The (day, mode, band, sessions) changes to add to session_bands when `rows` are written over
-    `before` (session_starts.transitions): each session leaves the band of the cost it had and joins
-    the band of the cost it has then."""
+def banded(placed: Iterable[Transition]) -> list[Banded]:
+    """The (day, mode, band, sessions) changes to add to session_bands for a batch's transitions
+    (session_starts.transitions): each session leaves the band of the cost it had and joins the band of
+    the cost it has then."""
     change: dict[tuple[str, str, int], int] = {}
-    for gone, now in transitions(before, rows):
+    for gone, now in placed:
         if gone is not None:
             key = (gone[0], gone[2] or "", band(gone[3]))
             change[key] = change.get(key, 0) - 1

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Date, Select, cast, delete, func, insert, literal_column, select
@@ -73,11 +73,11 @@ def prior(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[str
 # A session as the kept counts place it: the day it started ('YYYY-MM-DD'), its tier, mode and cost in
 # nano-dollars.
 Placed = tuple[str, str | None, str | None, int]
+# Each session of a batch: where it counted before the batch and where it counts after (None: nowhere).
+Transition = tuple[Placed | None, Placed | None]
 
 
-def transitions(
-    before: Mapping[str, Prior], rows: Sequence[Mapping[str, Any]]
-) -> Iterator[tuple[Placed | None, Placed | None]]:
+def transitions(before: Mapping[str, Prior], rows: Sequence[Mapping[str, Any]]) -> Iterator[Transition]:
     """Where each session of `rows` (the batch's signed per-session counts, as the writer upserts them)
     counted before the batch and where it counts after it (None: nowhere, it has no event), as the
     upsert computes its new state over `before`: the earlier start, the tier and mode it had or else
@@ -97,10 +97,10 @@ def transitions(
         yield gone, now if events > 0 else None
 
 
-def moved(before: Mapping[str, Prior], rows: Sequence[Mapping[str, Any]]) -> list[Moved]:
-    """The (day, tier, mode, sessions, nano-dollars) changes to add to session_starts when `rows` are
-    written over `before` (transitions): each session leaves the row it counted in, with the cost it had,
-    and joins the one it counts in after, with the cost it has then."""
+def moved(placed: Iterable[Transition]) -> list[Moved]:
+    """The (day, tier, mode, sessions, nano-dollars) changes to add to session_starts for a batch's
+    transitions: each session leaves the row it counted in, with the cost it had, and joins the one it
+    counts in after, with the cost it has then."""
     change: dict[tuple[str, str, str], list[int]] = {}
 
     def add(key: tuple[str, str, str], sessions: int, nanos: int) -> None:
@@ -111,7 +111,7 @@ def moved(before: Mapping[str, Prior], rows: Sequence[Mapping[str, Any]]) -> lis
             found[0] += sessions
             found[1] += nanos
 
-    for gone, now in transitions(before, rows):
+    for gone, now in placed:
         if gone is not None:
             add((gone[0], gone[1] or "", gone[2] or ""), -1, -gone[3])
         if now is not None:
@@ -195,6 +195,6 @@ def kept_counts(connection: Connection, filters: Filters) -> dict[tuple[Any, ...
 
 
 __all__ = [
-    "Moved", "Placed", "Prior", "kept_counts", "kept_modes", "moved", "prior", "rebuild_starts", "recounted",
-    "recounted_nanos", "transitions",
+    "Moved", "Placed", "Prior", "Transition", "kept_counts", "kept_modes", "moved", "prior", "rebuild_starts",
+    "recounted", "recounted_nanos", "transitions",
 ]  # fmt: skip

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Date, DateTime, Dialect, String, Table
 from ..money import SPLIT, split
 from .schema import DIMENSIONS, events, rollup_daily, session_bands, session_costs, session_starts, sessions
 from .session_bands import banded
-from .session_starts import moved, prior
+from .session_starts import moved, prior, transitions
 
 Buckets = dict[tuple[Any, ...], list[int]]  # (day, *DIMENSIONS) → [events, unpriced, cost], None kept as None
 
@@ -358,12 +358,13 @@ def _upsert_sessions(connection: Connection, rows: list[dict[str, Any]]) -> None
     cost where it counts, moved between its rows when its start day, tier, mode or having events changes)
     and to session_bands (each session counted in the band of its cost, moved as its cost grows)."""
     sql = _statements(connection)
-    before = prior(connection, rows)
+    # Where each session counted before the batch and counts after it: what both kept counts move by.
+    placed = list(transitions(prior(connection, rows), rows))
     values = [(*(r[c] for c in _SESSION_COLUMNS[:-2]), *split(r["cost"])) for r in rows]
     _upsert(connection, sql, sql.upsert_sessions, sessions, _SESSION_COLUMNS, values)
-    starts = [(*change[:-1], *split(change[-1])) for change in moved(before, rows)]
+    starts = [(*change[:-1], *split(change[-1])) for change in moved(placed)]
     _upsert(connection, sql, sql.add_starts, session_starts, _START_COLUMNS, starts)
-    _upsert(connection, sql, sql.add_bands, session_bands, _BAND_COLUMNS, banded(before, rows))
+    _upsert(connection, sql, sql.add_bands, session_bands, _BAND_COLUMNS, banded(placed))
 
 
 def touch_session(connection: Connection, session_id: str, at: datetime, fields: dict[str, Any]) -> None:
