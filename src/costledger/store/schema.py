@@ -99,6 +99,15 @@ _postgresql_options(
     Index("ix_events_payments", events.c.ts, sqlite_where=events.c.service == PAYMENTS),
     postgresql_where=events.c.service == PAYMENTS,
 )
+# The events of no session by day (payments, batch jobs): a range's totals grouped by session read them
+# beside the sessions table (session_groups.py) instead of grouping every event of the range (0015).
+# SQLite's condition has a unary plus, and so must a query's (NO_SESSION): a plain `session_id IS NULL`
+# makes SQLite walk ix_events_session's NULL entries instead, every event of no session ever recorded.
+NO_SESSION = {"sqlite": literal_column("+session_id IS NULL"), "postgresql": events.c.session_id.is_(None)}
+_postgresql_options(
+    Index("ix_events_no_session", events.c.day, sqlite_where=NO_SESSION["sqlite"]),
+    postgresql_where=NO_SESSION["postgresql"],
+)
 
 DIMENSIONS = ("service", "model", "agent", "user_id", "tier", "mode")
 
@@ -155,6 +164,10 @@ _postgresql_options(
     Index("ix_sessions_unpriced", sessions.c.started_at, sqlite_where=sessions.c.unpriced > 0),
     postgresql_where=sessions.c.unpriced > 0,
 )
+# The sessions still going at an instant (ended at or after it), with their start: a range's sessions that
+# started before it and ran into it (session_groups.py), found among those that end after its first day
+# instead of every session that started before it (0015).
+Index("ix_sessions_ended", sessions.c.ended_at, sessions.c.started_at)
 
 
 def session_month(dialect: str) -> ColumnElement[Any]:

@@ -1,8 +1,9 @@
 """Reading totals. Whatever the per-period aggregates can answer (period_reads.py: a grouping by
 the time units and at most two dimensions, counting filters) is read from them, so its cost follows
-the months and leftover days of the range times the distinct values in it; the rest (tags, several
-filters, a pair of dimensions not kept together) is read from the daily rollups of the range; only a
-tag filter or a per-session grouping goes to the events themselves.
+the months and leftover days of the range times the distinct values in it; a grouping by session over
+a range is read from the sessions table (session_groups.py); the rest (tags, several filters, a pair of
+dimensions not kept together) is read from the daily rollups of the range; only a tag filter or a
+per-session grouping with filters goes to the events themselves.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import ColumnElement, Connection, Date, Select, cast, func, lite
 
 from .. import clock
 from ..money import from_nanos
+from . import session_groups
 from .period_reads import period_totals_for
 from .schema import events, rollup_daily
 from .sums import cost_sum, summed, table_sum
@@ -42,6 +44,8 @@ def totals(connection: Connection, by: Sequence[str], filters: Filters = Filters
         if name not in GROUPS:
             raise ValueError(f"cannot group by {name!r}; choose from {', '.join(GROUPS)}")
     found = period_totals_for(connection, by, filters)
+    if found is None and session_groups.answers(by, filters):
+        found = session_groups.session_totals(connection, filters)
     if found is None:
         found = rollup_totals(connection, by, filters)
     # Ties in one order whichever source answered: by the groups' values, then most expensive first,
