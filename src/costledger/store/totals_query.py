@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Date, Select, cast, func, literal, select
@@ -50,8 +51,12 @@ def totals(connection: Connection, by: Sequence[str], filters: Filters = Filters
         found = rollup_totals(connection, by, filters)
     # Ties in one order whichever source answered: by the groups' values, then most expensive first,
     # then (a timeline) in time order.
-    found.sort(key=lambda t: tuple(t.group[n] or "" for n in by))
-    found.sort(key=lambda t: t.cost_usd, reverse=True)
+    if len(by) == 1:  # the usual grouping, and a row per session or user: no tuple built per row
+        name = by[0]
+        found.sort(key=lambda t: t.group[name] or "")
+    else:
+        found.sort(key=lambda t: tuple(t.group[n] or "" for n in by))
+    found.sort(key=attrgetter("cost_usd"), reverse=True)
     timeline = [name for name in by if name in ("day", "week", "month")]
     if timeline:
         found.sort(key=lambda t: tuple(t.group[n] or "" for n in timeline))
