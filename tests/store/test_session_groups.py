@@ -32,7 +32,9 @@ def _workload(rng: random.Random) -> list[dict[str, Any]]:
         # A session's events lie within an hour and a half of its first: many cross a midnight.
         session = rng.randrange(120)
         at = T0 + dt.timedelta(hours=session * 1.3 + rng.uniform(0, 1.5))
-        fields: dict[str, Any] = {"session_id": f"s{session}"} if rng.random() < 0.85 else {}
+        # Most in a session; some in none, and a few in the session named '' (read as none, as events group it).
+        draw = rng.random()
+        fields: dict[str, Any] = {"session_id": f"s{session}" if draw < 0.82 else ""} if draw < 0.85 else {}
         # Deepgram nova-3 at $0.0043 a minute; one event in twenty of a model no catalog knows.
         model = "no-such-model" if rng.random() < 0.05 else "nova-3"
         out.append({"event_id": f"e{n}", "ts": at.isoformat(), "service": "deepgram", "model": model,

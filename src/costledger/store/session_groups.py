@@ -66,7 +66,9 @@ def session_totals(connection: Connection, filters: Filters) -> list[Total]:
     if start is not None:
         crossing += [row[0] for row in fetch_raw(connection, running_into(start))]
     counts.update(_within(connection, crossing, filters))
-    out = [Total(group={"session": session_id}, events=n, unpriced=unpriced, cost_usd=from_nanos(nanos) or Decimal(0))
+    # A session named '' reads as no session, as the events' grouping (rollup_totals) has it.
+    out = [Total(group={"session": session_id or None}, events=n, unpriced=unpriced,
+                 cost_usd=from_nanos(nanos) or Decimal(0))
            for session_id, (n, unpriced, nanos) in counts.items() if n > 0]  # fmt: skip
     n, unpriced, nanos = _no_session(connection, filters)
     if n > 0:
