@@ -172,7 +172,8 @@ def csv_value(value: Any) -> str:
     # sessions at 1M events), and the isinstance chain below cost twice as much for each text or count.
     kind = type(value)
     if kind is str:
-        return "'" + value if value.startswith(FORMULA_STARTS) else value
+        cell: str = value
+        return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
     if kind is int:
         return str(value)  # what usd(Decimal(n)) writes for a whole number
     if kind is Decimal:
