@@ -88,8 +88,8 @@ def at_limit_table(
         on, user, tier, _mode = key
         plan_name = book.plan_of(user, on, tier)
         by_plan[plan_name].append(key)
-        if on == month and user:
-            active[book.plan_of(user, month, tier)].add(user)
+        if on == month and user:  # the same question as above: its answer, not asked again
+            active[plan_name].add(user)
     rows = []
     for plan in config.plans:
 
