@@ -168,6 +168,12 @@ _postgresql_options(
 # started before it and ran into it (session_groups.py), found among those that end after its first day
 # instead of every session that started before it (0015).
 Index("ix_sessions_ended", sessions.c.ended_at, sessions.c.started_at)
+# The sessions without events yet (opened by `ledger.session()`, nothing recorded): a session listing's count
+# is the kept counts of the sessions with events (session_starts) plus these few, not a pass over every
+# session of the range (0016). The 0 is written out, in the index and in the query (EMPTY), so that SQLite
+# and PostgreSQL's generic plan may use it.
+EMPTY: ColumnElement[bool] = sessions.c.events == literal_column("0")
+_postgresql_options(Index("ix_sessions_empty", sessions.c.started_at, sqlite_where=EMPTY), postgresql_where=EMPTY)
 
 
 def session_month(dialect: str) -> ColumnElement[Any]:

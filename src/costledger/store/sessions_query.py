@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, exists, func, literal, literal_column, select
 
 from ..money import from_nanos, to_nanos
-from .schema import events, session_costs, sessions
+from .schema import EMPTY, events, session_costs, sessions
+from .session_starts import kept_counts
 from .sums import by_cost, cost_at_least, cost_at_most, stored_sum
 from .totals_query import tag_is
 from .types import Filters, SessionSummary
@@ -86,9 +87,20 @@ def list_sessions(
         keys = [key.desc() if descending else key.asc()]
     order = [*keys, sessions.c.session_id.desc() if descending else sessions.c.session_id.asc()]
     rows = connection.execute(select(sessions).where(*conditions).order_by(*order).limit(limit).offset(offset)).all()
-    count = connection.execute(select(func.count()).select_from(sessions).where(*conditions)).scalar_one()
+    count = listed_count(connection, filters, conditions)
     parts = _breakdowns(connection, [row.session_id for row in rows])
     return [_summary(row, *parts.get(row.session_id, ({}, {}))) for row in rows], int(count)
+
+
+def listed_count(connection: Connection, filters: Filters, conditions: list[ColumnElement[bool]]) -> int:
+    """How many sessions the listing's conditions select, those without events included. Where the kept
+    counts answer (by no more than the day a session started, its tier and its mode), the sessions with
+    events are counted there and the few without from ix_sessions_empty; else the sessions are counted."""
+    kept = kept_counts(connection, filters)
+    if kept is None:
+        return int(connection.execute(select(func.count()).select_from(sessions).where(*conditions)).scalar_one())
+    empty = connection.execute(select(func.count()).select_from(sessions).where(EMPTY, *conditions)).scalar_one()
+    return sum(kept.values()) + int(empty)
 
 
 def session_summary(connection: Connection, session_id: str) -> SessionSummary | None:
