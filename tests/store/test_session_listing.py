@@ -37,6 +37,9 @@ def _record(ledger: Ledger, rng: random.Random) -> None:
             fields["mode"] = ("voice", "text")[session % 3 % 2]
         events.append({"event_id": f"e{n}", "ts": at.isoformat(), "service": "deepgram", "model": "nova-3",
                        "usage": {"audio_seconds": 30}, "session_id": f"s{session}", **fields})  # fmt: skip
+    # A session named by an empty mode.
+    events.append({"event_id": "blank-mode", "ts": "2026-11-02T10:00:00Z", "service": "deepgram", "model": "nova-3",
+                   "usage": {"audio_seconds": 30}, "session_id": "s-blank", "mode": ""})  # fmt: skip
     for first in range(0, len(events), 70):
         ledger.record_many(events[first : first + 70])
     # Sessions opened by ledger.session() with nothing recorded yet, some with a tier and a mode.
@@ -85,3 +88,22 @@ def test_the_sessions_without_events_are_read_from_their_index(store_url: str, f
                 parameters = tuple(parameters[name] for name in compiled.positiontup or ())
             plan = _plan(connection, str(compiled), parameters)
     assert "ix_sessions_empty" in plan, plan
+
+
+@pytest.mark.parametrize("descending", [True, False], ids=["costliest first", "cheapest first"])
+def test_the_listing_by_cost_equals_one_order_by(store_url: str, descending: bool) -> None:
+    """Read mode by mode and merged (SQLite, store/sessions_query.py), a page by cost is the page one ORDER BY
+    over every session gives: ties of cost (most sessions here cost the same) broken by id, sessions of no
+    mode or an empty one and without events, at every offset."""
+    with Ledger(store_url) as ledger:
+        _record(ledger, random.Random(7))
+        with ledger.store.engine.connect() as connection:
+            direction = (lambda c: c.desc()) if descending else (lambda c: c.asc())
+            order = [direction(c) for c in (sessions.c.cost_high, sessions.c.cost, sessions.c.session_id)]
+            for filters in FILTERS[:6]:
+                conditions = session_conditions(connection, filters)
+                for limit, offset in ((5, 0), (7, 3), (50, 0), (10, 40), (3, 200)):
+                    want = connection.execute(select(sessions.c.session_id).where(*conditions).order_by(*order)
+                                              .limit(limit).offset(offset)).scalars().all()  # fmt: skip
+                    page, _count = queries.list_sessions(connection, filters, "cost", descending, limit, offset)
+                    assert [s.session_id for s in page] == list(want), (filters, limit, offset)
