@@ -88,14 +88,17 @@ def running_into(start: dt.datetime) -> Select[Any]:
 def no_session(dialect: str, filters: Filters) -> Select[Any]:
     """The events, unpriced events and cost (halves: sums.cost_sum) of the events of no session in the
     filters' range, read from ix_events_no_session."""
-    e = events.c
-    return (select(func.count(), func.count() - func.count(e.cost), *cost_sum(e.cost))
-            .where(NO_SESSION[dialect], *_days(filters)))  # fmt: skip
+    return select(*_counted()).where(NO_SESSION[dialect], *_days(filters))
 
 
 def _no_session(connection: Connection, filters: Filters) -> tuple[int, int, int]:
     ((n, unpriced, dollars, nanos),) = fetch_raw(connection, no_session(connection.dialect.name, filters))
     return int(n), int(unpriced or 0), from_halves(dollars, nanos)
+
+
+def _counted() -> list[Any]:
+    """Events, unpriced events and the cost's halves (sums.cost_sum) of the events a query selects."""
+    return [func.count(), func.count() - func.count(events.c.cost), *cost_sum(events.c.cost)]
 
 
 def _days(filters: Filters) -> list[ColumnElement[bool]]:
@@ -113,8 +116,7 @@ def _within(connection: Connection, ids: list[str], filters: Filters) -> dict[st
     out: dict[str, tuple[int, int, int]] = {}
     for first in range(0, len(ids), _BATCH):
         batch = e.session_id.in_(ids[first : first + _BATCH])
-        query = (select(e.session_id, func.count(), func.count() - func.count(e.cost), *cost_sum(e.cost))
-                 .where(batch, *_days(filters)).group_by(e.session_id))  # fmt: skip
+        query = select(e.session_id, *_counted()).where(batch, *_days(filters)).group_by(e.session_id)
         for session_id, n, unpriced, dollars, nanos in fetch_raw(connection, query):
             out[session_id] = (int(n), int(unpriced), from_halves(dollars, nanos))
     return out

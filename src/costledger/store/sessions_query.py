@@ -119,16 +119,14 @@ def _by_cost(
     For filters by no more than the start day, which the index holds: a filter by tier or user would look
     up each session of every mode's walk, and one by mode would walk the other modes to find none."""
     wanted = offset + limit
-    modes = kept_modes(connection, Filters()) or {}
-    parts: list[Any] = [EMPTY]
-    for mode in modes:
+    walks: list[list[ColumnElement[bool]]] = [[EMPTY]]
+    for mode in kept_modes(connection, Filters()) or {}:
         # A session of no mode is NULL, or '' where an event named it so.
-        parts += [sessions.c.mode.is_(None), sessions.c.mode == ""] if mode is None else [sessions.c.mode == mode]
+        named = [sessions.c.mode.is_(None), sessions.c.mode == ""] if mode is None else [sessions.c.mode == mode]
+        walks += [[which, sessions.c.events > 0] for which in named]
     rows: list[Any] = []
-    for part in parts:
-        kept = [part] if part is EMPTY else [part, sessions.c.events > 0]
-        query = select(sessions).where(*kept, *conditions).order_by(*order).limit(wanted)
-        rows += connection.execute(query).all()
+    for walk in walks:
+        rows += connection.execute(select(sessions).where(*walk, *conditions).order_by(*order).limit(wanted)).all()
     rows.sort(key=lambda row: (row.cost_high, row.cost, row.session_id), reverse=descending)
     return rows[offset:wanted]
 
