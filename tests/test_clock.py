@@ -23,6 +23,8 @@ def test_unpinned_it_is_real_utc_time(monkeypatch: pytest.MonkeyPatch) -> None:
     read = clock.now()
     assert before <= read <= dt.datetime.now(dt.UTC) and read.tzinfo is dt.UTC
     assert clock.current() is clock.SYSTEM
+    low = int(dt.datetime.now(dt.UTC).timestamp() * 1000) - 1
+    assert low <= clock.milliseconds() <= int(dt.datetime.now(dt.UTC).timestamp() * 1000) + 1
 
 
 def test_the_environment_pins_it_and_any_offset_is_read_as_utc(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -31,6 +33,7 @@ def test_the_environment_pins_it_and_any_offset_is_read_as_utc(monkeypatch: pyte
     assert clock.today() == dt.date(2026, 12, 31)  # the UTC day, not the offset's
     assert clock.utcnow() == dt.datetime(2026, 12, 31, 23, 30) and clock.utcnow().tzinfo is None
     assert clock.timestamp() == dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC).timestamp()
+    assert clock.milliseconds() == 1_798_759_800_000  # 2026-12-31T23:30Z in Unix milliseconds, by hand
     assert clock.now() == clock.now()  # pinned: it does not move
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 import json
-import uuid
+import os
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import chain
 from json.encoder import encode_basestring_ascii as _quote
@@ -41,8 +41,39 @@ MAX_METADATA_BYTES = 64 * 1024
 DIMENSIONS = ("session_id", "user_id", "tier", "agent", "mode", "endpoint")
 
 
-def _new_event_id() -> str:
-    return uuid.uuid4().hex
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+def _uuid7(ms: int, random_bits: int) -> str:
+    value = (
+        (ms & 0xFFFF_FFFF_FFFF) << 80
+        | 0x7 << 76
+        | (random_bits >> 62 & 0xFFF) << 64
+        | 0b10 << 62
+        | random_bits & 0x3FFF_FFFF_FFFF_FFFF
+    )
+    return f"{value:032x}"
+
+
+def event_id_at(instant: datetime, random_bits: int) -> str:
+    """A UUIDv7 (RFC 9562) as 32 hex digits: `instant`'s Unix milliseconds (48 bits), the version,
+    74 of `random_bits` and the variant.
+
+    Time first, so ids made later sort later: the store's unique index on event_id then grows at
+    its end, where a random id (uuid4) adds its key at a random page of an index that grows with
+    the ledger, and a batch's commit writes about a page per event once that index outgrows it.
+    """
+    return _uuid7((instant - _EPOCH) // _MILLISECOND, random_bits)
+
+
+def new_event_id() -> str:
+    """The id of an event that came without one: a UUIDv7 of the clock's time (event_id_at).
+
+    Its 74 random bits come from the operating system, as uuid4's do: processes forked from one
+    parent share a seeded generator's state, and two equal ids would drop an event as a duplicate.
+    """
+    return _uuid7(clock.milliseconds(), int.from_bytes(os.urandom(10)))
 
 
 def _now() -> datetime:
@@ -54,7 +85,7 @@ class UsageEvent(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_default=False)
 
-    event_id: str = Field(default_factory=_new_event_id, min_length=1, max_length=MAX_EVENT_ID_LENGTH)
+    event_id: str = Field(default_factory=new_event_id, min_length=1, max_length=MAX_EVENT_ID_LENGTH)
     ts: AwareDatetime = Field(default_factory=_now)
     # Lower-cased by pydantic itself, after the length check, as str.lower() would.
     service: Annotated[str, StringConstraints(to_lower=True)] = Field(min_length=1, max_length=64)
@@ -322,6 +353,8 @@ __all__: Sequence[str] = [
     "DIMENSIONS",
     "UsageEvent",
     "dump_event",
+    "event_id_at",
+    "new_event_id",
     "parse_event",
     "parse_events",
     "quantity",

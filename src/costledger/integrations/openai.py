@@ -14,11 +14,11 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import json
-import uuid
 import weakref
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from ..events import new_event_id
 from ._recording import (
     Recorder,
     count,
@@ -104,7 +104,7 @@ def response_event(
             "stream_options={'include_usage': True})"
         )
     event: dict[str, Any] = {
-        "event_id": stable_id("openai", field(response, "id") or uuid.uuid4().hex),
+        "event_id": stable_id("openai", field(response, "id") or new_event_id()),
         "service": "openai",
         "model": field(response, "model"),
         "operation": operation,
@@ -225,7 +225,7 @@ class _Instrumented:
         if operation is None:
             return None
         body = self.forms.pop(request, {}) if operation == "stt" else request_json(request)
-        request_id = response.headers.get("x-request-id") or uuid.uuid4().hex
+        request_id = response.headers.get("x-request-id") or new_event_id()
         return _Call(self, body, operation, f"req:{request_id}")
 
     def prepare(self, request: Any) -> None:

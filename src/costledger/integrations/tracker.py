@@ -18,13 +18,13 @@ are floats that carry their exact `Decimal` (`row["total_cost"].exact`).
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from .. import clock
 from ..errors import UnknownPrice
+from ..events import new_event_id
 from ..pricing.meters import STANDARD_METERS
 from ._recording import Recorder, catalog_of, field
 
@@ -209,7 +209,7 @@ class CostTracker:
                 features[name] = value
         ts = clock.now()
         event = {
-            "event_id": event_id or uuid.uuid4().hex,
+            "event_id": event_id or new_event_id(),
             "ts": ts,
             "service": service or service_of(model),
             "model": model,
