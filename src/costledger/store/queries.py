@@ -8,9 +8,10 @@ Nothing below imports this module: it only gathers them.
 from __future__ import annotations
 
 from .overview import MonthToDate, Overview, ServiceShare, TierCost, month_to_date, overview
+from .ranges import tag_is
 from .session_modes import ModeCost, session_costs_by_mode
 from .sessions_query import SESSION_SORTS, list_sessions, session_events, session_summary
-from .totals_query import daily_trend, days_totals, tag_is, top, totals
+from .totals_query import daily_trend, days_totals, top, totals
 from .types import FILTERS, GROUPS, Filters, SessionSummary, Total
 
 __all__ = [

@@ -22,9 +22,10 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, func, literal, select
+from sqlalchemy import Connection, Select, func, literal, select
 
 from ..money import SPLIT, from_nanos
+from .ranges import after_range, in_days, started_in
 from .raw import fetch_raw
 from .schema import NO_SESSION, events, sessions
 from .sums import cost_sum, from_halves
@@ -43,16 +44,9 @@ def session_totals(connection: Connection, filters: Filters) -> list[Total]:
     """Each session's events, unpriced events and cost in the filters' range (unsorted), and a row for the
     events of no session ("session": None) when there are any."""
     start = dt.datetime.combine(filters.since, dt.time()) if filters.since else None
-    # The first instant after the range (none after 9999-12-31).
-    end = None
-    if filters.until and filters.until < dt.date.max:
-        end = dt.datetime.combine(filters.until + dt.timedelta(days=1), dt.time())
+    end = after_range(filters)
     s = sessions.c
-    started = [s.events > 0]
-    if start is not None:
-        started.append(s.started_at >= start)
-    if end is not None:
-        started.append(s.started_at < end)
+    started = [s.events > 0, *started_in(filters)]
     counts: dict[str, tuple[int, int, int]] = {}
     crossing: list[str] = []
     # Whether it ends after the range, compared by the database (each side's own time type).
@@ -88,7 +82,7 @@ def running_into(start: dt.datetime) -> Select[Any]:
 def no_session(dialect: str, filters: Filters) -> Select[Any]:
     """The events, unpriced events and cost (halves: sums.cost_sum) of the events of no session in the
     filters' range, read from ix_events_no_session."""
-    return select(*_counted()).where(NO_SESSION[dialect], *_days(filters))
+    return select(*_counted()).where(NO_SESSION[dialect], *in_days(events, filters))
 
 
 def _no_session(connection: Connection, filters: Filters) -> tuple[int, int, int]:
@@ -101,22 +95,13 @@ def _counted() -> list[Any]:
     return [func.count(), func.count() - func.count(events.c.cost), *cost_sum(events.c.cost)]
 
 
-def _days(filters: Filters) -> list[ColumnElement[bool]]:
-    conditions = []
-    if filters.since:
-        conditions.append(events.c.day >= filters.since)
-    if filters.until:
-        conditions.append(events.c.day <= filters.until)
-    return conditions
-
-
 def _within(connection: Connection, ids: list[str], filters: Filters) -> dict[str, tuple[int, int, int]]:
     """The events, unpriced events and nano-dollars of these sessions' events in the filters' range."""
     e = events.c
     out: dict[str, tuple[int, int, int]] = {}
     for first in range(0, len(ids), _BATCH):
         batch = e.session_id.in_(ids[first : first + _BATCH])
-        query = select(e.session_id, *_counted()).where(batch, *_days(filters)).group_by(e.session_id)
+        query = select(e.session_id, *_counted()).where(batch, *in_days(events, filters)).group_by(e.session_id)
         for session_id, n, unpriced, dollars, nanos in fetch_raw(connection, query):
             out[session_id] = (int(n), int(unpriced), from_halves(dollars, nanos))
     return out

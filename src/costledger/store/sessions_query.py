@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, exists, func, literal, literal_column, select
 
 from ..money import from_nanos, to_nanos
+from .ranges import started_in, tag_is
 from .schema import EMPTY, events, session_costs, sessions
 from .session_starts import kept_counts, kept_modes
 from .sums import by_cost, cost_at_least, cost_at_most, stored_sum
-from .totals_query import tag_is
 from .types import Filters, SessionSummary
 from .usage_json import usage_from_json
 
@@ -34,12 +34,7 @@ def _duration(connection: Connection) -> ColumnElement[Any]:
 
 def session_conditions(connection: Connection, filters: Filters) -> list[ColumnElement[bool]]:
     """Filters on the sessions table. since/until select the day a session started."""
-    conditions: list[ColumnElement[bool]] = []
-    if filters.since:
-        conditions.append(sessions.c.started_at >= dt.datetime.combine(filters.since, dt.time()))
-    if filters.until and filters.until < dt.date.max:  # nothing starts after 9999-12-31: no bound to state
-        end = dt.datetime.combine(filters.until + dt.timedelta(days=1), dt.time())
-        conditions.append(sessions.c.started_at < end)
+    conditions = started_in(filters)
     for column, value in filters.dims.items():
         if column in ("user_id", "tier", "mode", "session_id"):
             conditions.append(sessions.c[column] == value)

@@ -9,7 +9,6 @@ per-session grouping with filters goes to the events themselves.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
@@ -22,6 +21,7 @@ from .. import clock
 from ..money import from_nanos
 from . import session_groups
 from .period_reads import period_totals_for
+from .ranges import in_days, tag_is
 from .schema import events, rollup_daily
 from .sums import cost_sum, from_halves, table_sum
 from .types import COLUMN, GROUPS, Filters, Total
@@ -145,11 +145,7 @@ def top(connection: Connection, dimension: str, limit: int = 10, filters: Filter
 
 
 def _conditions(connection: Connection, table: Any, filters: Filters) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if filters.since:
-        conditions.append(table.c.day >= filters.since)
-    if filters.until:
-        conditions.append(table.c.day <= filters.until)
+    conditions = in_days(table, filters)
     for column, value in filters.dims.items():
         conditions.append(table.c[column] == value)
     for key, value in filters.tags.items():
@@ -157,25 +153,4 @@ def _conditions(connection: Connection, table: Any, filters: Filters) -> list[Co
     return conditions or [literal(True)]
 
 
-def tag_is(connection: Connection, key: str, value: str) -> ColumnElement[bool]:
-    """The event's tag `key` is `value`, exactly, for any key, on either backend.
-
-    SQLite's JSON paths match a key against its text as stored, escapes and all: the tags are written
-    with non-ASCII characters, quotes and backslashes escaped, so a path finds such a key nowhere.
-    json_each reads the keys unescaped; the path (faster) is kept for the keys it finds.
-    """
-    if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import JSONB
-
-        return func.jsonb_extract_path_text(cast(events.c.tags, JSONB), key) == value
-    if _PLAIN_KEY.fullmatch(key):
-        return func.json_extract(events.c.tags, '$."' + key + '"') == value
-    tags = func.json_each(events.c.tags).table_valued("key", "value")
-    return select(literal(1)).select_from(tags).where(tags.c.key == key, tags.c.value == value).exists()
-
-
-# Printable ASCII but the quote and the backslash: keys a JSON path matches as written.
-_PLAIN_KEY = re.compile(r"[ !#-\[\]-~]*")
-
-
-__all__ = ["daily_trend", "days_totals", "rollup_totals", "tag_is", "top", "totals"]
+__all__ = ["daily_trend", "days_totals", "rollup_totals", "top", "totals"]
