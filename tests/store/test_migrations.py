@@ -70,7 +70,13 @@ def _write_old_event(connection: Connection) -> None:
         connection.execute(text(f"INSERT INTO session_starts ({columns}) VALUES ({values})"),
                            {"day": e["day"], "cost": e["cost"]})  # fmt: skip
     if "session_bands" in tables:  # 0013 on: and in the band of its cost (4,300,000 nano-dollars: 7 digits, 43)
-        connection.execute(text("INSERT INTO session_bands (day, mode, band, sessions) VALUES (:day, '', 743, 1)"),
+        tiers = "tier" in {c["name"] for c in inspect(connection).get_columns("session_bands")}  # 0017 on: per tier
+        columns, values = (
+            ("day, tier, mode, band, sessions", ":day, '', '', 743, 1")
+            if tiers
+            else ("day, mode, band, sessions", ":day, '', 743, 1")
+        )
+        connection.execute(text(f"INSERT INTO session_bands ({columns}) VALUES ({values})"),
                            {"day": e["day"]})  # fmt: skip
 
 

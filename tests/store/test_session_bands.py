@@ -145,12 +145,12 @@ def test_db_check_finds_each_wrong_band_count(store_url: str) -> None:
             connection.execute(update(session_bands).where(b.day == day, b.mode == "voice", b.band == 743)
                                .values(sessions=b.sessions + 1))  # fmt: skip
             connection.execute(delete(session_bands).where(b.day == day + dt.timedelta(days=1)))
-            connection.execute(insert(session_bands).values(day=day, mode="voice", band=744, sessions=1))
+            connection.execute(insert(session_bands).values(day=day, tier="", mode="voice", band=744, sessions=1))
         found = sorted((d.table, tuple(d.key.values()), d.field, d.stored, d.recounted)
                        for d in check_store(ledger.store))  # fmt: skip
     # s3: a second, $0.0000716666… to the nano-dollar 71,667: 5 digits, 71.
     assert found == [
-        ("session_bands", ("2026-10-29", "voice", "743"), "sessions", "3", "2"),
-        ("session_bands", ("2026-10-29", "voice", "744"), "row", "present", None),
-        ("session_bands", ("2026-10-30", "", "571"), "row", None, "present"),
+        ("session_bands", ("2026-10-29", "", "voice", "743"), "sessions", "3", "2"),
+        ("session_bands", ("2026-10-29", "", "voice", "744"), "row", "present", None),
+        ("session_bands", ("2026-10-30", "", "", "571"), "row", None, "present"),
     ]

@@ -55,11 +55,16 @@ def _money_row(margin: Margin) -> dict[str, Any]:
 
 def at_limit_rows(ledger: Ledger, since: dt.date, until: dt.date, connection: Connection) -> list[AtLimitRow]:
     """The margins' at-limit table for the range, alone (no revenue, usage or fixed costs read), in the
-    page's transaction (the range's sessions it has read already serve again)."""
+    page's transaction: from the kept cost bands where they answer it (margins/kept_limits.py), else from
+    the range's sessions (those the page has read already serve again)."""
     from ..margins.at_limit import at_limit_table
     from ..margins.figures import month_of, session_figures
+    from ..margins.kept_limits import kept_at_limit
     from ..margins.plans import PlanBook
 
+    kept = kept_at_limit(connection, ledger.config, ledger.catalog, since, until)
+    if kept is not None:
+        return kept
     held = session_figures(connection, since, until)
     book = PlanBook(ledger.config.plans, ledger.config.subscriptions)
     return at_limit_table(ledger.config, ledger.catalog, book, held, month_of(until), until)

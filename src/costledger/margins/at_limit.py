@@ -97,35 +97,61 @@ def at_limit_table(
             return not plan.modes or (key[3] or "") in plan.modes
 
         own = [k for k in by_plan.get(plan.name, ()) if in_modes(k)]
-        measured_on = f"{plan.name}'s sessions" + (f" in modes {', '.join(plan.modes)}" if plan.modes else "")
+        measured_on = own_label(plan)
         if not own and plan.modes:
             own = [k for k in held.counts if in_modes(k)]
-            measured_on = f"all sessions in modes {', '.join(plan.modes)}"
+            measured_on = all_in_modes(plan)
         costs = _session_costs(held, own, extra)
-        fee = payment_fee(catalog, plan.price_usd, at)
-        quota = 1 if plan.period in ("call", "session") else plan.included_sessions
-        p50 = p90 = None
-        if quota is None:
-            state = "no quota"
-        elif not costs:
-            state = "no data"
-        else:
-            p50 = AtLimit(plan.price_usd, fee, quota, _nearest_rank(costs, 50))
-            p90 = AtLimit(plan.price_usd, fee, quota, _nearest_rank(costs, 90))
-            state = flag(p90.margin, plan.price_usd, plan.min_margin_share)
-        rows.append(
-            AtLimitRow(
-                plan=plan,
-                subscribers=len(subscribers.get(plan.name, set()) | active.get(plan.name, set())),
-                measured_sessions=len(costs),
-                measured_on=measured_on,
-                fee=fee,
-                p50=p50,
-                p90=p90,
-                flag=state,
-            )
-        )
+        p50, p90 = (nearest_rank(costs, 50), nearest_rank(costs, 90)) if costs else (None, None)
+        subscribed = len(subscribers.get(plan.name, set()) | active.get(plan.name, set()))
+        rows.append(limit_row(plan, catalog, at, Measured(len(costs), p50, p90, measured_on, subscribed)))
     return rows
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What a plan's row at its limit is made of: its measured sessions, their cost at p50 and p90 (None when
+    none was measured), what they are, and its subscribers."""
+
+    sessions: int
+    p50: Decimal | None
+    p90: Decimal | None
+    measured_on: str
+    subscribers: int
+
+
+def own_label(plan: Plan) -> str:
+    return f"{plan.name}'s sessions" + (f" in modes {', '.join(plan.modes)}" if plan.modes else "")
+
+
+def all_in_modes(plan: Plan) -> str:
+    """measured_on when no session of the plan's own is in its modes: every session in them is measured."""
+    return f"all sessions in modes {', '.join(plan.modes)}"
+
+
+def limit_row(plan: Plan, catalog: Catalog, at: dt.datetime, measured: Measured) -> AtLimitRow:
+    """The margin of one subscriber of `plan` who uses its whole quota, at the measured p50 and p90 cost."""
+    fee = payment_fee(catalog, plan.price_usd, at)
+    quota = 1 if plan.period in ("call", "session") else plan.included_sessions
+    p50 = p90 = None
+    if quota is None:
+        state = "no quota"
+    elif measured.p50 is None or measured.p90 is None:
+        state = "no data"
+    else:
+        p50 = AtLimit(plan.price_usd, fee, quota, measured.p50)
+        p90 = AtLimit(plan.price_usd, fee, quota, measured.p90)
+        state = flag(p90.margin, plan.price_usd, plan.min_margin_share)
+    return AtLimitRow(
+        plan=plan,
+        subscribers=measured.subscribers,
+        measured_sessions=measured.sessions,
+        measured_on=measured.measured_on,
+        fee=fee,
+        p50=p50,
+        p90=p90,
+        flag=state,
+    )
 
 
 def _session_costs(
@@ -151,10 +177,18 @@ def _session_costs(
     return exact
 
 
-def _nearest_rank(ordered: Sequence[Decimal] | Sequence[int], q: int) -> Decimal:
+def rank_of(n: int, q: int) -> int:
+    """The nearest rank (1-based) of the q-th percentile of n values, as arithmetic.percentile takes it."""
+    return max(math.ceil(Decimal(q) * n / 100), 1)
+
+
+def nearest_rank(ordered: Sequence[Decimal] | Sequence[int], q: int) -> Decimal:
     """arithmetic.percentile of values already sorted (nano-dollars as ints, or Decimals)."""
-    found = ordered[max(math.ceil(Decimal(q) * len(ordered) / 100), 1) - 1]
+    found = ordered[rank_of(len(ordered), q) - 1]
     return found if isinstance(found, Decimal) else from_nanos(found) or Decimal(0)
 
 
-__all__ = ["AtLimitRow", "at_limit_table", "payment_fee"]
+__all__ = [
+    "AtLimitRow", "Measured", "all_in_modes", "at_limit_table", "limit_row", "nearest_rank", "own_label", "payment_fee",
+    "rank_of",
+]  # fmt: skip

@@ -49,7 +49,7 @@ def kept_ranks(connection: Connection, filters: Filters, ranks: Any) -> Ranked |
         which = sessions.c.mode.is_(None) if mode == "" else sessions.c.mode == mode
         costs = []
         for rank in ranks(total):
-            at, below = _holding(found, rank)
+            at, below = holding(found, rank)
             pick = (
                 select(sessions.c.cost_high, sessions.c.cost)
                 .where(which, sessions.c.events > 0, *in_range, *within(at))
@@ -65,7 +65,7 @@ def kept_ranks(connection: Connection, filters: Filters, ranks: Any) -> Ranked |
     return out
 
 
-def _holding(found: list[tuple[int, int]], rank: int) -> tuple[int, int]:
+def holding(found: list[tuple[int, int]], rank: int) -> tuple[int, int]:
     """The band that holds the `rank`-th cost (1-based) of bands counted in band order, and how many
     sessions the bands below it hold."""
     below = 0

@@ -201,11 +201,11 @@ def _starts(kept: Sequence[Sequence[Any]], recount: Sequence[Sequence[Any]]) -> 
 
 
 def _bands(kept: Sequence[Sequence[Any]], recount: Sequence[Sequence[Any]]) -> list[Difference]:
-    """The kept sessions per day, mode and cost band against their recount from the sessions table
+    """The kept sessions per day, tier, mode and cost band against their recount from the sessions table
     (session_bands.recounted_bands)."""
-    have = {(row[0], row[1], int(row[2])): (int(row[3]),) for row in kept}
-    want = {(row[0], row[1], int(row[2])): (int(row[3]),) for row in recount}
-    return _keyed("session_bands", ("day", "mode", "band"), ("sessions",), have, want)
+    have = {(row[0], row[1], row[2], int(row[3])): (int(row[4]),) for row in kept}
+    want = {(row[0], row[1], row[2], int(row[3])): (int(row[4]),) for row in recount}
+    return _keyed("session_bands", ("day", "tier", "mode", "band"), ("sessions",), have, want)
 
 
 def _keyed(
@@ -272,10 +272,10 @@ def _queries(dialect: str = "sqlite") -> dict[str, tuple[Select[Any], bool]]:
         "kept_starts": (select(t.c.day, t.c.tier, t.c.mode, t.c.sessions, t.c.cost_high, t.c.cost)
                         .where((t.c.sessions != 0) | (t.c.cost != 0) | (t.c.cost_high != 0))
                         .order_by(t.c.day, t.c.tier, t.c.mode), True),
-        # The sessions per day, mode and cost band, recounted from the sessions likewise.
+        # The sessions per day, tier, mode and cost band, recounted from the sessions likewise.
         "session_bands": (recounted_bands(dialect), True),
-        "kept_bands": (select(b.c.day, b.c.mode, b.c.band, b.c.sessions).where(b.c.sessions != 0)
-                       .order_by(b.c.day, b.c.mode, b.c.band), True),
+        "kept_bands": (select(b.c.day, b.c.tier, b.c.mode, b.c.band, b.c.sessions).where(b.c.sessions != 0)
+                       .order_by(b.c.day, b.c.tier, b.c.mode, b.c.band), True),
     }  # fmt: skip
 
 

@@ -220,15 +220,17 @@ session_starts = Table(
     sqlite_with_rowid=False,  # read and written by its key only: one B-tree
 )
 
-# How many sessions with events started each UTC day per mode ('' for none) hold a cost in each band
-# (store/session_bands.py: contiguous ranges of nano-dollars, 1-10% wide): a range's exact nearest-rank
-# percentiles of session cost by mode are found from a row per day, mode and band, then one band's
-# sessions read in cost order through ix_sessions_mode_cost, instead of every session of the range
-# ranked in Python. Kept by the writer with session_starts; `db check` recounts it (0013).
+# How many sessions with events started each UTC day per tier and mode ('' for none) hold a cost in each
+# band (store/session_bands.py: contiguous ranges of nano-dollars, 1-10% wide): a range's exact
+# nearest-rank percentiles of session cost by mode (or by tier, for the plans at their limit) are found
+# from a row per day, tier, mode and band, then one band's sessions read in cost order through
+# ix_sessions_mode_cost, instead of every session of the range ranked in Python. Kept by the writer with
+# session_starts; `db check` recounts it (0013; per tier since 0017).
 session_bands = Table(
     "session_bands",
     metadata,
     Column("day", Date(), primary_key=True),
+    Column("tier", String(256), primary_key=True),
     Column("mode", String(256), primary_key=True),
     Column("band", Integer(), primary_key=True),
     Column("sessions", BigInteger(), nullable=False),

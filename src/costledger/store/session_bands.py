@@ -1,6 +1,7 @@
-"""How many sessions with events started each UTC day per mode hold a cost in each band: kept with the
-sessions, so that a range's exact nearest-rank percentiles of session cost by mode read a row per day,
-mode and band and then one band's sessions, not every session of the range.
+"""How many sessions with events started each UTC day per tier and mode hold a cost in each band: kept
+with the sessions, so that a range's exact nearest-rank percentiles of session cost by mode (or of a
+tier's, for the plans at their limit: plan_ranks.py) read a row per day, tier, mode and band and then one
+band's sessions, not every session of the range.
 
 A band is a contiguous range of nano-dollars, and bands are ordered as the costs they hold: a cost
 below 100 nano-dollars is its own band; a larger one below 10^18 (a stored sum's low part) is in the
@@ -45,8 +46,8 @@ from .session_starts import Transition
 NEGATIVE = -1
 HUGE = 9999  # 10^18 nano-dollars (a billion dollars) or more
 
-# A change to session_bands: day, mode ('' for none), band, sessions (signed).
-Banded = tuple[dt.date, str, int, int]
+# A change to session_bands: day, tier and mode ('' for none), band, sessions (signed).
+Banded = tuple[dt.date, str, str, int, int]
 
 
 def band(nanos: int) -> int:
@@ -88,26 +89,28 @@ def within(found: int) -> list[Any]:
 
 
 def banded(placed: Iterable[Transition]) -> list[Banded]:
-    """The (day, mode, band, sessions) changes to add to session_bands for a batch's transitions
+    """The (day, tier, mode, band, sessions) changes to add to session_bands for a batch's transitions
     (session_starts.transitions): each session leaves the band of the cost it had and joins the band of
     the cost it has then."""
-    change: dict[tuple[str, str, int], int] = {}
+    change: dict[tuple[str, str, str, int], int] = {}
     for gone, now in placed:
         if gone is not None:
-            key = (gone[0], gone[2] or "", band(gone[3]))
+            key = (gone[0], gone[1] or "", gone[2] or "", band(gone[3]))
             change[key] = change.get(key, 0) - 1
         if now is not None:
-            key = (now[0], now[2] or "", band(now[3]))
+            key = (now[0], now[1] or "", now[2] or "", band(now[3]))
             change[key] = change.get(key, 0) + 1
-    return [(dt.date.fromisoformat(day), mode, at, n) for (day, mode, at), n in sorted(change.items()) if n]
+    return [(dt.date.fromisoformat(day), tier, mode, at, n)
+            for (day, tier, mode, at), n in sorted(change.items()) if n]  # fmt: skip
 
 
 def recounted_bands(dialect: str) -> Select[Any]:
-    """session_bands recounted from the sessions table, in its key order (day, mode, band, sessions), each
-    day as the table's Date column reads raw on `dialect` (SQLite: its text)."""
+    """session_bands recounted from the sessions table, in its key order (day, tier, mode, band, sessions),
+    each day as the table's Date column reads raw on `dialect` (SQLite: its text)."""
     day = cast(sessions.c.started_at, Date) if dialect == "postgresql" else session_day(dialect)
     key = [
         day,
+        func.coalesce(sessions.c.tier, literal_column("''")),
         func.coalesce(sessions.c.mode, literal_column("''")),
         stored_band(sessions.c.cost_high, sessions.c.cost),
     ]
@@ -121,9 +124,9 @@ def rebuild_bands(connection: Connection) -> None:
     connection.execute(delete(session_bands))
     if rows:
         values = [
-            {"day": day if isinstance(day, dt.date) else dt.date.fromisoformat(day), "mode": mode, "band": int(at),
-             "sessions": int(n)}
-            for day, mode, at, n in rows
+            {"day": day if isinstance(day, dt.date) else dt.date.fromisoformat(day), "tier": tier, "mode": mode,
+             "band": int(at), "sessions": int(n)}
+            for day, tier, mode, at, n in rows
         ]  # fmt: skip
         connection.execute(insert(session_bands), values)
 

@@ -51,7 +51,7 @@ _ROLLUP_KEYS = ("day", *DIMENSIONS)
 _SESSION_COST_KEYS = ("session_id", "service", "agent")
 _SESSION_COLUMNS = ("session_id", "user_id", "tier", "mode", "started_at", "ended_at", *_STORED_COUNTS)
 _START_COLUMNS = ("day", "tier", "mode", "sessions", "cost_high", "cost")
-_BAND_COLUMNS = ("day", "mode", "band", "sessions")
+_BAND_COLUMNS = ("day", "tier", "mode", "band", "sessions")
 
 
 def _add_stored(t: str, percent: str) -> list[str]:
@@ -113,7 +113,7 @@ class _Statements:
         self.add_bands = self._insert(
             session_bands,
             _BAND_COLUMNS,
-            f"ON CONFLICT (day, mode, band) DO UPDATE SET sessions = {bands}.sessions + excluded.sessions",
+            f"ON CONFLICT (day, tier, mode, band) DO UPDATE SET sessions = {bands}.sessions + excluded.sessions",
         )
         self._processors: dict[tuple[str, tuple[str, ...]], list[Callable[[Any], Any] | None]] = {}
         self._add_counts: dict[str, str] = {}
