@@ -49,8 +49,6 @@ def kept_at_limit(
     # As at_limit._session_costs: whole nano-dollars while every extra cost is one, else Decimals.
     integral = all(v.scaleb(9) == v.scaleb(9).to_integral_value() for v in extra.values())
     unpriced = unpriced_sessions(connection, since, until)
-    if unpriced is None:
-        return None
     present = kept_values(connection, since, until, "mode")
     book = PlanBook(config.plans, config.subscriptions)
     at = dt.datetime.combine(until, dt.time(), tzinfo=dt.UTC)

@@ -2,8 +2,8 @@
 bands (session_bands, per day, tier, mode and band) and one band's sessions per rank: a plan's p50 and
 p90 session cost at its limit (margins/kept_limits.py) without every session of the range read.
 
-The sessions with unpriced events (not measured) are read apart and taken out of their bands: few, as
-unpriced usage is an error the dashboard shows. SQLite only: its read transaction keeps one snapshot
+The sessions with unpriced events (not measured) are read apart and taken out of their bands (few, as
+unpriced usage is an error the dashboard shows). SQLite only: its read transaction keeps one snapshot
 for every statement, so the counts and the band's sessions agree. Under PostgreSQL's read committed a
 commit between them could move a rank; there the callers rank every session as before.
 """
@@ -23,10 +23,6 @@ from .schema import events, session_bands, sessions
 from .session_bands import band, within
 from .types import Filters
 
-# At most this many sessions of the range with unpriced events are taken out of the bands one by one
-# (more of them and the sessions are ranked as before).
-MAX_UNPRICED = 2_000
-
 
 def _one_of(column: Any, values: Sequence[str]) -> ColumnElement[bool]:
     """`column` is one of `values`, '' standing for none (NULL or '', as the kept tables write both)."""
@@ -45,19 +41,17 @@ def kept_values(connection: Connection, since: dt.date, until: dt.date, name: st
     return sorted(connection.execute(query).scalars())
 
 
-def unpriced_sessions(connection: Connection, since: dt.date, until: dt.date) -> list[tuple[str, str, int]] | None:
+def unpriced_sessions(connection: Connection, since: dt.date, until: dt.date) -> list[tuple[str, str, int]]:
     """The (tier, mode, band) of each session with events and unpriced events started in [since, until]
-    ('' for none), through ix_sessions_unpriced; None beyond MAX_UNPRICED of them."""
+    ('' for none), through ix_sessions_unpriced. However many they are, this reads less than ranking
+    every session of the range."""
     s = sessions.c
     # 0 written out: SQLite takes the partial index only when the query states its condition itself.
-    query = (
-        select(s.tier, s.mode, s.cost_high, s.cost)
-        .where(s.unpriced > literal_column("0"), s.events > 0, *started_in(Filters(since=since, until=until)))
-        .limit(MAX_UNPRICED + 1)
+    query = select(s.tier, s.mode, s.cost_high, s.cost).where(
+        s.unpriced > literal_column("0"), s.events > 0, *started_in(Filters(since=since, until=until))
     )
-    found = [(tier or "", mode or "", band(int(high) * SPLIT + int(low))) for tier, mode, high, low in
-             connection.execute(query)]  # fmt: skip
-    return None if len(found) > MAX_UNPRICED else found
+    return [(tier or "", mode or "", band(int(high) * SPLIT + int(low))) for tier, mode, high, low in
+            connection.execute(query)]  # fmt: skip
 
 
 def tier_ranks(
@@ -141,6 +135,4 @@ def payments_in_sessions(connection: Connection, since: dt.date, service: str) -
     return connection.execute(query.limit(1)).first() is not None
 
 
-__all__ = [
-    "MAX_UNPRICED", "kept_values", "payments_in_sessions", "tier_ranks", "unpriced_sessions", "users_by_tier",
-]  # fmt: skip
+__all__ = ["kept_values", "payments_in_sessions", "tier_ranks", "unpriced_sessions", "users_by_tier"]
