@@ -5,6 +5,7 @@ sessions of the range read in cost order through ix_sessions_mode_cost, up to th
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -47,22 +48,34 @@ def kept_ranks(connection: Connection, filters: Filters, ranks: Any) -> Ranked |
     for mode, found in by_mode.items():
         total = sum(n for _, n in found)
         which = sessions.c.mode.is_(None) if mode == "" else sessions.c.mode == mode
-        costs = []
-        for rank in ranks(total):
-            at, below = holding(found, rank)
-            pick = (
-                select(sessions.c.cost_high, sessions.c.cost)
-                .where(which, sessions.c.events > 0, *in_range, *within(at))
-                .order_by(sessions.c.cost_high, sessions.c.cost)
-                .limit(1)
-                .offset(rank - below - 1)
-            )
-            picked = connection.execute(pick).first()
-            if picked is None:  # the band holds fewer sessions than it counts: the table disagrees
-                return None
-            costs.append(int(picked[0]) * SPLIT + int(picked[1]))
+        costs = at_ranks(connection, [which, sessions.c.events > 0, *in_range], found, ranks(total))
+        if costs is None:
+            return None
         out[mode or None] = (total, costs)
     return out
+
+
+def at_ranks(
+    connection: Connection, chosen: list[Any], found: list[tuple[int, int]], ranks: Iterable[int]
+) -> list[int] | None:
+    """The costs (nano-dollars) at these 1-based ranks of the sessions `chosen` selects, counted per band
+    in band order in `found`: each rank's band, then that band's sessions in cost order up to it. None
+    when a band holds fewer of them than it counts (the table disagrees with the sessions)."""
+    costs = []
+    for rank in ranks:
+        at, below = holding(found, rank)
+        pick = (
+            select(sessions.c.cost_high, sessions.c.cost)
+            .where(*chosen, *within(at))
+            .order_by(sessions.c.cost_high, sessions.c.cost)
+            .limit(1)
+            .offset(rank - below - 1)
+        )
+        picked = connection.execute(pick).first()
+        if picked is None:
+            return None
+        costs.append(int(picked[0]) * SPLIT + int(picked[1]))
+    return costs
 
 
 def holding(found: list[tuple[int, int]], rank: int) -> tuple[int, int]:
@@ -162,4 +175,4 @@ def postgres_kept(connection: Connection, filters: Filters) -> Kept | None:
     return {mode or None: (n, picks, started, cost) for mode, (n, picks, started, cost) in found.items()}
 
 
-__all__ = ["Kept", "Ranked", "kept_ranks", "postgres_kept"]
+__all__ = ["Kept", "Ranked", "at_ranks", "holding", "kept_ranks", "postgres_kept"]

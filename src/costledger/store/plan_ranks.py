@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, func, literal, literal_column, or_, select
 
 from ..money import SPLIT
-from .band_percentiles import holding
+from .band_percentiles import at_ranks
 from .ranges import started_in
 from .schema import events, session_bands, sessions
-from .session_bands import band, within
+from .session_bands import band
 from .types import Filters
 
 
@@ -96,21 +96,8 @@ def tier_ranks(
         _one_of(s.tier, tiers),
         _one_of(s.mode, modes),
     ]
-    costs = []
-    for rank in ranks(priced):
-        at, below = holding(found, rank)
-        pick = (
-            select(s.cost_high, s.cost)
-            .where(*chosen, *within(at))
-            .order_by(s.cost_high, s.cost)
-            .limit(1)
-            .offset(rank - below - 1)
-        )
-        picked = connection.execute(pick).first()
-        if picked is None:  # the band holds fewer sessions than it counts: the table disagrees
-            return None
-        costs.append(int(picked[0]) * SPLIT + int(picked[1]))
-    return every, priced, costs
+    costs = at_ranks(connection, chosen, found, ranks(priced))
+    return None if costs is None else (every, priced, costs)
 
 
 def users_by_tier(connection: Connection, since: dt.date, until: dt.date) -> dict[str, int]:
