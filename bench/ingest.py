@@ -60,8 +60,6 @@ BIG = 1_000_000
 # Bump when events() changes what it makes: a cached store of the old workload is then rebuilt.
 # 2: ids as costledger makes them (UUIDv7) unless random ones are asked for.
 GENERATOR = 2
-# Where the ids come from: costledger (an event sent without one) or elsewhere (uuid4, provider ids).
-IDS = ("costledger", "random")
 BENCH_DIR_ENV = "COSTLEDGER_BENCH_DIR"
 # SQLite's own defaults (its 1,000-page checkpoint is ~4 MB), costledger's before [storage]: the second baseline.
 OLD_DEFAULT = StorageSettings(sqlite_cache_mb=2, sqlite_mmap_mb=0, sqlite_checkpoint_mb=4)

@@ -113,11 +113,16 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MILLISECOND = dt.timedelta(milliseconds=1)
 
 
+def milliseconds_of(instant: dt.datetime) -> int:
+    """An aware instant in whole milliseconds since the Unix epoch (floored)."""
+    return (instant - _EPOCH) // _MILLISECOND
+
+
 def milliseconds() -> int:
     """Now in whole milliseconds since the epoch (the time in a made event id)."""
     found = current()
     # As timestamp(): every event recorded without an id reads it, from the OS without a datetime.
-    return time.time_ns() // 1_000_000 if found is SYSTEM else (found.now() - _EPOCH) // _MILLISECOND  # clock: the same
+    return time.time_ns() // 1_000_000 if found is SYSTEM else milliseconds_of(found.now())  # clock: the same
 
 
 def set_clock(clock: Clock | dt.datetime | None) -> None:

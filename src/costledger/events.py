@@ -6,7 +6,7 @@ import functools
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import chain
 from json.encoder import encode_basestring_ascii as _quote
@@ -41,10 +41,6 @@ MAX_METADATA_BYTES = 64 * 1024
 DIMENSIONS = ("session_id", "user_id", "tier", "agent", "mode", "endpoint")
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MILLISECOND = timedelta(milliseconds=1)
-
-
 def _uuid7(ms: int, random_bits: int) -> str:
     value = (
         (ms & 0xFFFF_FFFF_FFFF) << 80
@@ -64,7 +60,7 @@ def event_id_at(instant: datetime, random_bits: int) -> str:
     its end, where a random id (uuid4) adds its key at a random page of an index that grows with
     the ledger, and a batch's commit writes about a page per event once that index outgrows it.
     """
-    return _uuid7((instant - _EPOCH) // _MILLISECOND, random_bits)
+    return _uuid7(clock.milliseconds_of(instant), random_bits)
 
 
 def new_event_id() -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from ..money import SPLIT
+from ..money import SPLIT, join
 from .schema import session_bands, sessions
 from .session_bands import within
 from .sessions_query import session_conditions
@@ -74,7 +74,7 @@ def at_ranks(
         picked = connection.execute(pick).first()
         if picked is None:
             return None
-        costs.append(int(picked[0]) * SPLIT + int(picked[1]))
+        costs.append(join(picked[0], picked[1]))
     return costs
 
 

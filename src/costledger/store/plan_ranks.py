@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, func, literal, literal_column, or_, select
 
-from ..money import SPLIT
+from ..money import join
 from .band_percentiles import at_ranks
 from .ranges import started_in
 from .schema import events, session_bands, sessions
@@ -50,7 +50,7 @@ def unpriced_sessions(connection: Connection, since: dt.date, until: dt.date) ->
     query = select(s.tier, s.mode, s.cost_high, s.cost).where(
         s.unpriced > literal_column("0"), s.events > 0, *started_in(Filters(since=since, until=until))
     )
-    return [(tier or "", mode or "", band(int(high) * SPLIT + int(low))) for tier, mode, high, low in
+    return [(tier or "", mode or "", band(join(high, low))) for tier, mode, high, low in
             connection.execute(query)]  # fmt: skip
 
 
