@@ -129,10 +129,21 @@ def all_in_modes(plan: Plan) -> str:
     return f"all sessions in modes {', '.join(plan.modes)}"
 
 
+def quota_of(plan: Plan) -> int | None:
+    """The sessions a subscriber of `plan` may use (one for a plan paid per call or session); None: no quota."""
+    return 1 if plan.period in ("call", "session") else plan.included_sessions
+
+
+def whole_nanos(extra: dict[str, Decimal]) -> bool:
+    """Whether every session type's extra cost is a whole number of nano-dollars: the costs are then
+    ranked as ints (sorting ints is a tenth of sorting Decimals)."""
+    return all(v.scaleb(9) == v.scaleb(9).to_integral_value() for v in extra.values())
+
+
 def limit_row(plan: Plan, catalog: Catalog, at: dt.datetime, measured: Measured) -> AtLimitRow:
     """The margin of one subscriber of `plan` who uses its whole quota, at the measured p50 and p90 cost."""
     fee = payment_fee(catalog, plan.price_usd, at)
-    quota = 1 if plan.period in ("call", "session") else plan.included_sessions
+    quota = quota_of(plan)
     p50 = p90 = None
     if quota is None:
         state = "no quota"
@@ -160,7 +171,7 @@ def _session_costs(
     """The cost of each priced session of `keys` (API cost plus its session type's extra cost), sorted: whole
     nano-dollars while every extra cost is one (sorting ints is a tenth of sorting Decimals), else Decimals."""
     extra_nanos = {mode: value.scaleb(9) for mode, value in extra.items()}
-    if all(v == v.to_integral_value() for v in extra_nanos.values()):
+    if whole_nanos(extra):
         ints: list[int] = []
         for key in keys:
             found = held.priced.get(key)
@@ -190,5 +201,5 @@ def nearest_rank(ordered: Sequence[Decimal] | Sequence[int], q: int) -> Decimal:
 
 __all__ = [
     "AtLimitRow", "Measured", "all_in_modes", "at_limit_table", "limit_row", "nearest_rank", "own_label", "payment_fee",
-    "rank_of",
+    "quota_of", "rank_of", "whole_nanos",
 ]  # fmt: skip

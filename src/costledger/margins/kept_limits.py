@@ -25,7 +25,7 @@ from ..config import Config
 from ..money import from_nanos
 from ..pricing import Catalog
 from ..store.plan_ranks import kept_values, payments_in_sessions, tier_ranks, unpriced_sessions, users_by_tier
-from .at_limit import AtLimitRow, Measured, all_in_modes, limit_row, own_label, rank_of
+from .at_limit import AtLimitRow, Measured, all_in_modes, limit_row, own_label, quota_of, rank_of, whole_nanos
 from .figures import PAYMENT_SERVICE, month_bounds, month_of
 from .plans import PlanBook
 
@@ -46,8 +46,8 @@ def kept_at_limit(
     if payments_in_sessions(connection, since, PAYMENT_SERVICE):
         return None
     extra = {st.mode: st.extra_cost_usd for st in config.session_types}
-    # As at_limit._session_costs: whole nano-dollars while every extra cost is one, else Decimals.
-    integral = all(v.scaleb(9) == v.scaleb(9).to_integral_value() for v in extra.values())
+    # As at_limit._session_costs ranks them: whole nano-dollars while every extra cost is one, else Decimals.
+    integral = whole_nanos(extra)
     unpriced = unpriced_sessions(connection, since, until)
     present = kept_values(connection, since, until, "mode")
     book = PlanBook(config.plans, config.subscriptions)
@@ -61,7 +61,7 @@ def kept_at_limit(
         modes = [m for m in present if not plan.modes or m in plan.modes]
         measured_on = own_label(plan)
         # A plan without a quota has no margin at its limit (limit_row): its sessions counted, not ranked.
-        ranks = _ranks if plan.period in ("call", "session") or plan.included_sessions is not None else _none
+        ranks = _ranks if quota_of(plan) is not None else _none
         found = tier_ranks(connection, since, until, tiers, modes, unpriced, ranks)
         if found is None:
             return None
